@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# configure-nat.sh: turn this Linux host into a NAT router for the given VPC CIDR blocks.
+#
+# The data plane alone: no AWS calls and no package installs, so the same file runs on an EC2
+# NAT instance and in the project's network-namespace tests. It needs iproute2 and either nft
+# or iptables. Every run replaces this script's own rules as a whole, so running it twice leaves
+# the same ruleset, and it checks its own result before it reports success.
+#
+# Usage: configure-nat.sh --vpc-cidr CIDR [--vpc-cidr CIDR ...] [--egress-interface IF]
+#                         [--backend auto|nft|iptables] [--check]
+set -euo pipefail
+
+readonly PROG=${0##*/}
+# Overridable so that tests can point the script at a fake /proc/sys.
+SYSCTL_ROOT=${NAT_SYSCTL_ROOT:-/proc/sys}
+readonly NFT_TABLE=nat_instance
+readonly IPT_NAT_CHAIN=NAT-INSTANCE-POSTROUTING
+readonly IPT_FWD_CHAIN=NAT-INSTANCE-FORWARD
+
+VPC_CIDRS=()
+EGRESS_IF=""
+BACKEND=auto
+CHECK_ONLY=false
+
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+
+usage() {
+  cat <<EOF
+Usage: $PROG --vpc-cidr CIDR [--vpc-cidr CIDR ...] [--egress-interface IF]
+            [--backend auto|nft|iptables] [--check]
+
+Enables IPv4 forwarding and masquerades traffic from the VPC CIDR blocks as it leaves the
+egress interface; forwards nothing else but replies to that traffic.
+
+  --vpc-cidr CIDR         a VPC CIDR block to serve (repeatable, at least one)
+  --egress-interface IF   interface towards the internet (default: that of the default route)
+  --backend B             nft, iptables, or auto: nft when on PATH, else iptables (default auto)
+  --check                 change nothing: exit 0 only if NAT is in place as these options say
+EOF
+}
+
+parse_args() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --vpc-cidr) [ $# -ge 2 ] || die "--vpc-cidr needs a value"; VPC_CIDRS+=("$2"); shift 2 ;;
+      --egress-interface) [ $# -ge 2 ] || die "--egress-interface needs a value"; EGRESS_IF=$2; shift 2 ;;
+      --backend) [ $# -ge 2 ] || die "--backend needs a value"; BACKEND=$2; shift 2 ;;
+      --check) CHECK_ONLY=true; shift ;;
+      -h | --help) usage; exit 0 ;;
+      *) usage >&2; die "unknown argument '$1'" ;;
+    esac
+  done
+  [ ${#VPC_CIDRS[@]} -gt 0 ] || { usage >&2; die "at least one --vpc-cidr is required"; }
+  case "$BACKEND" in
+    auto | nft | iptables) ;;
+    *) die "--backend: got '$BACKEND'; expected auto, nft or iptables" ;;
+  esac
+}
+
+# Prints the 32-bit number of a dotted-quad address, or fails.
+ip_to_int() {
+  local IFS=. a b c d
+  read -r a b c d <<<"$1"
+  printf '%d\n' $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+
+int_to_ip() {
+  printf '%d.%d.%d.%d\n' $((($1 >> 24) & 255)) $((($1 >> 16) & 255)) $((($1 >> 8) & 255)) $(($1 & 255))
+}
+
+# A CIDR block must be a network address with a prefix from /8 to /32: a shorter prefix would
+# masquerade (and forward) most of the internet, which makes the host an open relay.
+validate_cidr() {
+  local cidr=$1 octet prefix addr mask network octets
+  local re='^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$'
+  [[ $cidr =~ $re ]] || die "--vpc-cidr: got '$cidr'; expected an IPv4 CIDR block such as 10.0.0.0/16"
+  octets=("${BASH_REMATCH[@]:1:4}")
+  prefix=${BASH_REMATCH[5]}
+  for octet in "${octets[@]}"; do
+    if ! [[ $octet =~ ^(0|[1-9][0-9]*)$ ]] || [ "$octet" -gt 255 ]; then
+      die "--vpc-cidr: got '$cidr'; each address octet must be 0-255 without leading zeros"
+    fi
+  done
+  if ! [[ $prefix =~ ^(0|[1-9][0-9]*)$ ]] || [ "$prefix" -lt 8 ] || [ "$prefix" -gt 32 ]; then
+    die "--vpc-cidr: got '$cidr'; the prefix length must be from /8 to /32"
+  fi
+  addr=$(ip_to_int "${cidr%/*}")
+  mask=$(((0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF))
+  network=$((addr & mask))
+  [ "$network" -eq "$addr" ] ||
+    die "--vpc-cidr: got '$cidr'; host bits are set (the network address is $(int_to_ip "$network")/$prefix)"
+}
+
+# Two blocks overlap when the wider one contains the network address of the other.
+check_no_overlap() {
+  local i j a b pa pb na nb p mask
+  for ((i = 0; i < ${#VPC_CIDRS[@]}; i++)); do
+    for ((j = i + 1; j < ${#VPC_CIDRS[@]}; j++)); do
+      a=${VPC_CIDRS[i]} b=${VPC_CIDRS[j]}
+      pa=${a#*/} pb=${b#*/}
+      na=$(ip_to_int "${a%/*}") nb=$(ip_to_int "${b%/*}")
+      p=$((pa < pb ? pa : pb))
+      mask=$(((0xFFFFFFFF << (32 - p)) & 0xFFFFFFFF))
+      [ $((na & mask)) -ne $((nb & mask)) ] || die "--vpc-cidr: '$a' and '$b' overlap; give each block once"
+    done
+  done
+}
+
+# The interface of the default route with the lowest metric: the one the kernel uses.
+default_route_interface() {
+  ip -4 route show default 2>/dev/null | awk '
+    { metric = 0; dev = ""
+      for (i = 1; i < NF; i++) { if ($i == "dev") dev = $(i + 1); if ($i == "metric") metric = $(i + 1) }
+      if (dev != "" && (best == "" || metric + 0 < best_metric)) { best = dev; best_metric = metric + 0 } }
+    END { if (best != "") print best }'
+}
+
+resolve_egress_interface() {
+  if [ -z "$EGRESS_IF" ]; then
+    EGRESS_IF=$(default_route_interface)
+    [ -n "$EGRESS_IF" ] || die "no IPv4 default route, so no egress interface; add a default route or pass --egress-interface"
+  fi
+  [[ $EGRESS_IF =~ ^[A-Za-z0-9_.:-]{1,15}$ ]] || die "--egress-interface: got '$EGRESS_IF'; not a valid interface name"
+  local link
+  link=$(ip -o link show dev "$EGRESS_IF" 2>/dev/null) || die "--egress-interface: no interface named '$EGRESS_IF' on this host"
+  [[ $link == *"<"*UP*">"* ]] || die "egress interface '$EGRESS_IF' is down"
+}
+
+has() { command -v "$1" >/dev/null 2>&1; }
+
+resolve_backend() {
+  # A check looks at whichever backend holds this script's rules.
+  if [ "$BACKEND" = auto ] && [ "$CHECK_ONLY" = true ]; then
+    if has nft && nft list table ip "$NFT_TABLE" >/dev/null 2>&1; then
+      BACKEND=nft
+    elif has iptables && iptables -t nat -S "$IPT_NAT_CHAIN" >/dev/null 2>&1; then
+      BACKEND=iptables
+    fi
+  fi
+  if [ "$BACKEND" = auto ]; then
+    if has nft; then
+      BACKEND=nft
+    elif has iptables; then
+      BACKEND=iptables
+    else
+      die "neither nft nor iptables is on PATH; install nftables (or iptables) first"
+    fi
+  fi
+  has "$BACKEND" || die "--backend $BACKEND: '$BACKEND' is not on PATH"
+  if [ "$BACKEND" = iptables ]; then
+    has iptables-restore || die "iptables-restore is not on PATH (part of the iptables package)"
+  fi
+}
+
+# Kernel settings are named by their path under /proc/sys, since interface names may hold dots.
+sysctl_set() {
+  local path=$SYSCTL_ROOT/$1
+  [ -w "$path" ] || die "cannot write $path; is this run as root?"
+  printf '%s\n' "$2" >"$path" || die "cannot set $path to $2"
+}
+
+sysctl_get() { cat "$SYSCTL_ROOT/$1" 2>/dev/null || true; }
+
+apply_kernel_settings() {
+  sysctl_set net/ipv4/ip_forward 1
+  # Replies leave by the interface the requests came in on (on EC2 a single ENI carries both
+  # directions), so ICMP redirects would only tell private hosts to skip the NAT.
+  sysctl_set net/ipv4/conf/all/send_redirects 0
+  sysctl_set "net/ipv4/conf/$EGRESS_IF/send_redirects" 0
+  # Loose reverse-path filtering: drop sources with no route back at all, but allow the
+  # asymmetric paths that policy routing over several ENIs produces (strict mode drops those).
+  sysctl_set net/ipv4/conf/all/rp_filter 2
+  sysctl_set "net/ipv4/conf/$EGRESS_IF/rp_filter" 2
+}
+
+nft_ruleset() {
+  local elements
+  elements=$(printf '%s, ' "${VPC_CIDRS[@]}")
+  elements=${elements%, }
+  cat <<EOF
+table ip $NFT_TABLE
+delete table ip $NFT_TABLE
+table ip $NFT_TABLE {
+	set vpc_cidrs {
+		type ipv4_addr
+		flags interval
+		elements = { $elements }
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state invalid drop
+		ct state established,related accept
+		ip saddr @vpc_cidrs accept
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "$EGRESS_IF" ip saddr @vpc_cidrs ip daddr != @vpc_cidrs masquerade
+	}
+}
+EOF
+}
+
+iptables_rules() {
+  local cidr
+  printf '*nat\n:%s - [0:0]\n' "$IPT_NAT_CHAIN"
+  for cidr in "${VPC_CIDRS[@]}"; do printf -- '-A %s -d %s -j RETURN\n' "$IPT_NAT_CHAIN" "$cidr"; done
+  for cidr in "${VPC_CIDRS[@]}"; do printf -- '-A %s -s %s -o %s -j MASQUERADE\n' "$IPT_NAT_CHAIN" "$cidr" "$EGRESS_IF"; done
+  printf 'COMMIT\n*filter\n:%s - [0:0]\n' "$IPT_FWD_CHAIN"
+  printf -- '-A %s -m conntrack --ctstate INVALID -j DROP\n' "$IPT_FWD_CHAIN"
+  printf -- '-A %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n' "$IPT_FWD_CHAIN"
+  for cidr in "${VPC_CIDRS[@]}"; do printf -- '-A %s -s %s -j ACCEPT\n' "$IPT_FWD_CHAIN" "$cidr"; done
+  printf -- '-A %s -j DROP\nCOMMIT\n' "$IPT_FWD_CHAIN"
+}
+
+# Removes this script's rules from the backend not in use, so that a switch of backend does
+# not leave two sets of rules behind.
+remove_other_backend() {
+  if [ "$BACKEND" = nft ] && has iptables; then
+    iptables -t nat -D POSTROUTING -j "$IPT_NAT_CHAIN" 2>/dev/null || true
+    iptables -t filter -D FORWARD -j "$IPT_FWD_CHAIN" 2>/dev/null || true
+    { iptables -t nat -F "$IPT_NAT_CHAIN" && iptables -t nat -X "$IPT_NAT_CHAIN"; } 2>/dev/null || true
+    { iptables -t filter -F "$IPT_FWD_CHAIN" && iptables -t filter -X "$IPT_FWD_CHAIN"; } 2>/dev/null || true
+  elif [ "$BACKEND" = iptables ] && has nft; then
+    nft delete table ip "$NFT_TABLE" 2>/dev/null || true
+  fi
+}
+
+apply_rules() {
+  remove_other_backend
+  if [ "$BACKEND" = nft ]; then
+    nft_ruleset | nft -f - || die "nft could not load the NAT ruleset"
+  else
+    iptables_rules | iptables-restore --noflush || die "iptables-restore could not load the NAT rules"
+    iptables -t nat -C POSTROUTING -j "$IPT_NAT_CHAIN" 2>/dev/null ||
+      iptables -t nat -I POSTROUTING 1 -j "$IPT_NAT_CHAIN" || die "cannot hook $IPT_NAT_CHAIN into POSTROUTING"
+    iptables -t filter -C FORWARD -j "$IPT_FWD_CHAIN" 2>/dev/null ||
+      iptables -t filter -I FORWARD 1 -j "$IPT_FWD_CHAIN" || die "cannot hook $IPT_FWD_CHAIN into FORWARD"
+  fi
+}
+
+# Reads the state back from the kernel: a NAT that is not in place must never report success.
+verify() {
+  local cidr listing problems=()
+  [ "$(sysctl_get net/ipv4/ip_forward)" = 1 ] || problems+=("IPv4 forwarding is off")
+  if [ "$BACKEND" = nft ]; then
+    if listing=$(nft list table ip "$NFT_TABLE" 2>/dev/null); then
+      [[ $listing == *"oifname \"$EGRESS_IF\" ip saddr @vpc_cidrs"*masquerade* ]] ||
+        problems+=("no masquerade rule for egress interface $EGRESS_IF")
+      [[ $listing == *"policy drop"* ]] || problems+=("the forward chain does not drop by default")
+      for cidr in "${VPC_CIDRS[@]}"; do
+        [[ $listing =~ [{\ ,]${cidr//./\\.}[,\ }] ]] || [[ $cidr == */32 && $listing =~ [{\ ,]${cidr%/32}[,\ }] ]] ||
+          problems+=("$cidr is missing from the vpc_cidrs set")
+      done
+    else
+      problems+=("nft table ip $NFT_TABLE does not exist")
+    fi
+  else
+    iptables -t nat -C POSTROUTING -j "$IPT_NAT_CHAIN" 2>/dev/null || problems+=("POSTROUTING does not jump to $IPT_NAT_CHAIN")
+    iptables -t filter -C FORWARD -j "$IPT_FWD_CHAIN" 2>/dev/null || problems+=("FORWARD does not jump to $IPT_FWD_CHAIN")
+    for cidr in "${VPC_CIDRS[@]}"; do
+      iptables -t nat -C "$IPT_NAT_CHAIN" -s "$cidr" -o "$EGRESS_IF" -j MASQUERADE 2>/dev/null ||
+        problems+=("no masquerade rule for $cidr out of $EGRESS_IF")
+      iptables -t filter -C "$IPT_FWD_CHAIN" -s "$cidr" -j ACCEPT 2>/dev/null ||
+        problems+=("no forward rule for $cidr")
+    done
+    iptables -t filter -C "$IPT_FWD_CHAIN" -j DROP 2>/dev/null || problems+=("$IPT_FWD_CHAIN does not end in DROP")
+  fi
+  if [ ${#problems[@]} -gt 0 ]; then
+    printf '%s: error: NAT is not in place: %s\n' "$PROG" "$(IFS=';'; echo "${problems[*]}")" >&2
+    return 1
+  fi
+}
+
+main() {
+  local cidr
+  parse_args "$@"
+  for cidr in "${VPC_CIDRS[@]}"; do validate_cidr "$cidr"; done
+  check_no_overlap
+  resolve_egress_interface
+  resolve_backend
+  if [ "$CHECK_ONLY" = false ]; then
+    apply_kernel_settings
+    apply_rules
+  fi
+  verify || exit 1
+  printf '%s: NAT %s: %s masqueraded out of %s (%s)\n' "$PROG" \
+    "$([ "$CHECK_ONLY" = true ] && echo verified || echo active)" "${VPC_CIDRS[*]}" "$EGRESS_IF" "$BACKEND"
+}
+
+main "$@"

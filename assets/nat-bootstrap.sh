@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# nat-bootstrap.sh: make an EC2 instance the NAT of its availability zone.
+#
+#   nat-bootstrap.sh setup --eni-id ENI --vpc-cidr CIDR [--vpc-cidr CIDR ...]
+#                          --stack-name NAME --resource LOGICAL_ID
+#       First boot (run by user data): install nft if the image lacks it, persist forwarding,
+#       install a systemd unit that runs `start` at every boot, run `start`, and signal the
+#       result to CloudFormation.
+#   nat-bootstrap.sh start
+#       Every boot (run by nat-instance.service, settings from its environment file): attach
+#       the static network interface, send the default route through it, run configure-nat.sh.
+#
+# Any failure is reported, never swallowed: a FAILURE signal to CloudFormation (so that a
+# deployment fails) and the instance marked unhealthy (so that Auto Scaling replaces it).
+set -euo pipefail
+
+readonly PROG=${0##*/}
+# Overridable so that tests can run this script against fakes.
+IMDS=${NAT_IMDS_ENDPOINT:-http://169.254.169.254}
+ETC_DIR=${NAT_ETC_DIR:-/etc}
+INSTALL_DIR=${NAT_INSTALL_DIR:-/opt/nat-instance}
+SYS_CLASS_NET=${NAT_SYS_CLASS_NET:-/sys/class/net}
+MEMINFO=${NAT_MEMINFO:-/proc/meminfo}
+SWAPFILE=${NAT_SWAPFILE:-/var/tmp/nat-instance.swap}
+RETRY_ATTEMPTS=${NAT_RETRY_ATTEMPTS:-8}
+RETRY_BASE_SECONDS=${NAT_RETRY_BASE_SECONDS:-2}
+WAIT_SECONDS=${NAT_WAIT_SECONDS:-120}
+readonly ENV_FILE=$ETC_DIR/nat-instance/nat-instance.env
+readonly UNIT_FILE=$ETC_DIR/systemd/system/nat-instance.service
+readonly SYSCTL_FILE=$ETC_DIR/sysctl.d/90-nat-instance.conf
+readonly ROUTE_METRIC=10
+
+MODE=""
+ENI_ID=${NAT_ENI_ID:-}
+VPC_CIDRS=()
+read -r -a VPC_CIDRS <<<"${NAT_VPC_CIDRS:-}"
+STACK_NAME=${NAT_STACK_NAME:-}
+RESOURCE=${NAT_RESOURCE:-}
+TOKEN=""
+INSTANCE_ID=""
+REGION=""
+ENI_MAC=""
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+has() { command -v "$1" >/dev/null 2>&1; }
+
+usage() {
+  cat <<EOF
+Usage: $PROG setup --eni-id ENI --vpc-cidr CIDR [--vpc-cidr CIDR ...] --stack-name NAME --resource LOGICAL_ID
+       $PROG start   (settings from NAT_ENI_ID and NAT_VPC_CIDRS, as nat-instance.service sets them)
+EOF
+}
+
+parse_args() {
+  [ $# -gt 0 ] || { usage >&2; die "a mode is required: setup or start"; }
+  MODE=$1
+  shift
+  case "$MODE" in
+    setup) VPC_CIDRS=() ;;
+    start) ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown mode '$MODE'; expected setup or start" ;;
+  esac
+  while [ $# -gt 0 ]; do
+    [ $# -ge 2 ] || die "$1 needs a value"
+    case "$1" in
+      --eni-id) ENI_ID=$2 ;;
+      --vpc-cidr) VPC_CIDRS+=("$2") ;;
+      --stack-name) STACK_NAME=$2 ;;
+      --resource) RESOURCE=$2 ;;
+      *) usage >&2; die "unknown argument '$1'" ;;
+    esac
+    shift 2
+  done
+  [[ $ENI_ID =~ ^eni-[0-9a-f]{8,17}$ ]] || die "--eni-id: got '$ENI_ID'; expected a network interface ID such as eni-0123456789abcdef0"
+  [ ${#VPC_CIDRS[@]} -gt 0 ] || die "at least one --vpc-cidr is required"
+  if [ "$MODE" = setup ]; then
+    [ -n "$STACK_NAME" ] || die "--stack-name is required for setup"
+    [ -n "$RESOURCE" ] || die "--resource is required for setup"
+  fi
+}
+
+# Runs a command until it succeeds, waiting twice as long after each failure (capped at 30 s).
+retry() {
+  local attempt=1 delay=$RETRY_BASE_SECONDS
+  until "$@"; do
+    if [ "$attempt" -ge "$RETRY_ATTEMPTS" ]; then
+      log "giving up after $attempt attempts: $*"
+      return 1
+    fi
+    log "attempt $attempt failed, retrying in ${delay}s: $*"
+    sleep "$delay"
+    attempt=$((attempt + 1))
+    delay=$((delay * 2 > 30 ? 30 : delay * 2))
+  done
+}
+
+imds_token() {
+  TOKEN=$(curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 900' "$IMDS/latest/api/token")
+}
+
+imds() { curl -sSf --max-time 5 -H "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/latest/meta-data/$1"; }
+
+load_identity() {
+  retry imds_token || die "cannot get an IMDSv2 token from $IMDS"
+  INSTANCE_ID=$(retry imds instance-id) || die "cannot read instance-id from instance metadata"
+  REGION=$(retry imds placement/region) || die "cannot read the region from instance metadata"
+}
+
+ec2() { aws --region "$REGION" ec2 "$@"; }
+
+# Prints: status, attached instance, attachment ID, MAC address, source/dest check.
+describe_eni() {
+  ec2 describe-network-interfaces --network-interface-ids "$ENI_ID" --output text \
+    --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId,MacAddress,SourceDestCheck]'
+}
+
+eni_available() {
+  local status
+  status=$(describe_eni | awk '{print $1}')
+  [ "$status" = available ]
+}
+
+# Attaches the static interface to this instance as its second device. Taking it over from
+# another instance (the one being replaced) is what keeps a replacement's outage to seconds.
+attach_eni() {
+  local info status owner attachment mac sdc
+  info=$(retry describe_eni) || die "cannot describe $ENI_ID"
+  read -r status owner attachment mac sdc <<<"$info"
+  [[ $mac =~ ^[0-9a-fA-F:]{17}$ ]] || die "unexpected description of $ENI_ID: '$info'"
+  if [ "$owner" = "$INSTANCE_ID" ]; then
+    log "$ENI_ID is already attached to $INSTANCE_ID"
+  else
+    if [ "$status" = in-use ] && [ "$attachment" != None ]; then
+      log "taking $ENI_ID over from $owner"
+      retry ec2 detach-network-interface --attachment-id "$attachment" >/dev/null ||
+        die "cannot detach $ENI_ID from $owner"
+      retry eni_available || die "$ENI_ID did not become available after detaching from $owner"
+    fi
+    retry ec2 attach-network-interface --network-interface-id "$ENI_ID" --instance-id "$INSTANCE_ID" \
+      --device-index 1 >/dev/null || die "cannot attach $ENI_ID to $INSTANCE_ID"
+    log "attached $ENI_ID to $INSTANCE_ID"
+  fi
+  # Forwarded packets pass through this interface, so EC2 must not drop them for not being its own.
+  if [ "$sdc" != False ]; then
+    retry ec2 modify-network-interface-attribute --network-interface-id "$ENI_ID" --no-source-dest-check ||
+      die "cannot turn off source/dest check on $ENI_ID"
+  fi
+  ENI_MAC=$mac
+}
+
+# Prints the name of the interface with the given MAC address once the OS has it.
+wait_for_interface() {
+  local mac=${1,,} deadline=$((SECONDS + WAIT_SECONDS)) dev
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    for dev in "$SYS_CLASS_NET"/*; do
+      if [ -r "$dev/address" ] && [ "$(cat "$dev/address")" = "$mac" ]; then
+        if ip -4 -o addr show dev "${dev##*/}" | grep -q ' inet '; then
+          printf '%s\n' "${dev##*/}"
+          return 0
+        fi
+      fi
+    done
+    sleep 1
+  done
+  return 1
+}
+
+# The VPC router is the first host address of the interface's subnet.
+subnet_router() {
+  local cidr network a b c d
+  cidr=$(retry imds "network/interfaces/macs/$1/subnet-ipv4-cidr-block") || return 1
+  network=${cidr%/*}
+  IFS=. read -r a b c d <<<"$network"
+  printf '%d.%d.%d.%d\n' "$a" "$b" "$c" $((d + 1))
+}
+
+start_nat() {
+  local dev router
+  attach_eni
+  dev=$(wait_for_interface "$ENI_MAC") || die "no interface with MAC $ENI_MAC and an IPv4 address after ${WAIT_SECONDS}s"
+  router=$(subnet_router "$ENI_MAC") || die "cannot read the subnet of $ENI_MAC from instance metadata"
+  # Egress through the static interface is what makes its Elastic IP the NAT's public address.
+  ip route replace default via "$router" dev "$dev" metric "$ROUTE_METRIC" ||
+    die "cannot route the default route through $dev"
+  local args=() cidr
+  for cidr in "${VPC_CIDRS[@]}"; do args+=(--vpc-cidr "$cidr"); done
+  "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" ||
+    die "configure-nat.sh failed on $dev"
+}
+
+mem_total_kib() { awk '/^MemTotal:/ {print $2}' "$MEMINFO"; }
+
+# dnf has been OOM-killed on 512 MiB instances: give it swap while it runs.
+with_swap() {
+  local added=false status=0
+  if [ "$(mem_total_kib)" -lt 1048576 ] && [ ! -e "$SWAPFILE" ]; then
+    if fallocate -l 1G "$SWAPFILE" && chmod 600 "$SWAPFILE" && mkswap "$SWAPFILE" >/dev/null && swapon "$SWAPFILE"; then
+      added=true
+    else
+      log "could not add swap; trying without it"
+      rm -f "$SWAPFILE"
+    fi
+  fi
+  "$@" || status=$?
+  if [ "$added" = true ]; then
+    swapoff "$SWAPFILE" || log "could not turn off $SWAPFILE"
+    rm -f "$SWAPFILE"
+  fi
+  return "$status"
+}
+
+install_packages() {
+  if has nft || has iptables; then
+    return 0
+  fi
+  log "installing nftables"
+  retry with_swap dnf install -y --setopt=install_weak_deps=False nftables >&2 ||
+    die "cannot install nftables with dnf"
+  has nft || die "nftables is installed but nft is not on PATH"
+}
+
+write_files() {
+  mkdir -p "${SYSCTL_FILE%/*}" "${ENV_FILE%/*}" "${UNIT_FILE%/*}"
+  cat >"$SYSCTL_FILE" <<'EOF'
+# Written by nat-bootstrap.sh: this host forwards for its VPC.
+net.ipv4.ip_forward = 1
+net.ipv4.conf.all.send_redirects = 0
+EOF
+  cat >"$ENV_FILE" <<EOF
+NAT_ENI_ID=$ENI_ID
+NAT_VPC_CIDRS="${VPC_CIDRS[*]}"
+NAT_STACK_NAME=$STACK_NAME
+EOF
+  cat >"$UNIT_FILE" <<EOF
+[Unit]
+Description=NAT instance: static interface, default route and masquerading
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+EnvironmentFile=$ENV_FILE
+ExecStart=$INSTALL_DIR/$PROG start
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  systemctl daemon-reload
+  systemctl enable nat-instance.service
+}
+
+signal() {
+  aws --region "$REGION" cloudformation signal-resource --stack-name "$STACK_NAME" \
+    --logical-resource-id "$RESOURCE" --unique-id "$INSTANCE_ID" --status "$1" ||
+    log "could not signal $1 to $STACK_NAME/$RESOURCE (expected outside a deployment)"
+}
+
+# On any failure: fail the deployment and have Auto Scaling replace this instance.
+report_failure() {
+  local status=$?
+  [ "$status" -ne 0 ] || return 0
+  log "failed (exit $status); reporting this instance as broken"
+  if [ -n "$REGION" ] && [ -n "$INSTANCE_ID" ]; then
+    [ "$MODE" != setup ] || signal FAILURE
+    aws --region "$REGION" autoscaling set-instance-health --instance-id "$INSTANCE_ID" \
+      --health-status Unhealthy --no-should-respect-grace-period ||
+      log "could not mark $INSTANCE_ID unhealthy"
+  fi
+  exit "$status"
+}
+
+main() {
+  parse_args "$@"
+  trap report_failure EXIT
+  load_identity
+  if [ "$MODE" = setup ]; then
+    install_packages
+    write_files
+  fi
+  start_nat
+  if [ "$MODE" = setup ]; then
+    signal SUCCESS
+  fi
+  log "NAT ready on $INSTANCE_ID through $ENI_ID"
+}
+
+main "$@"

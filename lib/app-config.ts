@@ -1,0 +1,97 @@
+import { NatInstanceStackProps } from './nat-instance-stack';
+import { NatConfigError } from './validation';
+
+/** The app's default stack name. */
+export const DEFAULT_STACK_NAME = 'NatInstance';
+
+type Kind = 'string' | 'number' | 'list';
+
+/**
+ * The CDK context keys the app reads, each the name of a {@link NatInstanceStackProps} prop
+ * (but `stackName`). The README's configuration table lists the same keys.
+ */
+export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
+  stackName: 'string',
+  vpcCidr: 'string',
+  azs: 'number',
+  natCount: 'number',
+  publicSubnetCidrMask: 'number',
+  privateSubnetCidrMask: 'number',
+  instanceType: 'string',
+  architecture: 'string',
+  eipAllocationIds: 'list',
+  additionalCidrs: 'list',
+  rootVolumeSize: 'number',
+};
+
+/** Context keys that belong to the CDK itself rather than to this app. */
+function isCdkKey(key: string): boolean {
+  return key.startsWith('@') || key.includes(':') || key === 'cli-telemetry' || key === 'acknowledged-issue-numbers';
+}
+
+/** What the app needs to build its stack. */
+export interface AppConfig {
+  readonly stackName: string;
+  readonly props: NatInstanceStackProps;
+}
+
+/**
+ * Reads the app's configuration from CDK context (cdk.json and `-c key=value`). Values typed on
+ * the command line arrive as strings: whole numbers become numbers and comma-separated lists
+ * become arrays, and everything else is passed on as it is for the stack to validate, so that
+ * its error names the value the user typed. A key the app does not know is an error, since a
+ * typo would otherwise fall back to a default without a word.
+ */
+export function configFromContext(context: Record<string, unknown>): AppConfig {
+  const props: Record<string, unknown> = {};
+  let stackName = DEFAULT_STACK_NAME;
+  for (const [key, raw] of Object.entries(context)) {
+    if (isCdkKey(key)) {
+      continue;
+    }
+    const kind = CONTEXT_KEYS[key];
+    if (!kind) {
+      throw new NatConfigError('context key', key, `one of ${Object.keys(CONTEXT_KEYS).join(', ')}${suggest(key)}`);
+    }
+    if (key === 'stackName') {
+      if (typeof raw !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(raw)) {
+        throw new NatConfigError('stackName', raw, 'a CloudFormation stack name: a letter, then letters, digits and hyphens, 128 characters at most');
+      }
+      stackName = raw;
+    } else {
+      props[key] = convert(kind, raw);
+    }
+  }
+  return { stackName, props: props as NatInstanceStackProps };
+}
+
+function convert(kind: Kind, raw: unknown): unknown {
+  if (kind === 'number' && typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw)) {
+    return Number(raw);
+  }
+  if (kind === 'list' && typeof raw === 'string') {
+    return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  }
+  return raw;
+}
+
+function suggest(key: string): string {
+  const lower = key.toLowerCase();
+  const close = Object.keys(CONTEXT_KEYS).find((known) => {
+    const k = known.toLowerCase();
+    return k === lower || editDistance(k, lower) <= 2;
+  });
+  return close ? ` (did you mean ${close}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}

@@ -1,0 +1,7 @@
+export * from './app-config';
+export * from './instance-types';
+export * from './nat-instance';
+export * from './nat-instance-provider';
+export * from './nat-instance-stack';
+export * from './user-data';
+export * from './validation';

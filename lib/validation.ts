@@ -1,0 +1,125 @@
+import { Token } from 'aws-cdk-lib';
+
+/**
+ * A configuration value that cannot work.
+ *
+ * The message names the option, the value it got and what the option accepts, so that the
+ * person who typed it can fix it without reading the source.
+ */
+export class NatConfigError extends Error {
+  constructor(
+    /** The option (construct prop or CDK context key) that is wrong. */
+    public readonly option: string,
+    /** The value it was given, as the user wrote it. */
+    public readonly value: unknown,
+    /** What the option accepts. */
+    public readonly expected: string,
+  ) {
+    super(`Invalid ${option}: got ${describeValue(value)}; expected ${expected}`);
+    this.name = 'NatConfigError';
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return `'${value}'`;
+  }
+  if (value === undefined) {
+    return 'nothing';
+  }
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** An IPv4 CIDR block as numbers. */
+export interface Cidr {
+  /** The network address as an unsigned 32-bit number. */
+  readonly network: number;
+  /** The prefix length, 0 to 32. */
+  readonly prefix: number;
+  /** The block as written, e.g. `10.0.0.0/16`. */
+  readonly text: string;
+}
+
+const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** The number of addresses in a block of the given prefix length. */
+export function blockSize(prefix: number): number {
+  return 2 ** (32 - prefix);
+}
+
+/**
+ * Parses an IPv4 CIDR block, rejecting anything that is not a network address with a prefix
+ * in `[minPrefix, maxPrefix]`.
+ */
+export function parseCidr(option: string, value: unknown, minPrefix: number, maxPrefix: number): Cidr {
+  const expected = `an IPv4 CIDR block with a prefix from /${minPrefix} to /${maxPrefix}, such as 10.0.0.0/16`;
+  const match = typeof value === 'string' ? CIDR_PATTERN.exec(value) : null;
+  if (!match) {
+    throw new NatConfigError(option, value, expected);
+  }
+  const octets = match.slice(1, 5).map((o) => Number(o));
+  const prefix = Number(match[5]);
+  if (octets.some((o, i) => o > 255 || (match[i + 1].length > 1 && match[i + 1].startsWith('0')))) {
+    throw new NatConfigError(option, value, `${expected} (each octet 0-255, no leading zeros)`);
+  }
+  if (prefix < minPrefix || prefix > maxPrefix) {
+    throw new NatConfigError(option, value, expected);
+  }
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const network = address - (address % blockSize(prefix));
+  if (network !== address) {
+    throw new NatConfigError(option, value, `a network address: host bits are set, did you mean ${formatCidr(network, prefix)}?`);
+  }
+  return { network, prefix, text: value as string };
+}
+
+export function formatCidr(network: number, prefix: number): string {
+  const octets = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256);
+  return `${octets.join('.')}/${prefix}`;
+}
+
+/** True when the two blocks share at least one address. */
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  const wider = Math.min(a.prefix, b.prefix);
+  const size = blockSize(wider);
+  return Math.floor(a.network / size) === Math.floor(b.network / size);
+}
+
+/**
+ * Requires a whole number in `[min, max]`. Accepts numbers, and strings of digits the way
+ * `-c key=value` delivers them.
+ */
+export function parseWholeNumber(option: string, value: unknown, min: number, max: number, why = ''): number {
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    const range = min === max ? `${min}` : `from ${min} to ${max}`;
+    throw new NatConfigError(option, value, `a whole number ${range}${why}`);
+  }
+  return n;
+}
+
+/** Validates a number that may still be a token; tokens are left for CloudFormation. */
+export function isLiteral(value: string): boolean {
+  return !Token.isUnresolved(value);
+}
+
+const ALLOCATION_ID_PATTERN = /^eipalloc-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** Validates Elastic IP allocation IDs: well-formed, no duplicates, exactly `count` of them. */
+export function validateAllocationIds(option: string, ids: readonly string[], count: number): void {
+  for (const id of ids) {
+    if (isLiteral(id) && !ALLOCATION_ID_PATTERN.test(id)) {
+      throw new NatConfigError(option, id, 'Elastic IP allocation IDs such as eipalloc-0123456789abcdef0');
+    }
+  }
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (seen.has(id)) {
+      throw new NatConfigError(option, [...ids], `each allocation ID once: ${id} is given twice, and an address can serve one NAT only`);
+    }
+    seen.add(id);
+  }
+  if (ids.length !== count) {
+    throw new NatConfigError(option, [...ids], `exactly ${count} allocation ID${count === 1 ? '' : 's'}, one for each NAT instance`);
+  }
+}
