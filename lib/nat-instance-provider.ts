@@ -99,7 +99,7 @@ export class NatInstanceProvider extends ec2.NatProvider {
       : parseArchitecture('architecture', props.architecture);
     if (this.architecture !== typeInfo.architecture) {
       throw new NatConfigError('architecture', props.architecture,
-        `the architecture of instanceType ${typeInfo.name} (${typeInfo.architecture}), or an instance type of a ${this.architecture} family`);
+        `the architecture of instanceType ${typeInfo.name}, ${typeInfo.architecture}; for ${this.architecture}, choose an instance type built for ${this.architecture}`);
     }
     this.rootVolumeSize = parseWholeNumber('rootVolumeSize', props.rootVolumeSize ?? NatInstanceProvider.DEFAULT_ROOT_VOLUME_SIZE,
       NatInstanceProvider.DEFAULT_ROOT_VOLUME_SIZE, 16384, ' GiB (the image needs 8; gp3 allows 16384)');

@@ -131,6 +131,8 @@ export class NatInstanceStack extends Stack {
         { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: publicMask },
         { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: privateMask },
       ],
+      // The default security group admits all traffic between its members; nothing should use it.
+      restrictDefaultSecurityGroup: true,
     });
 
     new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId, description: 'The VPC' });

@@ -1,0 +1,63 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { CONTEXT_KEYS, DEFAULT_STACK_NAME, configFromContext } from '../lib';
+
+describe('configFromContext', () => {
+  test('no app keys: the default stack name and no props', () => {
+    expect(configFromContext({})).toEqual({ stackName: DEFAULT_STACK_NAME, props: {} });
+  });
+
+  test('CDK keys (feature flags, aws:cdk:*, cli-telemetry) are not the app\'s and pass untouched', () => {
+    const config = configFromContext({
+      '@aws-cdk/aws-ec2:restrictDefaultSecurityGroup': true,
+      'aws:cdk:enable-path-metadata': true,
+      'cli-telemetry': false,
+      'acknowledged-issue-numbers': [1234],
+    });
+    expect(config.props).toEqual({});
+  });
+
+  test('-c strings become numbers and lists the way the stack takes them', () => {
+    const config = configFromContext({
+      stackName: 'EgressVpc', vpcCidr: '10.1.0.0/16', azs: '3', natCount: ' 2 ', publicSubnetCidrMask: '26',
+      privateSubnetCidrMask: '19', instanceType: 't4g.micro', architecture: 'arm64', rootVolumeSize: '10',
+      eipAllocationIds: 'eipalloc-01234567, eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16',
+    });
+    expect(config).toEqual({
+      stackName: 'EgressVpc',
+      props: {
+        vpcCidr: '10.1.0.0/16', azs: 3, natCount: 2, publicSubnetCidrMask: 26, privateSubnetCidrMask: 19,
+        instanceType: 't4g.micro', architecture: 'arm64', rootVolumeSize: 10,
+        eipAllocationIds: ['eipalloc-01234567', 'eipalloc-89abcdef'], additionalCidrs: ['100.64.0.0/16'],
+      },
+    });
+  });
+
+  test('values from cdk.json keep their JSON types', () => {
+    expect(configFromContext({ azs: 3, eipAllocationIds: ['eipalloc-01234567'] }).props).toEqual({ azs: 3, eipAllocationIds: ['eipalloc-01234567'] });
+  });
+
+  test('words where numbers belong pass through for the stack to reject by name', () => {
+    expect(configFromContext({ azs: 'three' }).props).toEqual({ azs: 'three' });
+    expect(configFromContext({ natCount: '-1' }).props).toEqual({ natCount: -1 });
+  });
+
+  test('an unknown key is an error that suggests the key meant', () => {
+    expect(() => configFromContext({ natcount: '1' })).toThrow("Invalid context key: got 'natcount'; expected one of stackName, vpcCidr, azs, natCount");
+    expect(() => configFromContext({ natcount: '1' })).toThrow('(did you mean natCount?)');
+    expect(() => configFromContext({ vpcCdir: '10.0.0.0/16' })).toThrow('(did you mean vpcCidr?)');
+    expect(() => configFromContext({ colour: 'blue' })).toThrow(/expected one of [^(]*$/);
+  });
+
+  test('a stack name CloudFormation would refuse is rejected', () => {
+    expect(() => configFromContext({ stackName: '1nat' })).toThrow("Invalid stackName: got '1nat'; expected a CloudFormation stack name");
+    expect(() => configFromContext({ stackName: 'nat_instance' })).toThrow("Invalid stackName: got 'nat_instance'");
+  });
+
+  test('every key is documented in the README configuration table', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    for (const key of Object.keys(CONTEXT_KEYS)) {
+      expect(readme).toMatch(new RegExp(`^\\| \`${key}\` \\|`, 'm'));
+    }
+  });
+});

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# One fake for every command nat-bootstrap.sh runs, dispatched on the name it is called by.
+# Each call is appended to $FAKE_LOG; state lives in $FAKE_STATE (a directory).
+set -euo pipefail
+
+name=${0##*/}
+printf '%s %s\n' "$name" "$*" >>"$FAKE_LOG"
+state=$FAKE_STATE
+self=i-0self0000000000a
+mac=0a:00:00:00:00:06
+
+# Fails while the counter file for $1 is above zero, counting it down.
+failing() {
+  local file=$state/fail-$1 n
+  [ -f "$file" ] || return 1
+  n=$(cat "$file")
+  [ "$n" -gt 0 ] || return 1
+  echo $((n - 1)) >"$file"
+}
+
+case "$name" in
+  curl)
+    url=${*: -1}
+    case "$url" in
+      */latest/api/token) echo token-123 ;;
+      */meta-data/instance-id) echo "$self" ;;
+      */meta-data/placement/region) echo eu-west-1 ;;
+      */meta-data/network/interfaces/macs/$mac/subnet-ipv4-cidr-block) echo 10.0.0.0/24 ;;
+      *) echo "fake curl: no metadata at $url" >&2; exit 22 ;;
+    esac
+    ;;
+  aws)
+    case "$*" in
+      *"ec2 describe-network-interfaces"*) cat "$state/eni" ;;
+      *"ec2 detach-network-interface"*)
+        printf 'available None None %s False\n' "$mac" >"$state/eni" ;;
+      *"ec2 attach-network-interface"*)
+        if failing attach; then echo "An error occurred (RequestLimitExceeded)" >&2; exit 254; fi
+        printf 'in-use %s eni-attach-new %s False\n' "$self" "$mac" >"$state/eni"
+        echo '{"AttachmentId": "eni-attach-new"}' ;;
+      *"ec2 modify-network-interface-attribute"*) ;;
+      *"cloudformation signal-resource"*) ;;
+      *"autoscaling set-instance-health"*) ;;
+      *) echo "fake aws: unexpected call: $*" >&2; exit 2 ;;
+    esac
+    ;;
+  dnf)
+    if failing dnf; then echo "fake dnf: Curl error (6): Could not resolve host" >&2; exit 1; fi
+    ln -sf "$0" "$(dirname "$0")/nft" ;;
+  configure-nat.sh)
+    if failing configure; then echo "configure-nat.sh: error: NAT is not in place" >&2; exit 1; fi ;;
+  ip)
+    case "$*" in
+      "-4 -o addr show dev ens6") echo "3: ens6    inet 10.0.0.9/24 brd 10.0.0.255 scope global dynamic ens6" ;;
+      "-4 -o addr show dev"*) ;;
+      "route replace"*) ;;
+      *) echo "fake ip: unexpected call: $*" >&2; exit 2 ;;
+    esac
+    ;;
+  fallocate) touch "${*: -1}" ;;
+  systemctl | sleep | mkswap | swapon | swapoff | nft) ;;
+  *) echo "fake: no fake for $name" >&2; exit 127 ;;
+esac

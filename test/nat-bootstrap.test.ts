@@ -1,0 +1,224 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/**
+ * nat-bootstrap.sh runs against fakes of every command it calls (test/fakes/fake-command.sh):
+ * the instance metadata service, the AWS CLI, dnf, ip, systemctl. The tests read back what it
+ * called, in order, and the files it wrote.
+ */
+const script = path.join(__dirname, '..', 'assets', 'nat-bootstrap.sh');
+const fake = path.join(__dirname, 'fakes', 'fake-command.sh');
+const FAKED = ['curl', 'aws', 'dnf', 'ip', 'systemctl', 'sleep', 'fallocate', 'mkswap', 'swapon', 'swapoff'];
+const MAC = '0a:00:00:00:00:06';
+const SELF = 'i-0self0000000000a';
+
+interface Host {
+  dir: string;
+  bin: string;
+  state: string;
+  etc: string;
+  run(args: string[], extraEnv?: Record<string, string>): { status: number | null; stderr: string; calls: string[] };
+  setEni(line: string): void;
+  failTimes(what: 'attach' | 'dnf' | 'configure', n: number): void;
+  addCommand(name: string): void;
+}
+
+function makeHost(): Host {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nat-bootstrap-'));
+  const bin = path.join(dir, 'bin');
+  const state = path.join(dir, 'state');
+  const etc = path.join(dir, 'etc');
+  const install = path.join(dir, 'opt');
+  const sys = path.join(dir, 'sys');
+  for (const d of [bin, state, etc, install, path.join(sys, 'ens5'), path.join(sys, 'ens6')]) {
+    fs.mkdirSync(d, { recursive: true });
+  }
+  for (const name of FAKED) {
+    fs.symlinkSync(fake, path.join(bin, name));
+  }
+  fs.symlinkSync(fake, path.join(install, 'configure-nat.sh'));
+  fs.writeFileSync(path.join(sys, 'ens5', 'address'), '0a:00:00:00:00:05\n');
+  fs.writeFileSync(path.join(sys, 'ens6', 'address'), `${MAC}\n`);
+  fs.writeFileSync(path.join(dir, 'meminfo'), 'MemTotal:         460000 kB\n');
+  const log = path.join(dir, 'calls.log');
+  const host: Host = {
+    dir, bin, state, etc,
+    run(args, extraEnv = {}) {
+      fs.writeFileSync(log, '');
+      const env = {
+        PATH: `${bin}:/usr/bin:/bin`,
+        FAKE_LOG: log, FAKE_STATE: state,
+        NAT_IMDS_ENDPOINT: 'http://imds.invalid', NAT_ETC_DIR: etc, NAT_INSTALL_DIR: install,
+        NAT_SYS_CLASS_NET: sys, NAT_MEMINFO: path.join(dir, 'meminfo'), NAT_SWAPFILE: path.join(dir, 'swap'),
+        NAT_WAIT_SECONDS: '5', NAT_RETRY_ATTEMPTS: '4',
+        ...extraEnv,
+      };
+      const result = spawnSync('bash', [script, ...args], { env, encoding: 'utf8', timeout: 30_000 });
+      const calls = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      return { status: result.status, stderr: result.stderr, calls };
+    },
+    setEni(line) { fs.writeFileSync(path.join(state, 'eni'), `${line}\n`); },
+    failTimes(what, n) { fs.writeFileSync(path.join(state, `fail-${what}`), `${n}\n`); },
+    addCommand(name) { fs.symlinkSync(fake, path.join(bin, name)); },
+  };
+  host.setEni(`available None None ${MAC} True`);
+  return host;
+}
+
+const SETUP = ['setup', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0.0.0/16', '--vpc-cidr', '100.64.0.0/16',
+  '--stack-name', 'NatStack', '--resource', 'NatAsg1234'];
+
+const awsCalls = (calls: string[]) => calls.filter((c) => c.startsWith('aws '));
+const indexOf = (calls: string[], pattern: RegExp) => calls.findIndex((c) => pattern.test(c));
+
+describe('nat-bootstrap.sh setup', () => {
+  let host: Host;
+  beforeEach(() => { host = makeHost(); });
+  afterEach(() => fs.rmSync(host.dir, { recursive: true, force: true }));
+
+  test('first boot on a bare image: installs nftables under swap, attaches the interface, routes, configures, signals SUCCESS', () => {
+    const { status, stderr, calls } = host.run(SETUP);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: expect.stringContaining('NAT ready on i-0self0000000000a through eni-0123456789abcdef0') });
+
+    // IMDSv2: a token first, then every read carries it.
+    expect(calls[0]).toMatch(/^curl .*-X PUT -H X-aws-ec2-metadata-token-ttl-seconds: 900 http:\/\/imds.invalid\/latest\/api\/token$/);
+    for (const read of calls.filter((c) => c.startsWith('curl') && c.includes('meta-data'))) {
+      expect(read).toContain('X-aws-ec2-metadata-token: token-123');
+    }
+
+    // dnf runs with swap on, and the swap goes away after.
+    const order = ['fallocate', 'mkswap', 'swapon', 'dnf install -y --setopt=install_weak_deps=False nftables', 'swapoff'].map((p) => indexOf(calls, new RegExp(`^${p}`)));
+    expect(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]))).toBe(true);
+    expect(fs.existsSync(path.join(host.dir, 'swap'))).toBe(false);
+
+    expect(awsCalls(calls)).toEqual([
+      'aws --region eu-west-1 ec2 describe-network-interfaces --network-interface-ids eni-0123456789abcdef0 --output text --query NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId,MacAddress,SourceDestCheck]',
+      `aws --region eu-west-1 ec2 attach-network-interface --network-interface-id eni-0123456789abcdef0 --instance-id ${SELF} --device-index 1`,
+      'aws --region eu-west-1 ec2 modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --no-source-dest-check',
+      `aws --region eu-west-1 cloudformation signal-resource --stack-name NatStack --logical-resource-id NatAsg1234 --unique-id ${SELF} --status SUCCESS`,
+    ]);
+    expect(calls).toContain('ip route replace default via 10.0.0.1 dev ens6 metric 10');
+    expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 --egress-interface ens6');
+    expect(indexOf(calls, /^ip route replace/)).toBeLessThan(indexOf(calls, /^configure-nat.sh/));
+    expect(indexOf(calls, /^configure-nat.sh/)).toBeLessThan(indexOf(calls, /signal-resource/));
+    expect(calls).toEqual(expect.arrayContaining(['systemctl daemon-reload', 'systemctl enable nat-instance.service']));
+  });
+
+  test('writes persistent forwarding, the settings and a unit that runs start at every boot', () => {
+    expect(host.run(SETUP).status).toBe(0);
+    expect(fs.readFileSync(path.join(host.etc, 'sysctl.d', '90-nat-instance.conf'), 'utf8')).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
+    expect(fs.readFileSync(path.join(host.etc, 'nat-instance', 'nat-instance.env'), 'utf8')).toBe(
+      'NAT_ENI_ID=eni-0123456789abcdef0\nNAT_VPC_CIDRS="10.0.0.0/16 100.64.0.0/16"\nNAT_STACK_NAME=NatStack\n');
+    const unit = fs.readFileSync(path.join(host.etc, 'systemd', 'system', 'nat-instance.service'), 'utf8');
+    expect(unit).toContain(`EnvironmentFile=${path.join(host.etc, 'nat-instance', 'nat-instance.env')}`);
+    expect(unit).toMatch(/^ExecStart=\S+\/nat-bootstrap\.sh start$/m);
+    expect(unit).toMatch(/^After=network-online\.target$/m);
+    expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
+  });
+
+  test('an image that has nft already installs nothing', () => {
+    host.addCommand('nft');
+    const { status, calls } = host.run(SETUP);
+    expect(status).toBe(0);
+    expect(calls.filter((c) => /^(dnf|fallocate|swapon)/.test(c))).toEqual([]);
+  });
+
+  test('an interface attached to this instance already is left as it is', () => {
+    host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
+    const { status, calls } = host.run(SETUP);
+    expect(status).toBe(0);
+    expect(calls.filter((c) => /(attach|detach|modify)-network-interface/.test(c))).toEqual([]);
+  });
+
+  test('an interface held by the instance being replaced is taken over: detach, wait until available, attach', () => {
+    host.setEni(`in-use i-0old00000000000000 eni-attach-old ${MAC} False`);
+    const { status, stderr, calls } = host.run(SETUP);
+    expect(status).toBe(0);
+    expect(stderr).toContain('taking eni-0123456789abcdef0 over from i-0old00000000000000');
+    const moves = awsCalls(calls).filter((c) => /(attach|detach)-network-interface|describe/.test(c)).map((c) => c.split(' ')[4]);
+    expect(moves).toEqual(['describe-network-interfaces', 'detach-network-interface', 'describe-network-interfaces', 'attach-network-interface']);
+    expect(calls).toContain('aws --region eu-west-1 ec2 detach-network-interface --attachment-id eni-attach-old');
+  });
+
+  test('a throttled attach is retried with doubling waits', () => {
+    host.failTimes('attach', 2);
+    const { status, calls } = host.run(SETUP);
+    expect(status).toBe(0);
+    expect(calls.filter((c) => c.includes('attach-network-interface'))).toHaveLength(3);
+    expect(calls.filter((c) => c.startsWith('sleep'))).toEqual(['sleep 2', 'sleep 4']);
+  });
+
+  test('configure-nat.sh failing: FAILURE to CloudFormation, instance marked unhealthy, non-zero exit', () => {
+    host.failTimes('configure', 1);
+    const { status, stderr, calls } = host.run(SETUP);
+    expect(status).not.toBe(0);
+    expect(stderr).toContain('configure-nat.sh failed on ens6');
+    expect(awsCalls(calls).slice(-2)).toEqual([
+      `aws --region eu-west-1 cloudformation signal-resource --stack-name NatStack --logical-resource-id NatAsg1234 --unique-id ${SELF} --status FAILURE`,
+      `aws --region eu-west-1 autoscaling set-instance-health --instance-id ${SELF} --health-status Unhealthy --no-should-respect-grace-period`,
+    ]);
+    expect(calls.join('\n')).not.toContain('--status SUCCESS');
+  });
+
+  test('dnf failing every time: retried, then reported, and the swap file removed', () => {
+    host.failTimes('dnf', 99);
+    const { status, stderr, calls } = host.run(SETUP);
+    expect(status).not.toBe(0);
+    expect(stderr).toContain('cannot install nftables with dnf');
+    expect(calls.filter((c) => c.startsWith('dnf'))).toHaveLength(4);
+    expect(calls.join('\n')).toContain('--status FAILURE');
+    expect(calls.join('\n')).toContain('--health-status Unhealthy');
+    expect(calls.filter((c) => c.includes('attach-network-interface'))).toEqual([]);
+    expect(fs.existsSync(path.join(host.dir, 'swap'))).toBe(false);
+  });
+
+  test('the interface never showing up in the OS is a failure, not a wait forever', () => {
+    fs.writeFileSync(path.join(host.dir, 'sys', 'ens6', 'address'), '0a:ff:ff:ff:ff:ff\n');
+    const { status, stderr, calls } = host.run(SETUP, { NAT_WAIT_SECONDS: '2' });
+    expect(status).not.toBe(0);
+    expect(stderr).toContain(`no interface with MAC ${MAC} and an IPv4 address after 2s`);
+    expect(calls.join('\n')).toContain('--status FAILURE');
+    expect(calls.filter((c) => c.startsWith('configure-nat.sh'))).toEqual([]);
+  });
+
+  test.each([
+    [['setup', '--eni-id', 'bogus', '--vpc-cidr', '10.0.0.0/16', '--stack-name', 'S', '--resource', 'R'], "--eni-id: got 'bogus'; expected a network interface ID"],
+    [['setup', '--eni-id', 'eni-0123456789abcdef0', '--stack-name', 'S', '--resource', 'R'], 'at least one --vpc-cidr is required'],
+    [['setup', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0.0.0/16', '--resource', 'R'], '--stack-name is required for setup'],
+    [['reboot'], "unknown mode 'reboot'; expected setup or start"],
+    [['setup', '--colour', 'red'], "unknown argument '--colour'"],
+    [[], 'a mode is required: setup or start'],
+  ])('bad arguments %j: a clear error and no AWS call', (args, message) => {
+    const { status, stderr, calls } = host.run(args as string[]);
+    expect(status).toBe(1);
+    expect(stderr).toContain(`nat-bootstrap.sh: error: ${message}`);
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('nat-bootstrap.sh start (every boot)', () => {
+  let host: Host;
+  beforeEach(() => { host = makeHost(); host.addCommand('nft'); });
+  afterEach(() => fs.rmSync(host.dir, { recursive: true, force: true }));
+  const settings = { NAT_ENI_ID: 'eni-0123456789abcdef0', NAT_VPC_CIDRS: '10.0.0.0/16' };
+
+  test('reattaches if needed, restores the route and NAT, and signals nothing', () => {
+    host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
+    const { status, calls } = host.run(['start'], settings);
+    expect(status).toBe(0);
+    expect(calls).toContain('ip route replace default via 10.0.0.1 dev ens6 metric 10');
+    expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --egress-interface ens6');
+    expect(calls.filter((c) => /^dnf|signal-resource|systemctl/.test(c) || c.includes('signal-resource'))).toEqual([]);
+  });
+
+  test('a failure at boot marks the instance unhealthy so that Auto Scaling replaces it', () => {
+    host.failTimes('configure', 1);
+    const { status, calls } = host.run(['start'], settings);
+    expect(status).not.toBe(0);
+    expect(awsCalls(calls).at(-1)).toBe(
+      `aws --region eu-west-1 autoscaling set-instance-health --instance-id ${SELF} --health-status Unhealthy --no-should-respect-grace-period`);
+    expect(calls.join('\n')).not.toContain('signal-resource');
+  });
+});

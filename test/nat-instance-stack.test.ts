@@ -1,0 +1,367 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { NatInstanceStack } from '../lib';
+import { natStack, natTemplate, userDataScripts } from './helpers';
+
+describe('NatInstanceStack with defaults', () => {
+  const stack = natStack();
+  const template = Template.fromStack(stack);
+  const ref = (value: string) => stack.resolve(value);
+
+  test('creates exactly these resources, and no NAT gateway', () => {
+    const counts: Record<string, number> = {};
+    for (const resource of Object.values(template.toJSON().Resources) as Array<{ Type: string }>) {
+      counts[resource.Type] = (counts[resource.Type] ?? 0) + 1;
+    }
+    expect(counts).toEqual({
+      'AWS::EC2::VPC': 1,
+      'AWS::EC2::InternetGateway': 1,
+      'AWS::EC2::VPCGatewayAttachment': 1,
+      'AWS::EC2::Subnet': 4,
+      'AWS::EC2::RouteTable': 4,
+      'AWS::EC2::SubnetRouteTableAssociation': 4,
+      'AWS::EC2::Route': 4,
+      'AWS::EC2::SecurityGroup': 1,
+      'AWS::EC2::NetworkInterface': 2,
+      'AWS::EC2::EIP': 2,
+      'AWS::EC2::EIPAssociation': 2,
+      'AWS::EC2::LaunchTemplate': 2,
+      'AWS::AutoScaling::AutoScalingGroup': 2,
+      'AWS::IAM::Role': 3,
+      'AWS::IAM::Policy': 2,
+      'AWS::IAM::InstanceProfile': 2,
+      'AWS::Lambda::Function': 1,
+      'Custom::VpcRestrictDefaultSG': 1,
+    });
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+  });
+
+  test('VPC: default CIDR with DNS, spanning the first two zones of the region', () => {
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.hasResourceProperties('AWS::EC2::VPC', {
+      CidrBlock: '10.0.0.0/16',
+      EnableDnsHostnames: true,
+      EnableDnsSupport: true,
+    });
+    expect(stack.vpc.availabilityZones.map(ref)).toEqual([0, 1].map((i) => ({ 'Fn::Select': [i, { 'Fn::GetAZs': '' }] })));
+  });
+
+  test('internet gateway attached to the VPC', () => {
+    template.resourceCountIs('AWS::EC2::InternetGateway', 1);
+    template.hasResourceProperties('AWS::EC2::InternetGateway', {});
+    template.resourceCountIs('AWS::EC2::VPCGatewayAttachment', 1);
+    template.hasResourceProperties('AWS::EC2::VPCGatewayAttachment', {
+      VpcId: ref(stack.vpc.vpcId),
+      InternetGatewayId: ref(stack.vpc.internetGatewayId!),
+    });
+  });
+
+  test('subnets: a public /24 and a private /20 in each zone', () => {
+    template.resourceCountIs('AWS::EC2::Subnet', 4);
+    const expected = [
+      ['Public', 0, '10.0.0.0/24', true], ['Public', 1, '10.0.1.0/24', true],
+      ['Private', 0, '10.0.16.0/20', false], ['Private', 1, '10.0.32.0/20', false],
+    ] as const;
+    for (const [type, az, cidr, mapPublicIp] of expected) {
+      template.hasResourceProperties('AWS::EC2::Subnet', {
+        CidrBlock: cidr,
+        AvailabilityZone: { 'Fn::Select': [az, { 'Fn::GetAZs': '' }] },
+        MapPublicIpOnLaunch: mapPublicIp,
+        Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: type }]),
+      });
+    }
+  });
+
+  test('route tables: one per subnet, each associated with its subnet', () => {
+    template.resourceCountIs('AWS::EC2::RouteTable', 4);
+    template.resourceCountIs('AWS::EC2::SubnetRouteTableAssociation', 4);
+    for (const subnet of [...stack.vpc.publicSubnets, ...stack.vpc.privateSubnets]) {
+      template.hasResourceProperties('AWS::EC2::RouteTable', { VpcId: ref(stack.vpc.vpcId), Tags: Match.anyValue() });
+      template.hasResourceProperties('AWS::EC2::SubnetRouteTableAssociation', {
+        SubnetId: ref(subnet.subnetId),
+        RouteTableId: ref(subnet.routeTable.routeTableId),
+      });
+    }
+  });
+
+  test('routes: public subnets to the internet gateway, each private subnet to the NAT interface of its own zone', () => {
+    template.resourceCountIs('AWS::EC2::Route', 4);
+    for (const subnet of stack.vpc.publicSubnets) {
+      template.hasResourceProperties('AWS::EC2::Route', {
+        RouteTableId: ref(subnet.routeTable.routeTableId),
+        DestinationCidrBlock: '0.0.0.0/0',
+        GatewayId: ref(stack.vpc.internetGatewayId!),
+      });
+    }
+    const nats = stack.natProvider.natInstances;
+    stack.vpc.privateSubnets.forEach((subnet, i) => {
+      expect(ref(nats[i].availabilityZone)).toEqual(ref(subnet.availabilityZone));
+      template.hasResourceProperties('AWS::EC2::Route', {
+        RouteTableId: ref(subnet.routeTable.routeTableId),
+        DestinationCidrBlock: '0.0.0.0/0',
+        NetworkInterfaceId: ref(nats[i].networkInterface.ref),
+      });
+    });
+  });
+
+  test('NAT interfaces: one per zone in its public subnet, source/dest check off, in the NAT security group', () => {
+    template.resourceCountIs('AWS::EC2::NetworkInterface', 2);
+    stack.vpc.publicSubnets.forEach((subnet) => {
+      template.hasResourceProperties('AWS::EC2::NetworkInterface', {
+        SubnetId: ref(subnet.subnetId),
+        SourceDestCheck: false,
+        GroupSet: [ref(stack.natProvider.securityGroup.securityGroupId)],
+      });
+    });
+  });
+
+  test('Elastic IPs: one per NAT, associated with its static interface rather than an instance', () => {
+    template.resourceCountIs('AWS::EC2::EIP', 2);
+    template.hasResourceProperties('AWS::EC2::EIP', { Domain: 'vpc' });
+    template.resourceCountIs('AWS::EC2::EIPAssociation', 2);
+    for (const nat of stack.natProvider.natInstances) {
+      template.hasResourceProperties('AWS::EC2::EIPAssociation', {
+        AllocationId: ref(nat.elasticIp!.attrAllocationId),
+        NetworkInterfaceId: ref(nat.networkInterface.ref),
+        InstanceId: Match.absent(),
+      });
+    }
+  });
+
+  test('security group: all protocols from the VPC CIDR only, no SSH, egress to the internet', () => {
+    template.resourceCountIs('AWS::EC2::SecurityGroup', 1);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      VpcId: ref(stack.vpc.vpcId),
+      SecurityGroupIngress: [{ CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Vpc'), 'CidrBlock'] }, IpProtocol: '-1', Description: Match.anyValue() }],
+      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: '-1', Description: Match.anyValue() }],
+    });
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+  });
+
+  test('launch templates: AL2023 arm64 from SSM, t4g.nano, IMDSv2 with hop limit 1, encrypted gp3, no key pair', () => {
+    template.resourceCountIs('AWS::EC2::LaunchTemplate', 2);
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: {
+        InstanceType: 't4g.nano',
+        ImageId: { Ref: Match.stringLikeRegexp('al2023amikernel.*arm64') },
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeType: 'gp3', VolumeSize: 8, DeleteOnTermination: true } }],
+        NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: true, Groups: [ref(stack.natProvider.securityGroup.securityGroupId)] }],
+        IamInstanceProfile: { Arn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
+        KeyName: Match.absent(),
+        UserData: Match.anyValue(),
+      },
+    });
+    const parameters = template.toJSON().Parameters;
+    const imageParameter = Object.entries(parameters).find(([name]) => /al2023/.test(name))!;
+    expect(imageParameter[1]).toEqual({
+      Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+      Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64',
+    });
+  });
+
+  test('Auto Scaling groups: exactly one instance in its public subnet, waits for the boot signal, replaced group by group', () => {
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 2);
+    stack.natProvider.natInstances.forEach((nat, i) => {
+      template.hasResource('AWS::AutoScaling::AutoScalingGroup', {
+        Properties: {
+          MinSize: '1',
+          MaxSize: '1',
+          VPCZoneIdentifier: [ref(stack.vpc.publicSubnets[i].subnetId)],
+          LaunchTemplate: { LaunchTemplateId: ref(nat.launchTemplate.launchTemplateId!), Version: Match.anyValue() },
+          Tags: Match.arrayWith([{ Key: 'NatInstanceGroup', Value: Match.anyValue(), PropagateAtLaunch: true }]),
+        },
+        CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT15M' } },
+        UpdatePolicy: Match.objectLike({ AutoScalingReplacingUpdate: { WillReplace: true } }),
+        DependsOn: Match.arrayWith([Match.stringLikeRegexp('NatInstanceRoleDefaultPolicy')]),
+      });
+    });
+  });
+
+  test('instance roles: assumed by EC2, Session Manager, and only their own interface', () => {
+    template.resourceCountIs('AWS::IAM::InstanceProfile', 2);
+    for (const nat of stack.natProvider.natInstances) {
+      template.hasResourceProperties('AWS::IAM::InstanceProfile', { Roles: [ref(nat.role.roleName)] });
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' } }] },
+        ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+      });
+      const interfaceArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':network-interface/', ref(nat.networkInterface.ref)]] };
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [ref(nat.role.roleName)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Action: 'cloudformation:SignalResource', Resource: { Ref: 'AWS::StackId' } }),
+            Match.objectLike({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' }),
+            Match.objectLike({ Action: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface', 'ec2:ModifyNetworkInterfaceAttribute'], Resource: interfaceArn }),
+            Match.objectLike({ Action: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'], Condition: { StringEquals: { 'aws:ResourceTag/NatInstanceGroup': Match.anyValue() } } }),
+            Match.objectLike({ Action: 'autoscaling:SetInstanceHealth', Condition: { StringEquals: { 'aws:ResourceTag/NatInstanceGroup': Match.anyValue() } } }),
+          ]),
+        },
+      });
+    }
+    template.resourceCountIs('AWS::IAM::Role', 3);
+    template.resourceCountIs('AWS::IAM::Policy', 2);
+  });
+
+  test('no IAM statement grants every action, and only Describe* has resource "*"', () => {
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        const actions = [statement.Action].flat();
+        expect(actions).not.toContain('*');
+        if (statement.Resource === '*') {
+          expect(actions.every((a: string) => a.startsWith('ec2:Describe'))).toBe(true);
+        }
+      }
+    }
+  });
+
+  test('the default security group is stripped of its rules (custom resource and its function)', () => {
+    template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+    template.hasResourceProperties('Custom::VpcRestrictDefaultSG', {
+      DefaultSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Vpc'), 'DefaultSecurityGroup'] },
+    });
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: '__entrypoint__.handler', Runtime: Match.stringLikeRegexp('^nodejs') });
+  });
+
+  test('outputs: the VPC and, per NAT, its egress address, interface and group', () => {
+    template.hasOutput('VpcId', { Value: ref(stack.vpc.vpcId) });
+    stack.natProvider.natInstances.forEach((nat, i) => {
+      template.hasOutput(`Nat${i}PublicAddress`, { Value: ref(nat.elasticIp!.ref) });
+      template.hasOutput(`Nat${i}NetworkInterface`, { Value: ref(nat.networkInterface.ref) });
+      template.hasOutput(`Nat${i}AutoScalingGroup`, { Value: ref(nat.autoScalingGroup.autoScalingGroupName) });
+    });
+  });
+
+  test('user data writes both scripts and starts the bootstrap with the VPC CIDR', () => {
+    const scripts = userDataScripts(template);
+    expect(scripts).toHaveLength(2);
+    stack.natProvider.natInstances.forEach((nat, i) => {
+      const eni = (stack.resolve(nat.networkInterface.ref) as { Ref: string }).Ref;
+      const asg = stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as ec2.CfnInstance);
+      const vpc = stack.getLogicalId(stack.vpc.node.defaultChild as ec2.CfnVPC);
+      expect(scripts[i]).toContain(
+        `/opt/nat-instance/nat-bootstrap.sh setup --eni-id \${${eni}} --vpc-cidr \${${vpc}.CidrBlock} --stack-name TestNat --resource ${asg}`);
+    });
+  });
+});
+
+describe('NatInstanceStack options', () => {
+  test('three zones with one NAT: every private subnet routes to the one NAT', () => {
+    const stack = natStack({ azs: 3, natCount: 1 });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::EC2::Subnet', 6);
+    template.resourceCountIs('AWS::EC2::NetworkInterface', 1);
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
+    const eni = stack.resolve(stack.natProvider.natInstances[0].networkInterface.ref);
+    for (const subnet of stack.vpc.privateSubnets) {
+      template.hasResourceProperties('AWS::EC2::Route', { RouteTableId: stack.resolve(subnet.routeTable.routeTableId), NetworkInterfaceId: eni });
+    }
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+  });
+
+  test('three zones with two NATs: the zone without a NAT routes to NAT (index mod 2), the others to their own', () => {
+    const stack = natStack({ azs: 3, natCount: 2 });
+    const template = Template.fromStack(stack);
+    const enis = stack.natProvider.natInstances.map((nat) => stack.resolve(nat.networkInterface.ref));
+    const expectedNat = [0, 1, 0];
+    stack.vpc.privateSubnets.forEach((subnet, i) => {
+      template.hasResourceProperties('AWS::EC2::Route', {
+        RouteTableId: stack.resolve(subnet.routeTable.routeTableId),
+        NetworkInterfaceId: enis[expectedNat[i]],
+      });
+    });
+  });
+
+  test('six zones in an environment-agnostic stack select six zones at deployment', () => {
+    const stack = natStack({ azs: 6 });
+    expect(stack.vpc.availabilityZones.map((az) => stack.resolve(az))).toEqual(
+      [0, 1, 2, 3, 4, 5].map((i) => ({ 'Fn::Select': [i, { 'Fn::GetAZs': '' }] })));
+    Template.fromStack(stack).resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 6);
+  });
+
+  test('a stack with a concrete environment uses the zone names it knows', () => {
+    const app = new App({ context: { 'availability-zones:account=111111111111:region=eu-west-1': ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] } });
+    const stack = new NatInstanceStack(app, 'Env', { env: { account: '111111111111', region: 'eu-west-1' }, azs: 3 });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: 'eu-west-1c' });
+    expect(() => new NatInstanceStack(app, 'TooMany', { env: { account: '111111111111', region: 'eu-west-1' }, azs: 4 }))
+      .toThrow("Invalid azs: got 4; expected at most 3, the number of availability zones known for eu-west-1");
+  });
+
+  test('custom CIDR, subnet sizes, instance type and volume size', () => {
+    const template = natTemplate({
+      vpcCidr: '172.16.0.0/20', publicSubnetCidrMask: 28, privateSubnetCidrMask: 22, instanceType: 'c7gn.medium', rootVolumeSize: 16,
+    });
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '172.16.0.0/20' });
+    template.hasResourceProperties('AWS::EC2::Subnet', { CidrBlock: '172.16.0.0/28' });
+    template.hasResourceProperties('AWS::EC2::Subnet', { CidrBlock: '172.16.4.0/22' });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        InstanceType: 'c7gn.medium',
+        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 16 }) })],
+      }),
+    });
+  });
+
+  test('an x86 instance type takes the x86_64 image', () => {
+    const template = natTemplate({ instanceType: 't3.micro' });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ InstanceType: 't3.micro', ImageId: { Ref: Match.stringLikeRegexp('al2023amikernel.*x8664') } }),
+    });
+  });
+
+  test('given Elastic IP allocations are associated instead of new ones', () => {
+    const stack = natStack({ eipAllocationIds: ['eipalloc-0123456789abcdef0', 'eipalloc-0fedcba9876543210'] });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::EC2::EIP', 0);
+    template.resourceCountIs('AWS::EC2::EIPAssociation', 2);
+    template.hasResourceProperties('AWS::EC2::EIPAssociation', { AllocationId: 'eipalloc-0fedcba9876543210' });
+    template.hasOutput('Nat0PublicAddress', { Value: 'eipalloc-0123456789abcdef0' });
+  });
+
+  test('additional CIDR blocks are admitted by the security group and passed to the NAT', () => {
+    const template = natTemplate({ additionalCidrs: ['100.64.0.0/16'] });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '100.64.0.0/16', IpProtocol: '-1' })]),
+    });
+    expect(userDataScripts(template)[0]).toMatch(/--vpc-cidr \$\{Vpc\w+\.CidrBlock\} --vpc-cidr 100\.64\.0\.0\/16 /);
+  });
+});
+
+describe('NatInstanceStack rejects bad values with the option, the value and what is allowed', () => {
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ['invalid CIDR', { vpcCidr: '10.0.0.0/33' }, "Invalid vpcCidr: got '10.0.0.0/33'; expected an IPv4 CIDR block with a prefix from /16 to /28, such as 10.0.0.0/16"],
+    ['CIDR that is not an address', { vpcCidr: 'ten' }, "Invalid vpcCidr: got 'ten'; expected an IPv4 CIDR block"],
+    ['CIDR octet over 255', { vpcCidr: '10.256.0.0/16' }, "Invalid vpcCidr: got '10.256.0.0/16'; expected an IPv4 CIDR block with a prefix from /16 to /28, such as 10.0.0.0/16 (each octet 0-255, no leading zeros)"],
+    ['CIDR with host bits', { vpcCidr: '10.0.0.1/16' }, "Invalid vpcCidr: got '10.0.0.1/16'; expected a network address: host bits are set, did you mean 10.0.0.0/16?"],
+    ['VPC larger than /16', { vpcCidr: '10.0.0.0/8' }, "Invalid vpcCidr: got '10.0.0.0/8'; expected an IPv4 CIDR block with a prefix from /16 to /28"],
+    ['zero AZs', { azs: 0 }, 'Invalid azs: got 0; expected a whole number from 1 to 6'],
+    ['seven AZs', { azs: 7 }, 'Invalid azs: got 7; expected a whole number from 1 to 6'],
+    ['AZ count not a number', { azs: 'three' }, "Invalid azs: got 'three'; expected a whole number from 1 to 6"],
+    ['fractional AZ count', { azs: 2.5 }, 'Invalid azs: got 2.5; expected a whole number from 1 to 6'],
+    ['NAT count zero', { natCount: 0 }, 'Invalid natCount: got 0; expected a whole number from 1 to 2 (at most one NAT per availability zone, and azs is 2)'],
+    ['NAT count above AZ count', { azs: 2, natCount: 3 }, 'Invalid natCount: got 3; expected a whole number from 1 to 2'],
+    ['subnet mask below VPC', { vpcCidr: '10.0.0.0/20', publicSubnetCidrMask: 18 }, 'Invalid publicSubnetCidrMask: got 18; expected a whole number from 20 to 28 (subnets are /16 to /28 and no larger than vpcCidr 10.0.0.0/20)'],
+    ['subnet mask above 28', { privateSubnetCidrMask: 29 }, 'Invalid privateSubnetCidrMask: got 29; expected a whole number from 16 to 28'],
+    ['subnets that do not fit', { vpcCidr: '10.0.0.0/20', azs: 3, privateSubnetCidrMask: 21 },
+      "Invalid publicSubnetCidrMask/privateSubnetCidrMask: got '/24 and /21'; expected subnet sizes that fit vpcCidr 10.0.0.0/20: 3 public /24 and 3 private /21 subnets need 8192 addresses, the VPC has 4096"],
+    ['a /28 VPC with default subnet sizes', { vpcCidr: '10.0.0.0/28' }, 'Invalid publicSubnetCidrMask: got 24; expected a whole number 28 (subnets are /16 to /28 and no larger than vpcCidr 10.0.0.0/28)'],
+    ['unknown instance family', { instanceType: 'x9.large' }, "Invalid instanceType: got 'x9.large'; expected an instance type from a supported family: t4g,"],
+    ['size the family lacks', { instanceType: 't4g.24xlarge' }, "Invalid instanceType: got 't4g.24xlarge'; expected a size that t4g has: nano, micro, small, medium, large, xlarge, 2xlarge"],
+    ['malformed instance type', { instanceType: 'large' }, "Invalid instanceType: got 'large'; expected an instance type FAMILY.SIZE such as t4g.nano"],
+    ['x86 type with arm64 image', { instanceType: 't3.micro', architecture: 'arm64' }, "Invalid architecture: got 'arm64'; expected the architecture of instanceType t3.micro, x86_64; for arm64, choose an instance type built for arm64"],
+    ['unknown architecture', { architecture: 'sparc' }, "Invalid architecture: got 'sparc'; expected one of arm64, x86_64"],
+    ['fewer EIP allocations than NATs', { eipAllocationIds: ['eipalloc-0123456789abcdef0'] }, 'Invalid eipAllocationIds: got ["eipalloc-0123456789abcdef0"]; expected exactly 2 allocation IDs, one for each NAT instance'],
+    ['malformed EIP allocation', { natCount: 1, eipAllocationIds: ['eip-123'] }, "Invalid eipAllocationIds: got 'eip-123'; expected Elastic IP allocation IDs such as eipalloc-0123456789abcdef0"],
+    ['duplicate EIP allocations', { eipAllocationIds: ['eipalloc-0123456789abcdef0', 'eipalloc-0123456789abcdef0'] }, 'expected each allocation ID once: eipalloc-0123456789abcdef0 is given twice'],
+    ['additional CIDR inside the VPC', { additionalCidrs: ['10.0.128.0/17'] }, "Invalid additionalCidrs: got '10.0.128.0/17'; expected blocks outside vpcCidr 10.0.0.0/16, which the NAT serves already"],
+    ['overlapping additional CIDRs', { additionalCidrs: ['100.64.0.0/16', '100.64.8.0/24'] }, 'expected blocks that do not overlap: 100.64.0.0/16 and 100.64.8.0/24 do'],
+    ['root volume below the image', { rootVolumeSize: 4 }, 'Invalid rootVolumeSize: got 4; expected a whole number from 8 to 16384 GiB'],
+  ];
+
+  test.each(cases)('%s', (_name, props, message) => {
+    expect(() => natStack(props as never)).toThrow(message);
+  });
+});
