@@ -9,6 +9,10 @@
 #   nat-bootstrap.sh start
 #       Every boot (run by nat-instance.service, settings from its environment file): attach
 #       the static network interface, send the default route through it, run configure-nat.sh.
+#   nat-bootstrap.sh check
+#       Every minute (nat-instance-check.timer): if this instance holds the interface, verify the
+#       route and the NAT and repair them; if the interface is free (a failed replacement gave
+#       it up), take it back; if another instance holds it, stand by.
 #
 # Any failure is reported, never swallowed: a FAILURE signal to CloudFormation (so that a
 # deployment fails) and the instance marked unhealthy (so that Auto Scaling replaces it).
@@ -20,13 +24,14 @@ IMDS=${NAT_IMDS_ENDPOINT:-http://169.254.169.254}
 ETC_DIR=${NAT_ETC_DIR:-/etc}
 INSTALL_DIR=${NAT_INSTALL_DIR:-/opt/nat-instance}
 SYS_CLASS_NET=${NAT_SYS_CLASS_NET:-/sys/class/net}
+NETWORKD_DIR=${NAT_NETWORKD_DIR:-/etc/systemd/network}
 MEMINFO=${NAT_MEMINFO:-/proc/meminfo}
 SWAPFILE=${NAT_SWAPFILE:-/var/tmp/nat-instance.swap}
 RETRY_ATTEMPTS=${NAT_RETRY_ATTEMPTS:-8}
 RETRY_BASE_SECONDS=${NAT_RETRY_BASE_SECONDS:-2}
 WAIT_SECONDS=${NAT_WAIT_SECONDS:-120}
 readonly ENV_FILE=$ETC_DIR/nat-instance/nat-instance.env
-readonly UNIT_FILE=$ETC_DIR/systemd/system/nat-instance.service
+readonly UNIT_DIR=$ETC_DIR/systemd/system
 readonly SYSCTL_FILE=$ETC_DIR/sysctl.d/90-nat-instance.conf
 readonly ROUTE_METRIC=10
 
@@ -51,19 +56,19 @@ has() { command -v "$1" >/dev/null 2>&1; }
 usage() {
   cat <<EOF
 Usage: $PROG setup --eni-id ENI --vpc-cidr CIDR [--vpc-cidr CIDR ...] --stack-name NAME --resource LOGICAL_ID
-       $PROG start   (settings from NAT_ENI_ID and NAT_VPC_CIDRS, as nat-instance.service sets them)
+       $PROG start|check   (settings from NAT_ENI_ID and NAT_VPC_CIDRS, as the systemd units set them)
 EOF
 }
 
 parse_args() {
-  [ $# -gt 0 ] || { usage >&2; die "a mode is required: setup or start"; }
+  [ $# -gt 0 ] || { usage >&2; die "a mode is required: setup, start or check"; }
   MODE=$1
   shift
   case "$MODE" in
     setup) VPC_CIDRS=() ;;
-    start) ;;
+    start | check) ;;
     -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown mode '$MODE'; expected setup or start" ;;
+    *) usage >&2; die "unknown mode '$MODE'; expected setup, start or check" ;;
   esac
   while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || die "$1 needs a value"
@@ -136,6 +141,12 @@ attach_eni() {
     log "$ENI_ID is already attached to $INSTANCE_ID"
   else
     if [ "$status" = in-use ] && [ "$attachment" != None ]; then
+      # Only a new instance takes over; one that rebooted or checks in while another holds the
+      # interface is the one being replaced, and must not take it back.
+      if [ "$MODE" != setup ]; then
+        log "standing by: $ENI_ID is held by $owner"
+        exit 0
+      fi
       log "taking $ENI_ID over from $owner"
       retry ec2 detach-network-interface --attachment-id "$attachment" >/dev/null ||
         die "cannot detach $ENI_ID from $owner"
@@ -179,18 +190,87 @@ subnet_router() {
   printf '%d.%d.%d.%d\n' "$a" "$b" "$c" $((d + 1))
 }
 
+# The interface of the default route with the lowest metric: the one the kernel uses.
+default_route_dev() {
+  ip -4 route show default | awk '
+    { metric = 0; dev = ""
+      for (i = 1; i < NF; i++) { if ($i == "dev") dev = $(i + 1); if ($i == "metric") metric = $(i + 1) }
+      if (dev != "" && (best == "" || metric + 0 < best_metric)) { best = dev; best_metric = metric + 0 } }
+    END { print best }'
+}
+
+# Egress through the static interface is what makes its Elastic IP the NAT's public address.
+# systemd-networkd owns the routes of an EC2 interface and drops foreign ones when it reloads,
+# so the metric is set where networkd reads it (a drop-in that sorts after the one
+# amazon-ec2-net-utils writes); the direct route bridges the time until networkd applies it.
+route_through() {
+  local dev=$1 router=$2 deadline=$((SECONDS + WAIT_SECONDS))
+  if has networkctl; then
+    mkdir -p "$NETWORKD_DIR/70-$dev.network.d"
+    printf '[DHCPv4]\nRouteMetric=%s\n' "$ROUTE_METRIC" >"$NETWORKD_DIR/70-$dev.network.d/zz-nat-instance.conf"
+    networkctl reload || log "networkctl reload failed; relying on the direct route"
+  fi
+  until [ "$(default_route_dev)" = "$dev" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    ip route replace default via "$router" dev "$dev" metric "$ROUTE_METRIC" || true
+    sleep 1
+  done
+}
+
+nat_args() {
+  local cidr
+  for cidr in "${VPC_CIDRS[@]}"; do printf -- '--vpc-cidr\n%s\n' "$cidr"; done
+}
+
 start_nat() {
-  local dev router
+  local dev router args
   attach_eni
   dev=$(wait_for_interface "$ENI_MAC") || die "no interface with MAC $ENI_MAC and an IPv4 address after ${WAIT_SECONDS}s"
   router=$(subnet_router "$ENI_MAC") || die "cannot read the subnet of $ENI_MAC from instance metadata"
-  # Egress through the static interface is what makes its Elastic IP the NAT's public address.
-  ip route replace default via "$router" dev "$dev" metric "$ROUTE_METRIC" ||
-    die "cannot route the default route through $dev"
-  local args=() cidr
-  for cidr in "${VPC_CIDRS[@]}"; do args+=(--vpc-cidr "$cidr"); done
+  route_through "$dev" "$router" || die "the default route does not go through $dev after ${WAIT_SECONDS}s"
+  mapfile -t args < <(nat_args)
   "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" ||
     die "configure-nat.sh failed on $dev"
+}
+
+# The MAC of the static interface if it is attached to this instance, from instance metadata
+# (no EC2 API call, so a regional API problem never makes a working NAT look broken).
+local_eni_mac() {
+  local mac
+  for mac in $(imds network/interfaces/macs/ 2>/dev/null); do
+    mac=${mac%/}
+    if [ "$(imds "network/interfaces/macs/$mac/interface-id" 2>/dev/null)" = "$ENI_ID" ]; then
+      printf '%s\n' "$mac"
+      return 0
+    fi
+  done
+  return 1
+}
+
+check_nat() {
+  local mac dev info status owner args
+  if mac=$(local_eni_mac); then
+    ENI_MAC=$mac
+    dev=$(wait_for_interface "$mac") || die "$ENI_ID is attached but has no interface with an IPv4 address"
+    mapfile -t args < <(nat_args)
+    if [ "$(default_route_dev)" = "$dev" ] && "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" --check >/dev/null; then
+      return 0
+    fi
+    log "NAT through $dev is not intact; repairing"
+    start_nat
+    return 0
+  fi
+  if ! info=$(retry describe_eni); then
+    log "cannot describe $ENI_ID and do not hold it; nothing to do"
+    return 0
+  fi
+  read -r status owner _ <<<"$info"
+  if [ "$status" = available ]; then
+    log "$ENI_ID is free; taking it back"
+    start_nat
+  else
+    log "standing by: $ENI_ID is held by $owner"
+  fi
 }
 
 mem_total_kib() { awk '/^MemTotal:/ {print $2}' "$MEMINFO"; }
@@ -225,7 +305,7 @@ install_packages() {
 }
 
 write_files() {
-  mkdir -p "${SYSCTL_FILE%/*}" "${ENV_FILE%/*}" "${UNIT_FILE%/*}"
+  mkdir -p "${SYSCTL_FILE%/*}" "${ENV_FILE%/*}" "$UNIT_DIR"
   cat >"$SYSCTL_FILE" <<'EOF'
 # Written by nat-bootstrap.sh: this host forwards for its VPC.
 net.ipv4.ip_forward = 1
@@ -236,7 +316,7 @@ NAT_ENI_ID=$ENI_ID
 NAT_VPC_CIDRS="${VPC_CIDRS[*]}"
 NAT_STACK_NAME=$STACK_NAME
 EOF
-  cat >"$UNIT_FILE" <<EOF
+  cat >"$UNIT_DIR/nat-instance.service" <<EOF
 [Unit]
 Description=NAT instance: static interface, default route and masquerading
 Wants=network-online.target
@@ -251,12 +331,36 @@ ExecStart=$INSTALL_DIR/$PROG start
 [Install]
 WantedBy=multi-user.target
 EOF
+  cat >"$UNIT_DIR/nat-instance-check.service" <<EOF
+[Unit]
+Description=NAT instance: verify and repair the route and NAT
+After=nat-instance.service
+
+[Service]
+Type=oneshot
+EnvironmentFile=$ENV_FILE
+ExecStart=$INSTALL_DIR/$PROG check
+EOF
+  cat >"$UNIT_DIR/nat-instance-check.timer" <<EOF
+[Unit]
+Description=NAT instance: check every minute
+
+[Timer]
+OnBootSec=2min
+OnUnitActiveSec=1min
+
+[Install]
+WantedBy=timers.target
+EOF
   systemctl daemon-reload
-  systemctl enable nat-instance.service
+  systemctl enable nat-instance.service nat-instance-check.timer
 }
 
+# Outside a deployment CloudFormation refuses signals, so a refusal is logged, not fatal.
 signal() {
-  aws --region "$REGION" cloudformation signal-resource --stack-name "$STACK_NAME" \
+  local attempts=3
+  [ "$1" = SUCCESS ] || attempts=1
+  RETRY_ATTEMPTS=$attempts retry aws --region "$REGION" cloudformation signal-resource --stack-name "$STACK_NAME" \
     --logical-resource-id "$RESOURCE" --unique-id "$INSTANCE_ID" --status "$1" ||
     log "could not signal $1 to $STACK_NAME/$RESOURCE (expected outside a deployment)"
 }
@@ -283,8 +387,13 @@ main() {
     install_packages
     write_files
   fi
+  if [ "$MODE" = check ]; then
+    check_nat
+    return 0
+  fi
   start_nat
   if [ "$MODE" = setup ]; then
+    systemctl start nat-instance-check.timer
     signal SUCCESS
   fi
   log "NAT ready on $INSTANCE_ID through $ENI_ID"

@@ -1,4 +1,4 @@
-import { Duration, Names, Stack, Tags } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, Stack, Tags } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -90,10 +90,12 @@ export class NatInstance extends Construct {
       this.allocationId = this.elasticIp.attrAllocationId;
     }
     // Bound to the interface, not to an instance, so that a replacement keeps the address.
-    new ec2.CfnEIPAssociation(this, 'ElasticIpAssociation', {
+    const association = new ec2.CfnEIPAssociation(this, 'ElasticIpAssociation', {
       allocationId: this.allocationId,
       networkInterfaceId: this.networkInterface.ref,
     });
+    // An Elastic IP can be associated only once the VPC has its internet gateway.
+    association.node.addDependency(props.subnet.internetConnectivityEstablished);
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
@@ -141,8 +143,10 @@ export class NatInstance extends Construct {
     });
     Tags.of(this.autoScalingGroup).add(NAT_GROUP_TAG, groupTag, { applyToLaunchedInstances: true });
     Tags.of(this.autoScalingGroup).add('Name', this.node.path, { applyToLaunchedInstances: true });
-    // The instance needs its permissions from the first second of its boot.
-    this.autoScalingGroup.node.addDependency(this.role);
+    // The instance needs, from the first second of its boot, its permissions, the internet (to
+    // install packages and reach the AWS APIs) and, once it routes through the static interface,
+    // that interface's public address.
+    this.autoScalingGroup.node.addDependency(this.role, association, props.subnet.internetConnectivityEstablished);
 
     addNatBoot(userData, {
       networkInterfaceId: this.networkInterface.ref,
@@ -176,7 +180,13 @@ export class NatInstance extends Construct {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReportOwnHealth',
       actions: ['autoscaling:SetInstanceHealth'],
-      resources: [stack.formatArn({ service: 'autoscaling', resource: 'autoScalingGroup', resourceName: '*' })],
+      // arn:PARTITION:autoscaling:REGION:ACCOUNT:autoScalingGroup:UUID:autoScalingGroupName/NAME
+      resources: [stack.formatArn({
+        service: 'autoscaling',
+        resource: 'autoScalingGroup',
+        resourceName: '*:autoScalingGroupName/*',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })],
       conditions: ownInstances,
     }));
     // cloudformation:SignalResource on this stack comes with the group's signals.

@@ -10,7 +10,7 @@ import * as path from 'path';
  */
 const script = path.join(__dirname, '..', 'assets', 'nat-bootstrap.sh');
 const fake = path.join(__dirname, 'fakes', 'fake-command.sh');
-const FAKED = ['curl', 'aws', 'dnf', 'ip', 'systemctl', 'sleep', 'fallocate', 'mkswap', 'swapon', 'swapoff'];
+const FAKED = ['curl', 'aws', 'dnf', 'ip', 'systemctl', 'networkctl', 'sleep', 'fallocate', 'mkswap', 'swapon', 'swapoff'];
 const MAC = '0a:00:00:00:00:06';
 const SELF = 'i-0self0000000000a';
 
@@ -21,7 +21,8 @@ interface Host {
   etc: string;
   run(args: string[], extraEnv?: Record<string, string>): { status: number | null; stderr: string; calls: string[] };
   setEni(line: string): void;
-  failTimes(what: 'attach' | 'dnf' | 'configure', n: number): void;
+  failTimes(what: 'attach' | 'dnf' | 'configure' | 'check', n: number): void;
+  setRoutes(lines: string[]): void;
   addCommand(name: string): void;
 }
 
@@ -51,7 +52,7 @@ function makeHost(): Host {
         PATH: `${bin}:/usr/bin:/bin`,
         FAKE_LOG: log, FAKE_STATE: state,
         NAT_IMDS_ENDPOINT: 'http://imds.invalid', NAT_ETC_DIR: etc, NAT_INSTALL_DIR: install,
-        NAT_SYS_CLASS_NET: sys, NAT_MEMINFO: path.join(dir, 'meminfo'), NAT_SWAPFILE: path.join(dir, 'swap'),
+        NAT_SYS_CLASS_NET: sys, NAT_NETWORKD_DIR: path.join(etc, 'systemd', 'network'), NAT_MEMINFO: path.join(dir, 'meminfo'), NAT_SWAPFILE: path.join(dir, 'swap'),
         NAT_WAIT_SECONDS: '5', NAT_RETRY_ATTEMPTS: '4',
         ...extraEnv,
       };
@@ -62,6 +63,7 @@ function makeHost(): Host {
     setEni(line) { fs.writeFileSync(path.join(state, 'eni'), `${line}\n`); },
     failTimes(what, n) { fs.writeFileSync(path.join(state, `fail-${what}`), `${n}\n`); },
     addCommand(name) { fs.symlinkSync(fake, path.join(bin, name)); },
+    setRoutes(lines) { fs.writeFileSync(path.join(state, 'routes'), lines.map((l) => `${l}\n`).join('')); },
   };
   host.setEni(`available None None ${MAC} True`);
   return host;
@@ -103,7 +105,8 @@ describe('nat-bootstrap.sh setup', () => {
     expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 --egress-interface ens6');
     expect(indexOf(calls, /^ip route replace/)).toBeLessThan(indexOf(calls, /^configure-nat.sh/));
     expect(indexOf(calls, /^configure-nat.sh/)).toBeLessThan(indexOf(calls, /signal-resource/));
-    expect(calls).toEqual(expect.arrayContaining(['systemctl daemon-reload', 'systemctl enable nat-instance.service']));
+    expect(calls).toEqual(expect.arrayContaining(['systemctl daemon-reload', 'systemctl enable nat-instance.service nat-instance-check.timer',
+      'systemctl start nat-instance-check.timer']));
   });
 
   test('writes persistent forwarding, the settings and a unit that runs start at every boot', () => {
@@ -111,11 +114,33 @@ describe('nat-bootstrap.sh setup', () => {
     expect(fs.readFileSync(path.join(host.etc, 'sysctl.d', '90-nat-instance.conf'), 'utf8')).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
     expect(fs.readFileSync(path.join(host.etc, 'nat-instance', 'nat-instance.env'), 'utf8')).toBe(
       'NAT_ENI_ID=eni-0123456789abcdef0\nNAT_VPC_CIDRS="10.0.0.0/16 100.64.0.0/16"\nNAT_STACK_NAME=NatStack\n');
-    const unit = fs.readFileSync(path.join(host.etc, 'systemd', 'system', 'nat-instance.service'), 'utf8');
+    const units = path.join(host.etc, 'systemd', 'system');
+    const unit = fs.readFileSync(path.join(units, 'nat-instance.service'), 'utf8');
     expect(unit).toContain(`EnvironmentFile=${path.join(host.etc, 'nat-instance', 'nat-instance.env')}`);
     expect(unit).toMatch(/^ExecStart=\S+\/nat-bootstrap\.sh start$/m);
     expect(unit).toMatch(/^After=network-online\.target$/m);
     expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
+    expect(fs.readFileSync(path.join(units, 'nat-instance-check.service'), 'utf8')).toMatch(/^ExecStart=\S+\/nat-bootstrap\.sh check$/m);
+    const timer = fs.readFileSync(path.join(units, 'nat-instance-check.timer'), 'utf8');
+    expect(timer).toMatch(/^OnUnitActiveSec=1min$/m);
+    expect(timer).toMatch(/^WantedBy=timers\.target$/m);
+  });
+
+  test('where systemd-networkd manages interfaces, the route metric goes into its drop-in and it reloads', () => {
+    const { status, calls } = host.run(SETUP);
+    expect(status).toBe(0);
+    expect(fs.readFileSync(path.join(host.etc, 'systemd', 'network', '70-ens6.network.d', 'zz-nat-instance.conf'), 'utf8'))
+      .toBe('[DHCPv4]\nRouteMetric=10\n');
+    expect(indexOf(calls, /^networkctl reload$/)).toBeLessThan(indexOf(calls, /^configure-nat.sh/));
+  });
+
+  test('a default route that never moves to the interface is a failure, not a NAT through the wrong interface', () => {
+    fs.writeFileSync(path.join(host.state, 'routes-ignored'), '');
+    const { status, stderr, calls } = host.run(SETUP, { NAT_WAIT_SECONDS: '2' });
+    expect(status).not.toBe(0);
+    expect(stderr).toContain('the default route does not go through ens6 after 2s');
+    expect(calls.filter((c) => c.startsWith('configure-nat.sh'))).toEqual([]);
+    expect(calls.join('\n')).toContain('--status FAILURE');
   });
 
   test('an image that has nft already installs nothing', () => {
@@ -147,7 +172,8 @@ describe('nat-bootstrap.sh setup', () => {
     const { status, calls } = host.run(SETUP);
     expect(status).toBe(0);
     expect(calls.filter((c) => c.includes('attach-network-interface'))).toHaveLength(3);
-    expect(calls.filter((c) => c.startsWith('sleep'))).toEqual(['sleep 2', 'sleep 4']);
+    // Doubling waits for the attach, then one second while the default route moves.
+    expect(calls.filter((c) => c.startsWith('sleep'))).toEqual(['sleep 2', 'sleep 4', 'sleep 1']);
   });
 
   test('configure-nat.sh failing: FAILURE to CloudFormation, instance marked unhealthy, non-zero exit', () => {
@@ -187,9 +213,9 @@ describe('nat-bootstrap.sh setup', () => {
     [['setup', '--eni-id', 'bogus', '--vpc-cidr', '10.0.0.0/16', '--stack-name', 'S', '--resource', 'R'], "--eni-id: got 'bogus'; expected a network interface ID"],
     [['setup', '--eni-id', 'eni-0123456789abcdef0', '--stack-name', 'S', '--resource', 'R'], 'at least one --vpc-cidr is required'],
     [['setup', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0.0.0/16', '--resource', 'R'], '--stack-name is required for setup'],
-    [['reboot'], "unknown mode 'reboot'; expected setup or start"],
+    [['reboot'], "unknown mode 'reboot'; expected setup, start or check"],
     [['setup', '--colour', 'red'], "unknown argument '--colour'"],
-    [[], 'a mode is required: setup or start'],
+    [[], 'a mode is required: setup, start or check'],
   ])('bad arguments %j: a clear error and no AWS call', (args, message) => {
     const { status, stderr, calls } = host.run(args as string[]);
     expect(status).toBe(1);
@@ -198,7 +224,7 @@ describe('nat-bootstrap.sh setup', () => {
   });
 });
 
-describe('nat-bootstrap.sh start (every boot)', () => {
+describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
   let host: Host;
   beforeEach(() => { host = makeHost(); host.addCommand('nft'); });
   afterEach(() => fs.rmSync(host.dir, { recursive: true, force: true }));
@@ -211,6 +237,70 @@ describe('nat-bootstrap.sh start (every boot)', () => {
     expect(calls).toContain('ip route replace default via 10.0.0.1 dev ens6 metric 10');
     expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --egress-interface ens6');
     expect(calls.filter((c) => /^dnf|signal-resource|systemctl/.test(c) || c.includes('signal-resource'))).toEqual([]);
+  });
+
+  test('a rebooted instance whose interface another instance holds stands by instead of taking it back', () => {
+    host.setEni(`in-use i-0new00000000000000 eni-attach-new ${MAC} False`);
+    const { status, stderr, calls } = host.run(['start'], settings);
+    expect(status).toBe(0);
+    expect(stderr).toContain('standing by: eni-0123456789abcdef0 is held by i-0new00000000000000');
+    expect(calls.filter((c) => /(attach|detach)-network-interface|set-instance-health|^configure-nat/.test(c))).toEqual([]);
+  });
+
+  test('check: an intact NAT costs no EC2 API call', () => {
+    host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
+    host.setRoutes(['default via 10.0.0.1 dev ens6 metric 10', 'default via 10.0.0.1 dev ens5 metric 512']);
+    const { status, calls } = host.run(['check'], settings);
+    expect(status).toBe(0);
+    expect(awsCalls(calls)).toEqual([]);
+    expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --egress-interface ens6 --check');
+    expect(calls.filter((c) => c.startsWith('ip route replace'))).toEqual([]);
+  });
+
+  test('check: a default route lost to the primary interface is put back, and NAT reapplied', () => {
+    host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
+    const { status, stderr, calls } = host.run(['check'], settings);
+    expect(status).toBe(0);
+    expect(stderr).toContain('NAT through ens6 is not intact; repairing');
+    expect(calls).toContain('ip route replace default via 10.0.0.1 dev ens6 metric 10');
+    expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --egress-interface ens6');
+  });
+
+  test('check: lost rules are reapplied', () => {
+    host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
+    host.setRoutes(['default via 10.0.0.1 dev ens6 metric 10']);
+    host.failTimes('check', 1);
+    const { status, calls } = host.run(['check'], settings);
+    expect(status).toBe(0);
+    expect(calls.filter((c) => c.startsWith('configure-nat.sh'))).toEqual([
+      'configure-nat.sh --vpc-cidr 10.0.0.0/16 --egress-interface ens6 --check',
+      'configure-nat.sh --vpc-cidr 10.0.0.0/16 --egress-interface ens6',
+    ]);
+  });
+
+  test('check: a free interface (a failed replacement gave it up) is taken back', () => {
+    host.setEni(`available None None ${MAC} False`);
+    const { status, stderr, calls } = host.run(['check'], settings);
+    expect(status).toBe(0);
+    expect(stderr).toContain('eni-0123456789abcdef0 is free; taking it back');
+    expect(calls).toContain(`aws --region eu-west-1 ec2 attach-network-interface --network-interface-id eni-0123456789abcdef0 --instance-id ${SELF} --device-index 1`);
+    expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --egress-interface ens6');
+  });
+
+  test('check: an interface held by another instance is left alone', () => {
+    host.setEni(`in-use i-0new00000000000000 eni-attach-new ${MAC} False`);
+    const { status, stderr, calls } = host.run(['check'], settings);
+    expect(status).toBe(0);
+    expect(stderr).toContain('standing by: eni-0123456789abcdef0 is held by i-0new00000000000000');
+    expect(calls.filter((c) => /(attach|detach)-network-interface|set-instance-health/.test(c))).toEqual([]);
+  });
+
+  test('check: a repair that fails marks the instance unhealthy', () => {
+    host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
+    host.failTimes('configure', 1);
+    const { status, calls } = host.run(['check'], settings);
+    expect(status).not.toBe(0);
+    expect(awsCalls(calls).at(-1)).toContain('autoscaling set-instance-health');
   });
 
   test('a failure at boot marks the instance unhealthy so that Auto Scaling replaces it', () => {

@@ -174,8 +174,19 @@ describe('NatInstanceStack with defaults', () => {
         },
         CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT15M' } },
         UpdatePolicy: Match.objectLike({ AutoScalingReplacingUpdate: { WillReplace: true } }),
-        DependsOn: Match.arrayWith([Match.stringLikeRegexp('NatInstanceRoleDefaultPolicy')]),
+        DependsOn: Match.arrayWith([
+          stack.getLogicalId(stack.vpc.publicSubnets[i].node.findChild('DefaultRoute') as ec2.CfnRoute),
+          stack.getLogicalId(nat.node.findChild('ElasticIpAssociation') as ec2.CfnEIPAssociation),
+          Match.stringLikeRegexp('NatInstanceRoleDefaultPolicy'),
+        ]),
       });
+    });
+  });
+
+  test('Elastic IP associations wait for the internet gateway route', () => {
+    stack.natProvider.natInstances.forEach((nat, i) => {
+      const association = template.toJSON().Resources[stack.getLogicalId(nat.node.findChild('ElasticIpAssociation') as ec2.CfnEIPAssociation)];
+      expect(association.DependsOn).toContain(stack.getLogicalId(stack.vpc.publicSubnets[i].node.findChild('DefaultRoute') as ec2.CfnRoute));
     });
   });
 
@@ -196,7 +207,12 @@ describe('NatInstanceStack with defaults', () => {
             Match.objectLike({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' }),
             Match.objectLike({ Action: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface', 'ec2:ModifyNetworkInterfaceAttribute'], Resource: interfaceArn }),
             Match.objectLike({ Action: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'], Condition: { StringEquals: { 'aws:ResourceTag/NatInstanceGroup': Match.anyValue() } } }),
-            Match.objectLike({ Action: 'autoscaling:SetInstanceHealth', Condition: { StringEquals: { 'aws:ResourceTag/NatInstanceGroup': Match.anyValue() } } }),
+            Match.objectLike({
+              Action: 'autoscaling:SetInstanceHealth',
+              Condition: { StringEquals: { 'aws:ResourceTag/NatInstanceGroup': Match.anyValue() } },
+              // Auto Scaling group ARNs have a colon, not a slash, after autoScalingGroup.
+              Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':autoscaling:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':autoScalingGroup:*:autoScalingGroupName/*']] },
+            }),
           ]),
         },
       });

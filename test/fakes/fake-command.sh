@@ -26,6 +26,11 @@ case "$name" in
       */meta-data/instance-id) echo "$self" ;;
       */meta-data/placement/region) echo eu-west-1 ;;
       */meta-data/network/interfaces/macs/$mac/subnet-ipv4-cidr-block) echo 10.0.0.0/24 ;;
+      */meta-data/network/interfaces/macs/)
+        echo 0a:00:00:00:00:05/
+        if grep -q "^in-use $self " "$state/eni"; then echo "$mac/"; fi ;;
+      */meta-data/network/interfaces/macs/0a:00:00:00:00:05/interface-id) echo eni-0primary000000000 ;;
+      */meta-data/network/interfaces/macs/$mac/interface-id) echo eni-0123456789abcdef0 ;;
       *) echo "fake curl: no metadata at $url" >&2; exit 22 ;;
     esac
     ;;
@@ -48,16 +53,28 @@ case "$name" in
     if failing dnf; then echo "fake dnf: Curl error (6): Could not resolve host" >&2; exit 1; fi
     ln -sf "$0" "$(dirname "$0")/nft" ;;
   configure-nat.sh)
-    if failing configure; then echo "configure-nat.sh: error: NAT is not in place" >&2; exit 1; fi ;;
+    case "$*" in
+      *--check*) if failing check; then echo "configure-nat.sh: error: NAT is not in place" >&2; exit 1; fi ;;
+      *) if failing configure; then echo "configure-nat.sh: error: NAT is not in place" >&2; exit 1; fi ;;
+    esac ;;
   ip)
+    routes=$state/routes
+    [ -f "$routes" ] || echo "default via 10.0.0.1 dev ens5 proto dhcp src 10.0.0.5 metric 512" >"$routes"
     case "$*" in
       "-4 -o addr show dev ens6") echo "3: ens6    inet 10.0.0.9/24 brd 10.0.0.255 scope global dynamic ens6" ;;
       "-4 -o addr show dev"*) ;;
-      "route replace"*) ;;
+      "-4 route show default") cat "$routes" ;;
+      "route replace default via "*)
+        # A route that networkd keeps removing: the replace is lost.
+        if [ -f "$state/routes-ignored" ]; then exit 0; fi
+        dev=$7 metric=$9
+        grep -v " dev $dev " "$routes" >"$routes.new" || true
+        echo "default via $5 dev $dev metric $metric" >>"$routes.new"
+        mv "$routes.new" "$routes" ;;
       *) echo "fake ip: unexpected call: $*" >&2; exit 2 ;;
     esac
     ;;
   fallocate) touch "${*: -1}" ;;
-  systemctl | sleep | mkswap | swapon | swapoff | nft) ;;
+  systemctl | sleep | mkswap | swapon | swapoff | nft | networkctl) ;;
   *) echo "fake: no fake for $name" >&2; exit 127 ;;
 esac
