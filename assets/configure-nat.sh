@@ -19,8 +19,10 @@ readonly IPT_FWD_CHAIN=NAT-INSTANCE-FORWARD
 
 VPC_CIDRS=()
 EGRESS_IF=""
+EGRESS_GIVEN=false
 BACKEND=auto
 CHECK_ONLY=false
+APPLYING=false
 
 die() {
   printf '%s: error: %s\n' "$PROG" "$*" >&2
@@ -46,7 +48,7 @@ parse_args() {
   while [ $# -gt 0 ]; do
     case "$1" in
       --vpc-cidr) [ $# -ge 2 ] || die "--vpc-cidr needs a value"; VPC_CIDRS+=("$2"); shift 2 ;;
-      --egress-interface) [ $# -ge 2 ] || die "--egress-interface needs a value"; EGRESS_IF=$2; shift 2 ;;
+      --egress-interface) [ $# -ge 2 ] || die "--egress-interface needs a value"; EGRESS_IF=$2; EGRESS_GIVEN=true; shift 2 ;;
       --backend) [ $# -ge 2 ] || die "--backend needs a value"; BACKEND=$2; shift 2 ;;
       --check) CHECK_ONLY=true; shift ;;
       -h | --help) usage; exit 0 ;;
@@ -119,7 +121,8 @@ default_route_interface() {
 }
 
 resolve_egress_interface() {
-  if [ -z "$EGRESS_IF" ]; then
+  # An empty --egress-interface is a caller's bug (an unset variable), never "the default".
+  if [ "$EGRESS_GIVEN" = false ]; then
     EGRESS_IF=$(default_route_interface)
     [ -n "$EGRESS_IF" ] || die "no IPv4 default route, so no egress interface; add a default route or pass --egress-interface"
   fi
@@ -274,6 +277,23 @@ verify() {
   fi
 }
 
+# After a failure while applying, takes down what this run set up: a host that forwards without
+# masquerading would leak private addresses, and half a NAT must not look like a working one.
+rollback() {
+  printf '%s: rolling back: forwarding off, NAT rules removed\n' "$PROG" >&2
+  printf '0\n' >"$SYSCTL_ROOT/net/ipv4/ip_forward" 2>/dev/null || true
+  if has nft; then nft delete table ip "$NFT_TABLE" 2>/dev/null || true; fi
+  if has iptables; then
+    iptables -t nat -D POSTROUTING -j "$IPT_NAT_CHAIN" 2>/dev/null || true
+    iptables -t filter -D FORWARD -j "$IPT_FWD_CHAIN" 2>/dev/null || true
+  fi
+}
+
+rollback_on_failure() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ "$APPLYING" = true ]; then rollback; fi
+}
+
 main() {
   local cidr
   parse_args "$@"
@@ -281,11 +301,16 @@ main() {
   check_no_overlap
   resolve_egress_interface
   resolve_backend
-  if [ "$CHECK_ONLY" = false ]; then
+  if [ "$CHECK_ONLY" = true ]; then
+    verify || exit 1
+  else
+    APPLYING=true
+    trap rollback_on_failure EXIT
     apply_kernel_settings
     apply_rules
+    verify || exit 1
+    APPLYING=false
   fi
-  verify || exit 1
   printf '%s: NAT %s: %s masqueraded out of %s (%s)\n' "$PROG" \
     "$([ "$CHECK_ONLY" = true ] && echo verified || echo active)" "${VPC_CIDRS[*]}" "$EGRESS_IF" "$BACKEND"
 }

@@ -1,0 +1,48 @@
+/**
+ * peer-server: a TCP server for the lab's internet host that tells each client the address it
+ * saw. A client sends one line (its token); the server answers `TOKEN PEER_ADDRESS:PEER_PORT`
+ * and keeps the connection open until the client closes it. With --log, each connection is
+ * appended to a file as one JSON line, so a test can read what reached the server, and what
+ * did not.
+ *
+ * Usage: peer-server [--port 8080] [--log FILE]
+ */
+import * as fs from 'fs';
+import * as net from 'net';
+import { parseArgs } from 'util';
+
+const { values } = parseArgs({
+  options: { port: { type: 'string', default: '8080' }, log: { type: 'string' } },
+});
+const port = Number(values.port);
+const log = values.log ? fs.openSync(values.log, 'a') : undefined;
+
+const server = net.createServer((socket) => {
+  socket.setNoDelay(true);
+  socket.on('error', () => socket.destroy());
+  let buffer = '';
+  socket.on('data', (chunk) => {
+    if (buffer === undefined) {
+      return;
+    }
+    buffer += chunk.toString('utf8');
+    const newline = buffer.indexOf('\n');
+    if (newline < 0) {
+      return;
+    }
+    const token = buffer.slice(0, newline);
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.write(`${token} ${peer}\n`);
+    if (log !== undefined) {
+      fs.writeSync(log, `${JSON.stringify({ token, address: socket.remoteAddress, port: socket.remotePort })}\n`);
+    }
+    buffer = '';
+  });
+});
+server.maxConnections = 200_000;
+server.listen({ port, host: '0.0.0.0', backlog: 65535 }, () => {
+  process.stdout.write(`listening on ${port}\n`);
+});
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => process.exit(0));
+}

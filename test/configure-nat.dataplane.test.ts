@@ -1,0 +1,217 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { INTERNET_HOST, Lab, NAT_ADDRESS, VPC_CIDR, describeLab, pathWith } from './lab';
+
+/**
+ * assets/configure-nat.sh, exactly as shipped, on the NAT host of a simulated VPC
+ * (lab/netns-lab.sh). Every assertion is about what packets did: what the internet host's
+ * server saw, what a client got back, what the NAT host's connection tracking holds.
+ */
+describeLab('configure-nat.sh in a simulated VPC', () => {
+  const lab = new Lab(`dp${process.env.JEST_WORKER_ID ?? '0'}`);
+  const serverLog = path.join(lab.dir, 'inet-server.log');
+  const to = ['--host', INTERNET_HOST, '--port', '8080', '--timeout-ms', '1500'];
+
+  beforeAll(async () => {
+    lab.up();
+    await lab.startServer('inet', 8080, serverLog);
+  });
+  afterAll(() => lab.down());
+  beforeEach(() => {
+    lab.reset();
+    fs.writeFileSync(serverLog, '');
+  });
+
+  const configured = () => {
+    const result = lab.configureNat();
+    expect(result).toMatchObject({ status: 0, stderr: '' });
+    return result;
+  };
+
+  test('before the script a private host cannot reach the internet; after it, it can, seen as the NAT', async () => {
+    const before = await lab.client('priv1', [...to, '--token', 'before']);
+    expect(before).toMatchObject({ ok: 0, failed: 1 });
+    expect(lab.serverLog(serverLog)).toEqual([]);
+
+    expect(configured().stdout).toBe(`configure-nat.sh: NAT active: ${VPC_CIDR} masqueraded out of ens5 (nft)\n`);
+    const after = await lab.client('priv1', [...to, '--token', 'after', '--count', '5']);
+    expect(after).toMatchObject({ ok: 5, failed: 0, seen: { [NAT_ADDRESS]: 5 } });
+    const seen = lab.serverLog(serverLog);
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen.map((c) => c.address))).toEqual(new Set([NAT_ADDRESS]));
+  });
+
+  test('two private hosts using the same source port to the same server both connect: the NAT rewrites one port', async () => {
+    configured();
+    const args = [...to, '--local-port', '41000'];
+    const one = await lab.client('priv1', [...args, '--token', 'one']);
+    const two = await lab.client('priv2', [...args, '--token', 'two']);
+    expect([one.ok, two.ok]).toEqual([1, 1]);
+    const ports = lab.serverLog(serverLog).map((c) => c.port);
+    expect(ports).toHaveLength(2);
+    expect(new Set(ports).size).toBe(2);
+    const entries = lab.conntrack().filter((e) => e.includes('sport=41000 dport=8080'));
+    expect(entries.some((e) => e.includes('src=10.0.16.11'))).toBe(true);
+    expect(entries.some((e) => e.includes('src=10.0.16.12'))).toBe(true);
+  });
+
+  test('replies reach the right private host under concurrent connections from both', async () => {
+    configured();
+    const [one, two] = await Promise.all([
+      lab.client('priv1', [...to, '--token', 'alpha', '--count', '300', '--concurrency', '30']),
+      lab.client('priv2', [...to, '--token', 'bravo', '--count', '300', '--concurrency', '30']),
+    ]);
+    expect(one).toMatchObject({ attempted: 300, ok: 300, failed: 0, mismatched: 0 });
+    expect(two).toMatchObject({ attempted: 300, ok: 300, failed: 0, mismatched: 0 });
+    const tokens = lab.serverLog(serverLog).map((c) => c.token.split('-')[0]);
+    expect(tokens.filter((t) => t === 'alpha')).toHaveLength(300);
+    expect(tokens.filter((t) => t === 'bravo')).toHaveLength(300);
+  });
+
+  test('a source outside the VPC CIDRs is neither masqueraded nor forwarded', async () => {
+    // Control: with bare forwarding, this host does reach the server, with its own address.
+    lab.run('nat', ['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    const control = await lab.client('rogue', [...to, '--token', 'control']);
+    expect(control).toMatchObject({ ok: 1, seen: { '10.99.0.5': 1 } });
+
+    lab.reset();
+    configured();
+    const rogue = await lab.client('rogue', [...to, '--token', 'rogue']);
+    expect(rogue).toMatchObject({ ok: 0, failed: 1 });
+    expect(lab.serverLog(serverLog).filter((c) => c.token.startsWith('rogue'))).toEqual([]);
+    expect(lab.conntrack().filter((e) => e.includes('src=10.99.0.5'))).toEqual([]);
+  });
+
+  test('the NAT is not an open relay: the internet cannot reach a private host through it', async () => {
+    const privateLog = path.join(lab.dir, 'priv1-server.log');
+    await lab.startServer('priv1', 9090, privateLog);
+    const relay = ['--host', '10.0.16.11', '--port', '9090', '--timeout-ms', '1500'];
+    // Control: with bare forwarding, the path through the NAT host does deliver.
+    lab.run('nat', ['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    expect(await lab.client('inet', [...relay, '--token', 'control'])).toMatchObject({ ok: 1 });
+
+    lab.reset();
+    configured();
+    expect(await lab.client('inet', [...relay, '--token', 'relay'])).toMatchObject({ ok: 0, failed: 1 });
+    expect(lab.serverLog(privateLog).filter((c) => c.token.startsWith('relay'))).toEqual([]);
+    // Outbound still works while inbound is refused.
+    expect(await lab.client('priv1', [...to, '--token', 'outbound'])).toMatchObject({ ok: 1 });
+  });
+
+  test('idempotent: a second run leaves a byte-identical ruleset', () => {
+    configured();
+    const first = lab.run('nat', ['nft', 'list', 'ruleset']).stdout;
+    configured();
+    const second = lab.run('nat', ['nft', 'list', 'ruleset']).stdout;
+    expect(first).toContain('table ip nat_instance');
+    expect(second).toBe(first);
+    expect(second.match(/masquerade/g)).toHaveLength(1);
+  });
+
+  test('a reboot (rules flushed, forwarding off) cuts NAT, and running the script again restores it', async () => {
+    configured();
+    expect(await lab.client('priv1', [...to, '--token', 'up'])).toMatchObject({ ok: 1 });
+    lab.reset();
+    expect(lab.configureNat(['--vpc-cidr', VPC_CIDR, '--check'])).toMatchObject({ status: 1 });
+    expect(await lab.client('priv1', [...to, '--token', 'rebooted'])).toMatchObject({ ok: 0 });
+    configured();
+    expect(lab.configureNat(['--vpc-cidr', VPC_CIDR, '--check']).status).toBe(0);
+    expect(await lab.client('priv1', [...to, '--token', 'restored'])).toMatchObject({ ok: 1, seen: { [NAT_ADDRESS]: 1 } });
+  });
+
+  describe('failures exit non-zero with a clear message and leave no NAT behind', () => {
+    const noNat = async () => {
+      expect(lab.run('nat', ['cat', '/proc/sys/net/ipv4/ip_forward']).stdout.trim()).toBe('0');
+      expect(lab.run('nat', ['nft', 'list', 'tables']).stdout).not.toContain('nat_instance');
+      expect(await lab.client('priv1', [...to, '--token', 'nonat'])).toMatchObject({ ok: 0 });
+    };
+
+    test('no default route', async () => {
+      lab.run('nat', ['ip', 'route', 'del', 'default']);
+      try {
+        const result = lab.configureNat();
+        expect(result.status).toBe(1);
+        expect(result.stderr).toBe('configure-nat.sh: error: no IPv4 default route, so no egress interface; add a default route or pass --egress-interface\n');
+        await noNat();
+      } finally {
+        lab.run('nat', ['ip', 'route', 'add', 'default', 'via', '10.0.0.1']);
+      }
+    });
+
+    test.each([
+      [['--vpc-cidr', VPC_CIDR, '--egress-interface', 'eth0'], "configure-nat.sh: error: --egress-interface: no interface named 'eth0' on this host\n"],
+      [['--vpc-cidr', VPC_CIDR, '--egress-interface', ''], "configure-nat.sh: error: --egress-interface: got ''; not a valid interface name\n"],
+      [['--vpc-cidr', '10.0.0.0/33'], "configure-nat.sh: error: --vpc-cidr: got '10.0.0.0/33'; the prefix length must be from /8 to /32\n"],
+      [['--vpc-cidr', '10.0.0.1/16'], "configure-nat.sh: error: --vpc-cidr: got '10.0.0.1/16'; host bits are set (the network address is 10.0.0.0/16)\n"],
+      [['--vpc-cidr', 'vpc'], "configure-nat.sh: error: --vpc-cidr: got 'vpc'; expected an IPv4 CIDR block such as 10.0.0.0/16\n"],
+      [['--vpc-cidr', '0.0.0.0/0'], "configure-nat.sh: error: --vpc-cidr: got '0.0.0.0/0'; the prefix length must be from /8 to /32\n"],
+      [['--vpc-cidr', VPC_CIDR, '--vpc-cidr', '10.0.128.0/17'], "configure-nat.sh: error: --vpc-cidr: '10.0.0.0/16' and '10.0.128.0/17' overlap; give each block once\n"],
+      [['--egress-interface', 'ens5'], 'configure-nat.sh: error: at least one --vpc-cidr is required\n'],
+      [['--vpc-cidr', VPC_CIDR, '--backend', 'pf'], "configure-nat.sh: error: --backend: got 'pf'; expected auto, nft or iptables\n"],
+    ])('arguments %j', async (args, message) => {
+      const result = lab.configureNat(args);
+      expect(result.status).toBe(1);
+      expect(result.stderr.split('\n').filter((l) => l.includes('error:')).join('\n') + '\n').toBe(message);
+      await noNat();
+    });
+
+    test('neither nft nor iptables on PATH', async () => {
+      const PATH = pathWith(lab.dir, []);
+      expect(lab.run('nat', ['sh', '-c', 'command -v nft || command -v iptables'], { env: { PATH } }).status).not.toBe(0);
+      const result = lab.configureNat(['--vpc-cidr', VPC_CIDR], { PATH });
+      expect(result).toMatchObject({ status: 1, stderr: 'configure-nat.sh: error: neither nft nor iptables is on PATH; install nftables (or iptables) first\n' });
+      await noNat();
+    });
+
+    test('an nft that loads nothing yet exits 0 is caught by the self-check', async () => {
+      // The field failure: a tool that "succeeds" without installing rules. The script must not believe it.
+      const fake = path.join(lab.dir, 'lying-nft');
+      fs.mkdirSync(fake, { recursive: true });
+      const realNft = lab.run('nat', ['sh', '-c', 'command -v nft']).stdout.trim();
+      fs.writeFileSync(path.join(fake, 'nft'), `#!/bin/sh\nif [ "$1" = -f ]; then cat >/dev/null; exit 0; fi\nexec ${realNft} "$@"\n`, { mode: 0o755 });
+      const result = lab.configureNat(['--vpc-cidr', VPC_CIDR], { PATH: `${fake}:${pathWith(lab.dir, [])}` });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe('configure-nat.sh: error: NAT is not in place: nft table ip nat_instance does not exist\n'
+        + 'configure-nat.sh: rolling back: forwarding off, NAT rules removed\n');
+      // Nothing half-made: forwarding without masquerading would leak private addresses.
+      await noNat();
+    });
+  });
+
+  describe.each([
+    ['nft', ['nft']],
+    ['iptables', ['iptables', 'iptables-restore', 'iptables-save']],
+  ])('with only %s on PATH', (backend, commands) => {
+    const env = () => ({ PATH: pathWith(lab.dir, commands) });
+    const other = backend === 'nft' ? 'iptables' : 'nft';
+
+    test('the other backend is really absent', () => {
+      expect(lab.run('nat', ['sh', '-c', `command -v ${other}`], { env: env() }).status).not.toBe(0);
+      expect(lab.run('nat', ['sh', '-c', `command -v ${backend}`], { env: env() }).status).toBe(0);
+    });
+
+    test('NAT works end to end, a second run changes nothing, --check agrees', async () => {
+      const result = lab.configureNat(['--vpc-cidr', VPC_CIDR], env());
+      expect(result).toMatchObject({ status: 0, stdout: `configure-nat.sh: NAT active: ${VPC_CIDR} masqueraded out of ens5 (${backend})\n` });
+      const [one, two] = await Promise.all([
+        lab.client('priv1', [...to, '--token', `${backend}1`, '--local-port', '42000']),
+        lab.client('priv2', [...to, '--token', `${backend}2`, '--local-port', '42000']),
+      ]);
+      expect([one.seen, two.seen]).toEqual([{ [NAT_ADDRESS]: 1 }, { [NAT_ADDRESS]: 1 }]);
+      expect(await lab.client('rogue', [...to, '--token', `${backend}rogue`])).toMatchObject({ ok: 0 });
+
+      const ruleset = () => backend === 'nft'
+        ? lab.run('nat', ['nft', 'list', 'ruleset'], { env: env() }).stdout
+        : lab.run('nat', ['iptables-save'], { env: env() }).stdout.replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, '[0:0]');
+      const first = ruleset();
+      expect(lab.configureNat(['--vpc-cidr', VPC_CIDR], env()).status).toBe(0);
+      expect(ruleset()).toBe(first);
+      expect(lab.configureNat(['--vpc-cidr', VPC_CIDR, '--check'], env())).toMatchObject({ status: 0, stdout: expect.stringContaining('NAT verified') });
+      if (backend === 'iptables') {
+        expect(first).toContain('-A NAT-INSTANCE-POSTROUTING -s 10.0.0.0/16 -o ens5 -j MASQUERADE');
+        expect(first).toContain('-A NAT-INSTANCE-FORWARD -j DROP');
+        expect(first.match(/-A POSTROUTING -j NAT-INSTANCE-POSTROUTING/g)).toHaveLength(1);
+      }
+    });
+  });
+});
