@@ -11,8 +11,9 @@
 set -euo pipefail
 
 readonly PROG=${0##*/}
-# Overridable so that tests can point the script at a fake /proc/sys.
+# Overridable so that tests can point the script at a fake /proc/sys and /proc/meminfo.
 SYSCTL_ROOT=${NAT_SYSCTL_ROOT:-/proc/sys}
+MEMINFO=${NAT_MEMINFO:-/proc/meminfo}
 readonly NFT_TABLE=nat_instance
 readonly IPT_NAT_CHAIN=NAT-INSTANCE-POSTROUTING
 readonly IPT_FWD_CHAIN=NAT-INSTANCE-FORWARD
@@ -23,6 +24,7 @@ EGRESS_GIVEN=false
 BACKEND=auto
 CHECK_ONLY=false
 APPLYING=false
+CONNTRACK_NOTE=""
 
 die() {
   printf '%s: error: %s\n' "$PROG" "$*" >&2
@@ -179,6 +181,32 @@ apply_kernel_settings() {
   sysctl_set "net/ipv4/conf/$EGRESS_IF/rp_filter" 2
 }
 
+# The kernel sizes the connection-tracking table at one entry per 128 KiB of memory below 1 GiB:
+# about 3,600 on a 512 MiB t4g.nano, so such a NAT would drop new flows past a few thousand
+# concurrent ones (measured in the lab: see README, "Data-plane figures"). One entry per 2 KiB,
+# at least 65,536, uses at most about 15% of memory when the table is full (an entry is about
+# 300 bytes), and one hash bucket per entry keeps lookups short. Never lowered; where the table
+# belongs to another network namespace (containers, the lab) it is left as it is.
+size_conntrack() {
+  local mem_kib want current
+  mem_kib=$(awk '/^MemTotal:/ {print $2}' "$MEMINFO" 2>/dev/null || true)
+  current=$(sysctl_get net/netfilter/nf_conntrack_max)
+  [[ $current =~ ^[0-9]+$ ]] || current=0
+  CONNTRACK_NOTE="conntrack table $current entries"
+  [[ $mem_kib =~ ^[0-9]+$ ]] || { CONNTRACK_NOTE+=" (MemTotal unreadable, left as it is)"; return 0; }
+  want=$((mem_kib / 2))
+  [ "$want" -ge 65536 ] || want=65536
+  [ "$want" -le 4194304 ] || want=4194304
+  [ "$current" -lt "$want" ] || return 0
+  if [ -w "$SYSCTL_ROOT/net/netfilter/nf_conntrack_max" ] && [ -w "$SYSCTL_ROOT/net/netfilter/nf_conntrack_buckets" ]; then
+    sysctl_set net/netfilter/nf_conntrack_buckets "$want"
+    sysctl_set net/netfilter/nf_conntrack_max "$want"
+    CONNTRACK_NOTE="conntrack table $want entries (raised from $current)"
+  else
+    CONNTRACK_NOTE+=" (the host's; not settable in this namespace)"
+  fi
+}
+
 nft_ruleset() {
   local elements
   elements=$(printf '%s, ' "${VPC_CIDRS[@]}")
@@ -308,11 +336,13 @@ main() {
     trap rollback_on_failure EXIT
     apply_kernel_settings
     apply_rules
+    size_conntrack
     verify || exit 1
     APPLYING=false
   fi
-  printf '%s: NAT %s: %s masqueraded out of %s (%s)\n' "$PROG" \
-    "$([ "$CHECK_ONLY" = true ] && echo verified || echo active)" "${VPC_CIDRS[*]}" "$EGRESS_IF" "$BACKEND"
+  printf '%s: NAT %s: %s masqueraded out of %s (%s)%s\n' "$PROG" \
+    "$([ "$CHECK_ONLY" = true ] && echo verified || echo active)" "${VPC_CIDRS[*]}" "$EGRESS_IF" "$BACKEND" \
+    "${CONNTRACK_NOTE:+; $CONNTRACK_NOTE}"
 }
 
 main "$@"

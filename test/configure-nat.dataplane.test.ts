@@ -33,7 +33,7 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
     expect(before).toMatchObject({ ok: 0, failed: 1 });
     expect(lab.serverLog(serverLog)).toEqual([]);
 
-    expect(configured().stdout).toBe(`configure-nat.sh: NAT active: ${VPC_CIDR} masqueraded out of ens5 (nft)\n`);
+    expect(configured().stdout).toMatch(/^configure-nat.sh: NAT active: 10\.0\.0\.0\/16 masqueraded out of ens5 \(nft\); conntrack table \d+ entries/);
     const after = await lab.client('priv1', [...to, '--token', 'after', '--count', '5']);
     expect(after).toMatchObject({ ok: 5, failed: 0, seen: { [NAT_ADDRESS]: 5 } });
     const seen = lab.serverLog(serverLog);
@@ -119,6 +119,42 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
     expect(await lab.client('priv1', [...to, '--token', 'restored'])).toMatchObject({ ok: 1, seen: { [NAT_ADDRESS]: 1 } });
   });
 
+  describe('connection-tracking table sizing (kernel settings in a stand-in /proc/sys)', () => {
+    const fakeSys = (max: number, memKib: number) => {
+      const root = fs.mkdtempSync(path.join(lab.dir, 'sys-'));
+      const files: Record<string, string> = {
+        'net/ipv4/ip_forward': '0', 'net/ipv4/conf/all/send_redirects': '1', 'net/ipv4/conf/ens5/send_redirects': '1',
+        'net/ipv4/conf/all/rp_filter': '0', 'net/ipv4/conf/ens5/rp_filter': '0',
+        'net/netfilter/nf_conntrack_max': String(max), 'net/netfilter/nf_conntrack_buckets': String(max),
+      };
+      for (const [file, value] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+        fs.writeFileSync(path.join(root, file), `${value}\n`);
+      }
+      fs.writeFileSync(path.join(root, 'meminfo'), `MemTotal:       ${memKib} kB\n`);
+      const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8').trim();
+      return { env: { NAT_SYSCTL_ROOT: root, NAT_MEMINFO: path.join(root, 'meminfo') }, read };
+    };
+
+    test.each([
+      ['a 512 MiB instance at the kernel default of 4096: one entry per 2 KiB', 4096, 460_000, 230_000, 'conntrack table 230000 entries (raised from 4096)'],
+      ['a 64 MiB host: at least 65536', 1024, 65_536, 65_536, 'conntrack table 65536 entries (raised from 1024)'],
+      ['a table already larger is never lowered', 500_000, 460_000, 500_000, 'conntrack table 500000 entries'],
+    ])('%s', (_name, current, memKib, expected, note) => {
+      const sys = fakeSys(current, memKib);
+      const result = lab.configureNat(['--vpc-cidr', VPC_CIDR], sys.env);
+      expect(result).toMatchObject({ status: 0, stderr: '' });
+      expect(result.stdout).toBe(`configure-nat.sh: NAT active: ${VPC_CIDR} masqueraded out of ens5 (nft); ${note}\n`);
+      expect([sys.read('net/netfilter/nf_conntrack_max'), sys.read('net/netfilter/nf_conntrack_buckets')]).toEqual([String(expected), String(expected)]);
+      expect([sys.read('net/ipv4/ip_forward'), sys.read('net/ipv4/conf/ens5/send_redirects'), sys.read('net/ipv4/conf/ens5/rp_filter')]).toEqual(['1', '0', '2']);
+    });
+
+    test('in a network namespace, where the table is the host\'s, the script reports it instead of failing', () => {
+      const result = configured();
+      expect(result.stdout).toMatch(/; conntrack table \d+ entries( \(the host's; not settable in this namespace\))?\n$/);
+    });
+  });
+
   describe('failures exit non-zero with a clear message and leave no NAT behind', () => {
     const noNat = async () => {
       expect(lab.run('nat', ['cat', '/proc/sys/net/ipv4/ip_forward']).stdout.trim()).toBe('0');
@@ -192,7 +228,7 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
 
     test('NAT works end to end, a second run changes nothing, --check agrees', async () => {
       const result = lab.configureNat(['--vpc-cidr', VPC_CIDR], env());
-      expect(result).toMatchObject({ status: 0, stdout: `configure-nat.sh: NAT active: ${VPC_CIDR} masqueraded out of ens5 (${backend})\n` });
+      expect(result).toMatchObject({ status: 0, stdout: expect.stringContaining(`configure-nat.sh: NAT active: ${VPC_CIDR} masqueraded out of ens5 (${backend})`) });
       const [one, two] = await Promise.all([
         lab.client('priv1', [...to, '--token', `${backend}1`, '--local-port', '42000']),
         lab.client('priv2', [...to, '--token', `${backend}2`, '--local-port', '42000']),

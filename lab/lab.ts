@@ -1,0 +1,207 @@
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/**
+ * Drives lab/netns-lab.sh, a simulated VPC in network namespaces (see that script), for the
+ * data-plane tests and the bench.
+ */
+
+export const ROOT = path.join(__dirname, '..');
+export const LAB_SCRIPT = path.join(ROOT, 'lab', 'netns-lab.sh');
+export const CONFIGURE_NAT = path.join(ROOT, 'assets', 'configure-nat.sh');
+export const INTERNET_HOST = '198.51.100.20';
+export const NAT_ADDRESS = '10.0.0.10';
+export const VPC_CIDR = '10.0.0.0/16';
+
+/** Commands run in the namespaces find nft, iptables and conntrack in sbin as well. */
+export const FULL_PATH = [...new Set([...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'])].join(':');
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function which(command: string): string | undefined {
+  const result = spawnSync('sh', ['-c', `command -v ${command}`], { env: { PATH: FULL_PATH }, encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/**
+ * Why the data-plane tests cannot run here, or undefined when they can: they need root, network
+ * namespaces, nft, iptables and conntrack.
+ */
+export function labUnavailableReason(): string | undefined {
+  if (process.getuid?.() !== 0) {
+    return 'the data-plane tests need root (network namespaces)';
+  }
+  for (const command of ['ip', 'nft', 'iptables', 'iptables-restore', 'iptables-save', 'conntrack']) {
+    if (!which(command)) {
+      return `the data-plane tests need ${command} on PATH (apt-get install iproute2 nftables iptables conntrack)`;
+    }
+  }
+  const probe = `natlab-${process.pid}-probe`;
+  const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
+  spawnSync('ip', ['netns', 'del', probe]);
+  if (add.status !== 0) {
+    return `cannot create a network namespace: ${add.stderr.trim()}`;
+  }
+  return undefined;
+}
+
+/** One lab: its namespaces, its internet server, and helpers to run things on its hosts. */
+export class Lab {
+  readonly name: string;
+  readonly dir: string;
+  private readonly servers: ChildProcess[] = [];
+
+  constructor(suffix: string) {
+    this.name = `natlab-${process.pid}-${suffix}`;
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `${this.name}-`));
+  }
+
+  /** Removes leftovers of crashed runs, then builds the namespaces. */
+  up(): void {
+    this.script('cleanup-stale');
+    this.script('up', this.name);
+  }
+
+  /** Tears everything down: processes, namespaces, files. Safe to call twice. */
+  down(): void {
+    for (const server of this.servers) {
+      server.kill('SIGKILL');
+    }
+    this.script('down', this.name);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The NAT host as a fresh instance boots: no rules, forwarding off, no connection state. */
+  reset(): void {
+    this.script('reset', this.name);
+  }
+
+  script(...args: string[]): RunResult {
+    const result = spawnSync('bash', [LAB_SCRIPT, ...args], { env: { ...process.env, PATH: FULL_PATH }, encoding: 'utf8', timeout: 30_000 });
+    if (result.status !== 0) {
+      throw new Error(`netns-lab.sh ${args.join(' ')} failed: ${result.stderr}`);
+    }
+    return result;
+  }
+
+  /** Runs a command on a host, bounded in time. */
+  run(host: string, command: string[], options: { env?: Record<string, string>; timeoutMs?: number; input?: string } = {}): RunResult {
+    const result = spawnSync('ip', ['netns', 'exec', `${this.name}-${host}`, ...command], {
+      env: { ...process.env, PATH: FULL_PATH, ...options.env },
+      encoding: 'utf8',
+      timeout: options.timeoutMs ?? 30_000,
+      input: options.input,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+  }
+
+  /** Runs configure-nat.sh on the NAT host exactly as shipped. */
+  configureNat(args: string[] = ['--vpc-cidr', VPC_CIDR], env: Record<string, string> = {}): RunResult {
+    return this.run('nat', ['bash', CONFIGURE_NAT, ...args], { env });
+  }
+
+  /** Starts peer-server on a host and waits until it listens. */
+  async startServer(host: string, port: number, log: string): Promise<void> {
+    const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'node', '--import', 'tsx',
+      path.join(ROOT, 'lab', 'peer-server.ts'), '--port', String(port), '--log', log], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    this.servers.push(child);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`peer-server on ${host} did not start in 15 s`)), 15_000);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`peer-server on ${host} exited with ${code}`)));
+    });
+  }
+
+  /** What reached a server: one entry per connection. */
+  serverLog(log: string): Array<{ token: string; address: string; port: number }> {
+    if (!fs.existsSync(log)) {
+      return [];
+    }
+    return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  }
+
+  /** Runs peer-client on a host; resolves with its report. */
+  client(host: string, args: string[], timeoutMs = 30_000): Promise<ClientReport> {
+    const client = this.spawnClient(host, args, timeoutMs);
+    void client.release();
+    return client.report;
+  }
+
+  /**
+   * Starts peer-client on a host. With --hold it keeps its connections after reporting, until
+   * release() closes its standard input; the time-out kills it in any case.
+   */
+  spawnClient(host: string, args: string[], timeoutMs = 30_000): { report: Promise<ClientReport>; release(): Promise<void> } {
+    const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'sh', '-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'client',
+      'node', '--import', 'tsx', path.join(ROOT, 'lab', 'peer-client.ts'), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const report = new Promise<ClientReport>((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        const line = stdout.split('\n').find((l) => l.startsWith('{'));
+        if (line) {
+          resolve(JSON.parse(line));
+        }
+      });
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      child.on('close', () => {
+        clearTimeout(timer);
+        reject(new Error(`peer-client on ${host} printed no report: ${stdout} ${stderr}`));
+      });
+    });
+    const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    report.catch(() => undefined);
+    return { report, release: () => { child.stdin.end(); return exited; } };
+  }
+
+  /** Connection-tracking entries of the NAT host. */
+  conntrack(): string[] {
+    return this.run('nat', ['conntrack', '-L']).stdout.split('\n').filter(Boolean);
+  }
+}
+
+export interface ClientReport {
+  attempted: number;
+  ok: number;
+  failed: number;
+  mismatched: number;
+  seen: Record<string, number>;
+  errors: Record<string, number>;
+  elapsedMs: number;
+  ratePerSec: number;
+}
+
+/**
+ * A PATH without nft and iptables, plus a folder holding only the named commands: how a host
+ * with one backend, or none, looks to the script.
+ */
+export function pathWith(dir: string, commands: string[]): string {
+  const bare = FULL_PATH.split(':').filter((d) => !['nft', 'iptables', 'iptables-restore'].some((c) => fs.existsSync(path.join(d, c))));
+  const only = path.join(dir, `only-${commands.join('-') || 'none'}`);
+  fs.mkdirSync(only, { recursive: true });
+  for (const command of commands) {
+    const target = which(command);
+    if (!target) {
+      throw new Error(`${command} is not installed`);
+    }
+    const link = path.join(only, command);
+    if (!fs.existsSync(link)) {
+      fs.symlinkSync(target, link);
+    }
+  }
+  return [only, ...bare].join(':');
+}
