@@ -4,7 +4,7 @@ import { NatConfigError } from './validation';
 /** The app's default stack name. */
 export const DEFAULT_STACK_NAME = 'NatInstance';
 
-type Kind = 'string' | 'number' | 'list';
+type Kind = 'string' | 'number' | 'list' | 'boolean';
 
 /**
  * The CDK context keys the app reads, each the name of a {@link NatInstanceStackProps} prop
@@ -22,6 +22,9 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   eipAllocationIds: 'list',
   additionalCidrs: 'list',
   rootVolumeSize: 'number',
+  ebsKmsKeyArn: 'string',
+  flowLogs: 'boolean',
+  flowLogRetentionDays: 'number',
 };
 
 /** Context keys that belong to the CDK itself rather than to this app. */
@@ -37,8 +40,8 @@ export interface AppConfig {
 
 /**
  * Reads the app's configuration from CDK context (cdk.json and `-c key=value`). Values typed on
- * the command line arrive as strings: whole numbers become numbers and comma-separated lists
- * become arrays, and everything else is passed on as it is for the stack to validate, so that
+ * the command line arrive as strings: whole numbers become numbers, true and false booleans,
+ * and comma-separated lists arrays, and everything else is passed on as it is for the stack to validate, so that
  * its error names the value the user typed. A key the app does not know is an error, since a
  * typo would otherwise fall back to a default without a word.
  */
@@ -68,6 +71,9 @@ export function configFromContext(context: Record<string, unknown>): AppConfig {
 function convert(kind: Kind, raw: unknown): unknown {
   if (kind === 'number' && typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw)) {
     return Number(raw);
+  }
+  if (kind === 'boolean' && typeof raw === 'string' && /^(true|false)$/i.test(raw.trim())) {
+    return raw.trim().toLowerCase() === 'true';
   }
   if (kind === 'list' && typeof raw === 'string') {
     return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');

@@ -1,5 +1,6 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { NatArchitecture, parseArchitecture, parseInstanceType } from './instance-types';
 import { NatInstance } from './nat-instance';
 import { NatConfigError, cidrsOverlap, parseCidr, parseWholeNumber, validateAllocationIds } from './validation';
@@ -51,6 +52,16 @@ export interface NatInstanceProviderProps {
    * @default 8 (`NatInstanceProvider.DEFAULT_ROOT_VOLUME_SIZE`): the size of the Amazon Linux 2023 image
    */
   readonly rootVolumeSize?: number;
+
+  /**
+   * A customer managed KMS key for the NAT instances' root volumes.
+   *
+   * The key policy must let the Auto Scaling service-linked role
+   * (AWSServiceRoleForAutoScaling) use the key, or instances cannot launch.
+   *
+   * @default - encrypted with the account's default EBS key (aws/ebs)
+   */
+  readonly ebsEncryptionKey?: kms.IKey;
 
   /**
    * How long a deployment waits for a new NAT instance to report that NAT works before it fails.
@@ -143,7 +154,20 @@ export class NatInstanceProvider extends ec2.NatProvider {
       validateAllocationIds('eipAllocationIds', this.props.eipAllocationIds, natCount);
     }
     const vpc = options.vpc;
-    const vpcCidrs = [vpc.vpcCidrBlock, ...this.additionalCidrs];
+    // The literal block where the VPC has one, so that rules and checks (cdk-nag, cfn-lint) can
+    // read the security group; a reference only where the block is chosen at deployment (IPAM).
+    const declared = (vpc.node.defaultChild as ec2.CfnVPC | undefined)?.cidrBlock;
+    const literal = declared !== undefined && !Token.isUnresolved(declared);
+    const primary = literal ? declared : vpc.vpcCidrBlock;
+    if (literal) {
+      const vpcBlock = parseCidr('vpc CIDR', primary, 0, 32);
+      for (const extra of this.additionalCidrs.filter((c) => !Token.isUnresolved(c))) {
+        if (cidrsOverlap(parseCidr('additionalCidrs', extra, 8, 28), vpcBlock)) {
+          throw new NatConfigError('additionalCidrs', extra, `blocks outside the VPC's ${primary}, which the NAT serves already`);
+        }
+      }
+    }
+    const vpcCidrs = [primary, ...this.additionalCidrs];
     this._availabilityZones = vpc.availabilityZones;
 
     this._securityGroup = new ec2.SecurityGroup(vpc, 'NatSecurityGroup', {
@@ -153,6 +177,12 @@ export class NatInstanceProvider extends ec2.NatProvider {
     });
     for (const cidr of vpcCidrs) {
       this._securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to NAT from the VPC');
+    }
+    if (!literal) {
+      Validations.of(this._securityGroup).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-EC23',
+        reason: 'The only ingress source is the VPC\'s own CIDR block, a reference resolved at deployment, which the rule cannot evaluate.',
+      });
     }
 
     options.natSubnets.forEach((subnet, i) => {
@@ -165,6 +195,7 @@ export class NatInstanceProvider extends ec2.NatProvider {
         architecture: this.architecture,
         eipAllocationId: this.props.eipAllocationIds?.[i],
         rootVolumeSize: this.rootVolumeSize,
+        ebsEncryptionKey: this.props.ebsEncryptionKey,
         bootTimeout: this.bootTimeout,
       }));
     });

@@ -1,8 +1,10 @@
-import { CfnOutput, Fn, Stack, StackProps, Token } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Fn, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { NatInstanceProvider } from './nat-instance-provider';
-import { NatConfigError, Cidr, blockSize, cidrsOverlap, parseCidr, parseWholeNumber } from './validation';
+import { NatConfigError, Cidr, blockSize, parseCidr, parseWholeNumber } from './validation';
 
 /** Properties of a {@link NatInstanceStack}. Every one is also a CDK context key of the app. */
 export interface NatInstanceStackProps extends StackProps {
@@ -78,7 +80,37 @@ export interface NatInstanceStackProps extends StackProps {
    * @default 8
    */
   readonly rootVolumeSize?: number;
+
+  /**
+   * ARN of a customer managed KMS key for the NAT instances' root volumes. Its key policy must
+   * let the Auto Scaling service-linked role use it.
+   *
+   * @default - the account's default EBS key (aws/ebs)
+   */
+  readonly ebsKmsKeyArn?: string;
+
+  /**
+   * Whether to record the VPC's flow logs (all traffic, accepted and rejected) in CloudWatch Logs.
+   *
+   * @default true
+   */
+  readonly flowLogs?: boolean;
+
+  /**
+   * How many days CloudWatch Logs keeps the flow logs: one of the periods CloudWatch Logs
+   * accepts (1, 3, 5, 7, 14, 30, 60, 90, ...).
+   *
+   * @default 30 (`NatInstanceStack.DEFAULT_FLOW_LOG_RETENTION_DAYS`)
+   */
+  readonly flowLogRetentionDays?: number;
 }
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS: readonly number[] = Object.values(logs.RetentionDays)
+  .filter((v): v is number => typeof v === 'number' && v > 0)
+  .sort((a, b) => a - b);
+
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** AWS spreads a region over at most six zones in practice (us-east-1 has six). */
 export const MAX_AZS = 6;
@@ -92,12 +124,16 @@ export class NatInstanceStack extends Stack {
   public static readonly DEFAULT_AZS = 2;
   public static readonly DEFAULT_PUBLIC_SUBNET_CIDR_MASK = 24;
   public static readonly DEFAULT_PRIVATE_SUBNET_CIDR_MASK = 20;
+  public static readonly DEFAULT_FLOW_LOG_RETENTION_DAYS = 30;
 
   /** The VPC. */
   public readonly vpc: ec2.Vpc;
 
   /** The NAT provider, with the NAT instances it created. */
   public readonly natProvider: NatInstanceProvider;
+
+  /** The flow logs' log group, unless flow logs are off. */
+  public readonly flowLogGroup?: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: NatInstanceStackProps = {}) {
     super(scope, id, props);
@@ -108,10 +144,16 @@ export class NatInstanceStack extends Stack {
     const publicMask = this.subnetMask('publicSubnetCidrMask', props.publicSubnetCidrMask ?? NatInstanceStack.DEFAULT_PUBLIC_SUBNET_CIDR_MASK, vpcCidr);
     const privateMask = this.subnetMask('privateSubnetCidrMask', props.privateSubnetCidrMask ?? NatInstanceStack.DEFAULT_PRIVATE_SUBNET_CIDR_MASK, vpcCidr);
     checkSubnetsFit(vpcCidr, azs, publicMask, privateMask);
-    for (const extra of props.additionalCidrs ?? []) {
-      if (!Token.isUnresolved(extra) && cidrsOverlap(parseCidr('additionalCidrs', extra, 8, 28), vpcCidr)) {
-        throw new NatConfigError('additionalCidrs', extra, `blocks outside vpcCidr ${vpcCidr.text}, which the NAT serves already`);
-      }
+    const flowLogs = props.flowLogs ?? true;
+    if (typeof flowLogs !== 'boolean') {
+      throw new NatConfigError('flowLogs', flowLogs, 'true or false');
+    }
+    const retention = props.flowLogRetentionDays ?? NatInstanceStack.DEFAULT_FLOW_LOG_RETENTION_DAYS;
+    if (!LOG_RETENTION_DAYS.includes(retention)) {
+      throw new NatConfigError('flowLogRetentionDays', retention, `one of the periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`);
+    }
+    if (props.ebsKmsKeyArn !== undefined && !Token.isUnresolved(props.ebsKmsKeyArn) && !KMS_KEY_ARN.test(String(props.ebsKmsKeyArn))) {
+      throw new NatConfigError('ebsKmsKeyArn', props.ebsKmsKeyArn, 'a KMS key ARN such as arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
     }
 
     this.natProvider = new NatInstanceProvider({
@@ -120,6 +162,7 @@ export class NatInstanceStack extends Stack {
       eipAllocationIds: props.eipAllocationIds,
       additionalCidrs: props.additionalCidrs,
       rootVolumeSize: props.rootVolumeSize,
+      ebsEncryptionKey: props.ebsKmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'EbsKey', props.ebsKmsKeyArn),
     });
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
@@ -134,6 +177,29 @@ export class NatInstanceStack extends Stack {
       // The default security group admits all traffic between its members; nothing should use it.
       restrictDefaultSecurityGroup: true,
     });
+    // CDK's provider for that custom resource both GetAtts its role and depends on it, which
+    // cfn-lint reports (W3005); the GetAtt alone orders them.
+    const handler = this.node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider')?.node.tryFindChild('Handler');
+    if (handler instanceof CfnResource) {
+      handler.addDeletionOverride('DependsOn');
+    }
+
+    if (!flowLogs) {
+      Validations.of(this.vpc).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-VPC7',
+        reason: 'Flow logs were turned off in this stack\'s configuration (flowLogs: false); they are on by default.',
+      });
+    } else {
+      this.flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
+        retention,
+        // Deleting the stack must not take the record of past traffic with it.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      this.vpc.addFlowLog('FlowLog', {
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
+        trafficType: ec2.FlowLogTrafficType.ALL,
+      });
+    }
 
     new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId, description: 'The VPC' });
     this.natProvider.natInstances.forEach((nat, i) => {

@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import * as zlib from 'zlib';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -61,4 +63,10 @@ export function embeddedFiles(script: string): Record<string, Buffer> {
     files[match[2]] = zlib.gunzipSync(Buffer.from(match[3].replace(/\n/g, ''), 'base64'));
   }
   return files;
+}
+
+/** The app's context from cdk.json (feature flags included), with test values on top. */
+export function appContext(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'));
+  return { ...cdkJson.context, ...extra };
 }

@@ -35,7 +35,7 @@ describe('NatInstanceProvider in a plain ec2.Vpc of a user stack', () => {
     const groups = template.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^NAT instances') } });
     const [group] = Object.values(groups);
     expect(group.Properties.SecurityGroupIngress).toEqual([
-      { CidrIp: { 'Fn::GetAtt': [stack.getLogicalId(vpc.node.defaultChild as ec2.CfnVPC), 'CidrBlock'] }, IpProtocol: '-1', Description: 'Traffic to NAT from the VPC' },
+      { CidrIp: '10.0.0.0/16', IpProtocol: '-1', Description: 'Traffic to NAT from the VPC' },
     ]);
     for (const rule of group.Properties.SecurityGroupIngress) {
       expect(rule.CidrIp).not.toBe('0.0.0.0/0');
@@ -54,6 +54,18 @@ describe('NatInstanceProvider in a plain ec2.Vpc of a user stack', () => {
       const worstCase = script.replace(/--stack-name \S+/, `--stack-name ${'S'.repeat(128)}`);
       expect(Buffer.byteLength(worstCase)).toBeLessThan(USER_DATA_LIMIT_BYTES);
     }
+  });
+
+  test('a VPC whose CIDR is chosen at deployment (IPAM) is referenced in the rules and the boot', () => {
+    const ipam = vpcWithProvider({}, {
+      maxAzs: 1,
+      ipAddresses: ec2.IpAddresses.awsIpamAllocation({ ipv4IpamPoolId: 'ipam-pool-0123456789abcdef0', ipv4NetmaskLength: 20, defaultSubnetIpv4NetmaskLength: 24 }),
+    });
+    const vpcId = ipam.stack.getLogicalId(ipam.vpc.node.defaultChild as ec2.CfnVPC);
+    ipam.template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: [Match.objectLike({ CidrIp: { 'Fn::GetAtt': [vpcId, 'CidrBlock'] } })],
+    });
+    expect(userDataScripts(ipam.template)[0]).toContain(`--vpc-cidr \${${vpcId}.CidrBlock}`);
   });
 
   test('the provider refuses to serve a second VPC', () => {

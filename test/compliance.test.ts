@@ -1,0 +1,124 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { composeApp } from '../bin/compose';
+import { NatInstanceProvider } from '../lib';
+import { appContext } from './helpers';
+import { describeUnless } from './lab';
+
+/**
+ * The checks platform teams already run: cdk-nag's AWS Solutions rules (as the app in bin/
+ * runs them) and cfn-lint, on every configuration below.
+ */
+const CONFIGURATIONS: Record<string, Record<string, string>> = {
+  'defaults': {},
+  'three zones, one NAT': { azs: '3', natCount: '1' },
+  'x86, own Elastic IPs, extra CIDR, KMS key, no flow logs': {
+    instanceType: 'c6i.large', eipAllocationIds: 'eipalloc-01234567,eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16',
+    ebsKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', flowLogs: 'false',
+  },
+  'six zones, a year of flow logs, another CIDR': { azs: '6', flowLogRetentionDays: '365', vpcCidr: '172.20.0.0/16', publicSubnetCidrMask: '26' },
+};
+
+interface Report {
+  pluginReports: Array<{ conclusion: string; violations: unknown[]; suppressedViolations?: Array<{ ruleName: string; reason: string }> }>;
+}
+
+const outdirs: string[] = [];
+function synthesize(build: (app: App) => void): { error?: Error; report: Report; templates: string[] } {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nat-compliance-'));
+  outdirs.push(outdir);
+  const app = new App({ outdir, context: appContext() });
+  let error: Error | undefined;
+  try {
+    build(app);
+    app.synth();
+  } catch (e) {
+    error = e as Error;
+  }
+  const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as Report;
+  const templates = fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json')).map((f) => path.join(outdir, f));
+  return { error, report, templates };
+}
+afterAll(() => outdirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+const results = Object.entries(CONFIGURATIONS).map(([name, context]) => ({
+  name,
+  ...synthesize((app) => {
+    for (const [key, value] of Object.entries(context)) {
+      app.node.setContext(key, value);
+    }
+    composeApp(app);
+  }),
+}));
+
+describe('cdk-nag (AWS Solutions)', () => {
+  test.each(results.map((r) => [r.name, r]))('%s: no finding left unacknowledged', (_name, result) => {
+    expect(result.error).toBeUndefined();
+    expect(result.report.pluginReports.map((p) => [p.conclusion, p.violations])).toEqual([['success', []]]);
+  });
+
+  test('every acknowledgement carries a specific reason', () => {
+    const suppressed = results.flatMap((r) => r.report.pluginReports.flatMap((p) => p.suppressedViolations ?? []));
+    expect(suppressed.length).toBeGreaterThan(0);
+    for (const s of suppressed) {
+      expect(s.reason.length).toBeGreaterThan(40);
+    }
+    // Only these rules are acknowledged, each for the reason given in lib/.
+    expect([...new Set(suppressed.map((s) => s.ruleName.replace(/\[.*$/, '')))].sort())
+      .toEqual(['AwsSolutions-AS3', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-VPC7']);
+  });
+
+  test('the provider in a user\'s own VPC, its CIDR chosen at deployment, adds no finding of its own', () => {
+    const result = synthesize((app) => {
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      const stack = new Stack(app, 'UserStack');
+      const vpc = new ec2.Vpc(stack, 'Vpc', {
+        maxAzs: 2,
+        natGatewayProvider: new NatInstanceProvider(),
+        ipAddresses: ec2.IpAddresses.awsIpamAllocation({ ipv4IpamPoolId: 'ipam-pool-0123456789abcdef0', ipv4NetmaskLength: 20, defaultSubnetIpv4NetmaskLength: 24 }),
+      });
+      // The user's VPC, the user's choice: flow logs are the stack's business here, not the provider's.
+      Validations.of(vpc).acknowledge({ id: 'AwsSolutions::AwsSolutions-VPC7', reason: 'Flow logs belong to the user stack, not to the NAT provider under test.' });
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.report.pluginReports[0].violations).toEqual([]);
+  });
+
+  test('the checks do run: a security group open to the internet fails synth', () => {
+    const result = synthesize((app) => {
+      const stack = composeApp(app);
+      const open = new ec2.SecurityGroup(stack, 'Open', { vpc: stack.vpc, description: 'deliberately open' });
+      open.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(22));
+    });
+    expect(result.error?.message).toContain('AwsSolutions-EC23');
+    expect(JSON.stringify(result.report.pluginReports[0].violations)).toContain('AwsSolutions-EC23');
+  });
+});
+
+const cfnLint = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
+const cfnLintMissing = cfnLint.status === 0 ? undefined : 'cfn-lint is not installed (pip install cfn-lint)';
+
+describeUnless(cfnLintMissing, 'cfn-lint', () => {
+  test('every synthesized template: no error, no warning', () => {
+    const templates = results.flatMap((r) => r.templates);
+    expect(templates).toHaveLength(Object.keys(CONFIGURATIONS).length);
+    const lint = spawnSync('cfn-lint', ['--format', 'parseable', '--', ...templates], { encoding: 'utf8', timeout: 120_000 });
+    expect({ status: lint.status, findings: lint.stdout.trim(), stderr: lint.stderr.trim() }).toEqual({ status: 0, findings: '', stderr: '' });
+  });
+
+  test('cfn-lint does report problems: a template with a bad retention period fails', () => {
+    const template = JSON.parse(fs.readFileSync(results[0].templates[0], 'utf8'));
+    const group = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).find((r) => r.Type === 'AWS::Logs::LogGroup')!;
+    group.Properties.RetentionInDays = 42;
+    const file = path.join(outdirs[0], 'broken.json');
+    fs.writeFileSync(file, JSON.stringify(template));
+    const lint = spawnSync('cfn-lint', ['--format', 'parseable', '--', file], { encoding: 'utf8', timeout: 60_000 });
+    expect(lint.status).not.toBe(0);
+    expect(lint.stdout).toMatch(/E3030:42 is not one of \[1, 3, 5/);
+  });
+});
