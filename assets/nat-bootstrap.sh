@@ -386,6 +386,8 @@ main() {
   if [ "$MODE" = setup ]; then
     install_packages
     write_files
+    # Access is through Session Manager; with no key pair sshd only adds a listening port.
+    systemctl disable --now sshd.service 2>/dev/null || log "sshd is not running"
   fi
   if [ "$MODE" = check ]; then
     check_nat

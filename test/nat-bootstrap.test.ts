@@ -106,7 +106,7 @@ describe('nat-bootstrap.sh setup', () => {
     expect(indexOf(calls, /^ip route replace/)).toBeLessThan(indexOf(calls, /^configure-nat.sh/));
     expect(indexOf(calls, /^configure-nat.sh/)).toBeLessThan(indexOf(calls, /signal-resource/));
     expect(calls).toEqual(expect.arrayContaining(['systemctl daemon-reload', 'systemctl enable nat-instance.service nat-instance-check.timer',
-      'systemctl start nat-instance-check.timer']));
+      'systemctl start nat-instance-check.timer', 'systemctl disable --now sshd.service']));
   });
 
   test('writes persistent forwarding, the settings and a unit that runs start at every boot', () => {

@@ -1,0 +1,99 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { NatInstanceStackProps } from '../lib';
+import { natStack } from './helpers';
+
+/**
+ * Least privilege and safe defaults, checked over the whole template of several
+ * configurations, not just where the code means to put them.
+ */
+const KEY = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const CONFIGURATIONS: Record<string, NatInstanceStackProps> = {
+  defaults: {},
+  'three zones': { azs: 3 },
+  'x86 with a KMS key and an extra CIDR': { instanceType: 'c6i.large', ebsKmsKeyArn: KEY, additionalCidrs: ['100.64.0.0/16'] },
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- template JSON is untyped
+type Json = any;
+type Resources = Record<string, { Type: string; Properties: Record<string, Json>; DependsOn?: string[] }>;
+
+describe.each(Object.entries(CONFIGURATIONS))('%s', (_name, props) => {
+  const stack = natStack(props);
+  const resources = Template.fromStack(stack).toJSON().Resources as Resources;
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+  test('no security group admits 0.0.0.0/0 or ::/0, and none opens port 22', () => {
+    const rules = [
+      ...ofType('AWS::EC2::SecurityGroup').flatMap(([, r]) => r.Properties.SecurityGroupIngress ?? []),
+      ...ofType('AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties),
+    ];
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) {
+      expect(rule.CidrIp).not.toBe('0.0.0.0/0');
+      expect(rule.CidrIpv6).toBeUndefined();
+      expect(rule.FromPort).not.toBe(22);
+      // All-protocol rules come only from the VPC's own blocks.
+      expect(['10.0.0.0/16', '100.64.0.0/16']).toContain(rule.CidrIp);
+    }
+  });
+
+  test('no key pair; IMDSv2 required with hop limit 1; every volume encrypted', () => {
+    const templates = ofType('AWS::EC2::LaunchTemplate');
+    expect(templates.length).toBeGreaterThan(0);
+    for (const [, lt] of templates) {
+      const data = lt.Properties.LaunchTemplateData;
+      expect(data.KeyName).toBeUndefined();
+      expect(data.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
+      expect(data.BlockDeviceMappings.length).toBeGreaterThan(0);
+      for (const mapping of data.BlockDeviceMappings) {
+        expect(mapping.Ebs.Encrypted).toBe(true);
+        expect(mapping.Ebs.KmsKeyId).toBe(props.ebsKmsKeyArn);
+      }
+    }
+    expect(ofType('AWS::EC2::Volume')).toEqual([]);
+    expect(ofType('AWS::EC2::KeyPair')).toEqual([]);
+  });
+
+  test('no IAM statement with a wildcard action, and none that touches addresses or other interfaces', () => {
+    const policies = ofType('AWS::IAM::Policy');
+    expect(policies.length).toBeGreaterThan(0);
+    for (const [, policy] of policies) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        const actions: string[] = [statement.Action].flat();
+        for (const action of actions) {
+          expect(action).not.toContain('*');
+          expect(['ec2:AssociateAddress', 'ec2:DisassociateAddress', 'ec2:CreateNetworkInterface', 'iam:PassRole']).not.toContain(action);
+        }
+      }
+    }
+  });
+
+  test('each NAT\'s role may move only its own interface, and its own instances', () => {
+    for (const nat of stack.natProvider.natInstances) {
+      const roleRef = stack.resolve(nat.role.roleName);
+      const [, policy] = ofType('AWS::IAM::Policy').find(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([roleRef]))!;
+      const statements = policy.Properties.PolicyDocument.Statement as Array<Record<string, Json>>;
+      const moving = statements.filter((s) => [s.Action].flat().some((a: string) => /Attach|Detach|Modify/.test(a)));
+      const ownEni = JSON.stringify(stack.resolve(nat.networkInterface.ref));
+      for (const statement of moving) {
+        const resource = JSON.stringify(statement.Resource);
+        if (resource.includes(':network-interface/')) {
+          expect(resource).toContain(ownEni);
+          for (const other of stack.natProvider.natInstances.filter((n) => n !== nat)) {
+            expect(resource).not.toContain(JSON.stringify(stack.resolve(other.networkInterface.ref)));
+          }
+        } else {
+          expect(resource).toContain(':instance/*');
+          expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/NatInstanceGroup': expect.any(String) } });
+        }
+      }
+      expect(moving).toHaveLength(2);
+    }
+  });
+
+  test('VPC flow logs are on, kept for a limited time', () => {
+    expect(ofType('AWS::EC2::FlowLog')).toHaveLength(1);
+    const [[, group]] = ofType('AWS::Logs::LogGroup');
+    expect(group.Properties.RetentionInDays).toBe(30);
+  });
+});
