@@ -254,10 +254,12 @@ check_nat() {
     dev=$(wait_for_interface "$mac") || die "$ENI_ID is attached but has no interface with an IPv4 address"
     mapfile -t args < <(nat_args)
     if [ "$(default_route_dev)" = "$dev" ] && "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" --check >/dev/null; then
+      heartbeat
       return 0
     fi
     log "NAT through $dev is not intact; repairing"
     start_nat
+    heartbeat
     return 0
   fi
   if ! info=$(retry describe_eni); then
@@ -268,6 +270,7 @@ check_nat() {
   if [ "$status" = available ]; then
     log "$ENI_ID is free; taking it back"
     start_nat
+    heartbeat
   else
     log "standing by: $ENI_ID is held by $owner"
   fi
@@ -356,6 +359,13 @@ EOF
   systemctl enable nat-instance.service nat-instance-check.timer
 }
 
+# The heartbeat the route watchdog reads: published only after the NAT verified itself.
+heartbeat() {
+  aws --region "$REGION" cloudwatch put-metric-data --namespace NatInstance --metric-name Heartbeat \
+    --dimensions "NetworkInterfaceId=$ENI_ID" --value 1 --unit Count ||
+    log "could not publish the heartbeat; the route watchdog will treat this NAT as unhealthy"
+}
+
 # Outside a deployment CloudFormation refuses signals, so a refusal is logged, not fatal.
 signal() {
   local attempts=3
@@ -394,6 +404,7 @@ main() {
     return 0
   fi
   start_nat
+  heartbeat
   if [ "$MODE" = setup ]; then
     systemctl start nat-instance-check.timer
     signal SUCCESS

@@ -25,6 +25,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   ebsKmsKeyArn: 'string',
   flowLogs: 'boolean',
   flowLogRetentionDays: 'number',
+  routeWatchdog: 'boolean',
 };
 
 /** Context keys that belong to the CDK itself rather than to this app. */

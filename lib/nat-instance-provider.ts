@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { NatArchitecture, parseArchitecture, parseInstanceType } from './instance-types';
 import { NatInstance } from './nat-instance';
+import { RouteWatchdog, WatchedRouteTable } from './route-watchdog';
 import { NatConfigError, cidrsOverlap, parseCidr, parseWholeNumber, validateAllocationIds } from './validation';
 
 /** Properties of a {@link NatInstanceProvider}. */
@@ -64,6 +65,15 @@ export interface NatInstanceProviderProps {
   readonly ebsEncryptionKey?: kms.IKey;
 
   /**
+   * Whether to deploy the route watchdog: a Lambda function that moves a zone's private default
+   * routes to a healthy NAT of another zone when that zone's NAT fails or is being replaced, and
+   * moves them back once it is healthy again.
+   *
+   * @default true
+   */
+  readonly routeWatchdog?: boolean;
+
+  /**
    * How long a deployment waits for a new NAT instance to report that NAT works before it fails.
    *
    * @default Duration.minutes(15) (`NatInstanceProvider.DEFAULT_BOOT_TIMEOUT`)
@@ -98,6 +108,8 @@ export class NatInstanceProvider extends ec2.NatProvider {
   private readonly bootTimeout: Duration;
   private readonly additionalCidrs: string[];
   private readonly nats: NatInstance[] = [];
+  private readonly routes: WatchedRouteTable[] = [];
+  private _watchdog?: RouteWatchdog;
   private _securityGroup?: ec2.SecurityGroup;
   private _availabilityZones: string[] = [];
 
@@ -131,6 +143,11 @@ export class NatInstanceProvider extends ec2.NatProvider {
   /** The NAT instances, one per NAT subnet, once the provider has been given to a VPC. */
   public get natInstances(): NatInstance[] {
     return [...this.nats];
+  }
+
+  /** The route watchdog, unless turned off. */
+  public get watchdog(): RouteWatchdog | undefined {
+    return this._watchdog;
   }
 
   /** The security group of the NAT interfaces. */
@@ -203,6 +220,9 @@ export class NatInstanceProvider extends ec2.NatProvider {
     for (const subnet of options.privateSubnets) {
       this.configureSubnet(subnet);
     }
+    if (this.props.routeWatchdog ?? true) {
+      this._watchdog = new RouteWatchdog(vpc, 'NatRouteWatchdog', { nats: this.nats, routeTables: this.routes });
+    }
   }
 
   /**
@@ -222,5 +242,6 @@ export class NatInstanceProvider extends ec2.NatProvider {
       routerId: nat.networkInterface.ref,
       enablesInternetConnectivity: true,
     });
+    this.routes.push({ routeTableId: subnet.routeTable.routeTableId, az: subnet.availabilityZone, homeNetworkInterfaceId: nat.networkInterface.ref });
   }
 }

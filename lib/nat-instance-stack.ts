@@ -103,6 +103,14 @@ export interface NatInstanceStackProps extends StackProps {
    * @default 30 (`NatInstanceStack.DEFAULT_FLOW_LOG_RETENTION_DAYS`)
    */
   readonly flowLogRetentionDays?: number;
+
+  /**
+   * Whether to deploy the route watchdog that fails a zone's private routes over to another
+   * zone's NAT while its own is unhealthy or being replaced.
+   *
+   * @default true
+   */
+  readonly routeWatchdog?: boolean;
 }
 
 /** The retention periods CloudWatch Logs accepts, in days. */
@@ -145,8 +153,10 @@ export class NatInstanceStack extends Stack {
     const privateMask = this.subnetMask('privateSubnetCidrMask', props.privateSubnetCidrMask ?? NatInstanceStack.DEFAULT_PRIVATE_SUBNET_CIDR_MASK, vpcCidr);
     checkSubnetsFit(vpcCidr, azs, publicMask, privateMask);
     const flowLogs = props.flowLogs ?? true;
-    if (typeof flowLogs !== 'boolean') {
-      throw new NatConfigError('flowLogs', flowLogs, 'true or false');
+    for (const [option, value] of [['flowLogs', flowLogs], ['routeWatchdog', props.routeWatchdog ?? true]] as const) {
+      if (typeof value !== 'boolean') {
+        throw new NatConfigError(option, value, 'true or false');
+      }
     }
     const retention = props.flowLogRetentionDays ?? NatInstanceStack.DEFAULT_FLOW_LOG_RETENTION_DAYS;
     if (!LOG_RETENTION_DAYS.includes(retention)) {
@@ -163,6 +173,7 @@ export class NatInstanceStack extends Stack {
       additionalCidrs: props.additionalCidrs,
       rootVolumeSize: props.rootVolumeSize,
       ebsEncryptionKey: props.ebsKmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'EbsKey', props.ebsKmsKeyArn),
+      routeWatchdog: props.routeWatchdog,
     });
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {

@@ -7,6 +7,9 @@ import { Construct } from 'constructs';
 import { NatArchitecture } from './instance-types';
 import { addNatBoot } from './user-data';
 
+/** The CloudWatch namespace of the NATs' heartbeat and of the watchdog's RouteMoved metric. */
+export const HEARTBEAT_NAMESPACE = 'NatInstance';
+
 /** The tag that ties a NAT's instances to the IAM conditions of its role. */
 export const NAT_GROUP_TAG = 'NatInstanceGroup';
 
@@ -177,7 +180,7 @@ export class NatInstance extends Construct {
       },
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'Only ec2:DescribeNetworkInterfaces, which supports no resource-level permissions.',
+        reason: 'Only ec2:DescribeNetworkInterfaces and cloudwatch:PutMetricData (limited to the heartbeat namespace by a condition), which support no resource-level permissions.',
       },
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
@@ -224,6 +227,12 @@ export class NatInstance extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       })],
       conditions: ownInstances,
+    }));
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'PublishHeartbeat',
+      actions: ['cloudwatch:PutMetricData'], // supports no resource-level permissions; the condition narrows it
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': HEARTBEAT_NAMESPACE } },
     }));
     // cloudformation:SignalResource on this stack comes with the group's signals.
   }

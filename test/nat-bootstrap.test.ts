@@ -73,6 +73,7 @@ const SETUP = ['setup', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0
   '--stack-name', 'NatStack', '--resource', 'NatAsg1234'];
 
 const awsCalls = (calls: string[]) => calls.filter((c) => c.startsWith('aws '));
+const HEARTBEAT = 'aws --region eu-west-1 cloudwatch put-metric-data --namespace NatInstance --metric-name Heartbeat --dimensions NetworkInterfaceId=eni-0123456789abcdef0 --value 1 --unit Count';
 const indexOf = (calls: string[], pattern: RegExp) => calls.findIndex((c) => pattern.test(c));
 
 describe('nat-bootstrap.sh setup', () => {
@@ -99,6 +100,7 @@ describe('nat-bootstrap.sh setup', () => {
       'aws --region eu-west-1 ec2 describe-network-interfaces --network-interface-ids eni-0123456789abcdef0 --output text --query NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId,MacAddress,SourceDestCheck]',
       `aws --region eu-west-1 ec2 attach-network-interface --network-interface-id eni-0123456789abcdef0 --instance-id ${SELF} --device-index 1`,
       'aws --region eu-west-1 ec2 modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --no-source-dest-check',
+      HEARTBEAT,
       `aws --region eu-west-1 cloudformation signal-resource --stack-name NatStack --logical-resource-id NatAsg1234 --unique-id ${SELF} --status SUCCESS`,
     ]);
     expect(calls).toContain('ip route replace default via 10.0.0.1 dev ens6 metric 10');
@@ -186,6 +188,8 @@ describe('nat-bootstrap.sh setup', () => {
       `aws --region eu-west-1 autoscaling set-instance-health --instance-id ${SELF} --health-status Unhealthy --no-should-respect-grace-period`,
     ]);
     expect(calls.join('\n')).not.toContain('--status SUCCESS');
+    // A broken NAT never publishes a heartbeat, so the watchdog never routes to it.
+    expect(calls).not.toContain(HEARTBEAT);
   });
 
   test('dnf failing every time: retried, then reported, and the swap file removed', () => {
@@ -247,12 +251,13 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     expect(calls.filter((c) => /(attach|detach)-network-interface|set-instance-health|^configure-nat/.test(c))).toEqual([]);
   });
 
-  test('check: an intact NAT costs no EC2 API call', () => {
+  test('check: an intact NAT costs no EC2 API call, and publishes its heartbeat', () => {
     host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
     host.setRoutes(['default via 10.0.0.1 dev ens6 metric 10', 'default via 10.0.0.1 dev ens5 metric 512']);
     const { status, calls } = host.run(['check'], settings);
     expect(status).toBe(0);
-    expect(awsCalls(calls)).toEqual([]);
+    // Only the heartbeat: an intact NAT costs no EC2 call.
+    expect(awsCalls(calls)).toEqual([HEARTBEAT]);
     expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --egress-interface ens6 --check');
     expect(calls.filter((c) => c.startsWith('ip route replace'))).toEqual([]);
   });
@@ -291,6 +296,7 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     host.setEni(`in-use i-0new00000000000000 eni-attach-new ${MAC} False`);
     const { status, stderr, calls } = host.run(['check'], settings);
     expect(status).toBe(0);
+    expect(calls).not.toContain(HEARTBEAT);
     expect(stderr).toContain('standing by: eni-0123456789abcdef0 is held by i-0new00000000000000');
     expect(calls.filter((c) => /(attach|detach)-network-interface|set-instance-health/.test(c))).toEqual([]);
   });

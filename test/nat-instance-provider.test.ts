@@ -4,7 +4,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { NatInstanceProvider, USER_DATA_LIMIT_BYTES } from '../lib';
-import { embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
+import { SKIP_BUNDLING, embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
 
 const assets = path.join(__dirname, '..', 'assets');
 
@@ -126,7 +126,7 @@ describe('NatInstanceProvider props', () => {
   });
 
   test('a rejected provider leaves no resources in the stack', () => {
-    const stack = new Stack(new App(), 'Partial');
+    const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'Partial');
     const provider = new NatInstanceProvider({ eipAllocationIds: ['eipalloc-01234567'] });
     expect(() => new ec2.Vpc(stack, 'Vpc', { natGatewayProvider: provider, maxAzs: 2 })).toThrow('Invalid eipAllocationIds');
     expect(provider.natInstances).toHaveLength(0);

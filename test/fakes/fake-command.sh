@@ -46,6 +46,7 @@ case "$name" in
       *"ec2 modify-network-interface-attribute"*) ;;
       *"cloudformation signal-resource"*) ;;
       *"autoscaling set-instance-health"*) ;;
+      *"cloudwatch put-metric-data"*) ;;
       *) echo "fake aws: unexpected call: $*" >&2; exit 2 ;;
     esac
     ;;

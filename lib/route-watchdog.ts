@@ -1,0 +1,157 @@
+import * as path from 'path';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { HEARTBEAT_NAMESPACE, NAT_GROUP_TAG, NatInstance } from './nat-instance';
+import { ASSETS_DIR } from './user-data';
+
+/** A private route table and the NAT interface it uses while that NAT is healthy. */
+export interface WatchedRouteTable {
+  readonly routeTableId: string;
+  readonly az: string;
+  readonly homeNetworkInterfaceId: string;
+}
+
+/** Properties of a {@link RouteWatchdog}. */
+export interface RouteWatchdogProps {
+  /** The NATs to watch. */
+  readonly nats: NatInstance[];
+
+  /** The route tables whose default route the watchdog keeps on a healthy NAT. */
+  readonly routeTables: WatchedRouteTable[];
+
+  /**
+   * How often the watchdog evaluates when no event comes (a NAT that hangs without its
+   * instance changing state shows only in its missing heartbeat).
+   *
+   * @default Duration.minutes(1)
+   */
+  readonly schedule?: Duration;
+
+  /**
+   * A NAT whose self-check heartbeat is older than this is unhealthy.
+   *
+   * @default Duration.minutes(3)
+   */
+  readonly heartbeatMaxAge?: Duration;
+}
+
+/**
+ * A Lambda function that keeps every private route table's default route on a healthy NAT:
+ * its own zone's while that NAT is healthy, another zone's NAT otherwise, and back again. It
+ * reacts to instance state changes and to the NAT groups' terminate lifecycle hooks (before
+ * the instance goes), and evaluates on a schedule for what events do not show.
+ */
+export class RouteWatchdog extends Construct {
+  public static readonly DEFAULT_SCHEDULE = Duration.minutes(1);
+  public static readonly DEFAULT_HEARTBEAT_MAX_AGE = Duration.minutes(3);
+
+  /** The watchdog function. */
+  public readonly function: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: RouteWatchdogProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'NAT route watchdog: reads NAT health, replaces the default route of the private route tables',
+    });
+    logGroup.grantWrite(role);
+
+    const config = {
+      nats: props.nats.map((nat) => ({
+        az: nat.availabilityZone,
+        networkInterfaceId: nat.networkInterface.ref,
+        autoScalingGroupName: nat.autoScalingGroup.autoScalingGroupName,
+      })),
+      routeTables: props.routeTables,
+      heartbeatNamespace: HEARTBEAT_NAMESPACE,
+      heartbeatMaxAgeSeconds: (props.heartbeatMaxAge ?? RouteWatchdog.DEFAULT_HEARTBEAT_MAX_AGE).toSeconds(),
+    };
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: path.join(ASSETS_DIR, 'watchdog', 'index.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(60),
+      role,
+      logGroup,
+      environment: { WATCHDOG_CONFIG: stack.toJsonString(config) },
+      description: 'Keeps private default routes on a healthy NAT instance',
+      // The SDK v3 clients come with the runtime; esbuild from npm bundles the rest (no Docker).
+      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'], forceDockerBundling: false },
+    });
+
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ObserveNats',
+      // None of these supports resource-level permissions.
+      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'cloudwatch:GetMetricData'],
+      resources: ['*'],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'MovePrivateDefaultRoutes',
+      actions: ['ec2:ReplaceRoute', 'ec2:CreateRoute'],
+      resources: props.routeTables.map((t) => stack.formatArn({ service: 'ec2', resource: 'route-table', resourceName: t.routeTableId })),
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReleaseTerminatingNat',
+      actions: ['autoscaling:CompleteLifecycleAction'],
+      resources: [stack.formatArn({ service: 'autoscaling', resource: 'autoScalingGroup', resourceName: '*:autoScalingGroupName/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      conditions: { StringLike: { [`aws:ResourceTag/${NAT_GROUP_TAG}`]: '*' } },
+    }));
+
+    const target = new targets.LambdaFunction(this.function, { retryAttempts: 2 });
+    new events.Rule(this, 'Schedule', {
+      schedule: events.Schedule.rate(props.schedule ?? RouteWatchdog.DEFAULT_SCHEDULE),
+      targets: [target],
+    });
+    new events.Rule(this, 'InstanceStops', {
+      eventPattern: {
+        source: ['aws.ec2'],
+        detailType: ['EC2 Instance State-change Notification'],
+        detail: { state: ['stopping', 'stopped', 'shutting-down', 'terminated'] },
+      },
+      targets: [target],
+    });
+    for (const nat of props.nats) {
+      // Terminating waits (up to a minute) for the watchdog to move the zone's routes away.
+      nat.autoScalingGroup.addLifecycleHook('TerminateHook', {
+        lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
+        heartbeatTimeout: Duration.seconds(60),
+        defaultResult: autoscaling.DefaultResult.CONTINUE,
+      });
+    }
+    new events.Rule(this, 'NatTerminating', {
+      eventPattern: {
+        source: ['aws.autoscaling'],
+        detailType: ['EC2 Instance-terminate Lifecycle Action'],
+        detail: { AutoScalingGroupName: props.nats.map((nat) => nat.autoScalingGroup.autoScalingGroupName) },
+      },
+      targets: [target],
+    });
+
+    Validations.of(role).acknowledge(
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: 'Only Describe calls and cloudwatch:GetMetricData, none of which supports resource-level permissions.',
+      },
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
+        reason: `Group ARNs hold UUIDs known only after creation; the ${NAT_GROUP_TAG} tag condition limits CompleteLifecycleAction to NAT groups.`,
+      },
+    );
+    // The function waits for its role's policy; its DependsOn on the role itself repeats the
+    // GetAtt of the role's ARN, which cfn-lint reports (W3005).
+    const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as iam.CfnPolicy;
+    (this.function.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', [stack.getLogicalId(policy)]);
+  }
+}

@@ -1,0 +1,207 @@
+import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, EC2Client, ReplaceRouteCommand,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  Caller, Decision, NatHealth, NatObservation, WatchdogConfig, assessNat, handleEvent, planRoutes,
+} from '../assets/watchdog/index';
+
+/**
+ * The watchdog's decisions as pure functions, and its error paths (throttling, an API error
+ * mid-way, a concurrent invocation) with aws-sdk-client-mock, where moto cannot produce them.
+ */
+const NOW = new Date('2026-11-24T12:00:00Z');
+const CONFIG: WatchdogConfig = {
+  nats: [
+    { az: 'az-a', networkInterfaceId: 'eni-a', autoScalingGroupName: 'asg-a' },
+    { az: 'az-b', networkInterfaceId: 'eni-b', autoScalingGroupName: 'asg-b' },
+    { az: 'az-c', networkInterfaceId: 'eni-c', autoScalingGroupName: 'asg-c' },
+  ],
+  routeTables: [
+    { routeTableId: 'rtb-a', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
+    { routeTableId: 'rtb-b', az: 'az-b', homeNetworkInterfaceId: 'eni-b' },
+    { routeTableId: 'rtb-c', az: 'az-c', homeNetworkInterfaceId: 'eni-c' },
+  ],
+  heartbeatNamespace: 'NatInstance',
+  heartbeatMaxAgeSeconds: 180,
+};
+
+const good = (eni: string, instance: string): NatObservation => ({
+  networkInterfaceId: eni, instanceId: instance, attachmentStatus: 'attached', instanceState: 'running',
+  instanceStatus: 'ok', systemStatus: 'ok', lastHeartbeat: new Date(NOW.getTime() - 60_000),
+});
+const healthy = (eni: string): NatHealth => ({ networkInterfaceId: eni, healthy: true, reason: 'ok' });
+const sick = (eni: string): NatHealth => ({ networkInterfaceId: eni, healthy: false, reason: 'broken' });
+const onHome = CONFIG.routeTables.map((t) => ({ routeTableId: t.routeTableId, networkInterfaceId: t.homeNetworkInterfaceId, state: 'active' }));
+const targets = (decisions: Decision[]) => Object.fromEntries(decisions.map((d) => [d.routeTableId, [d.action, d.target]]));
+
+describe('assessNat', () => {
+  const none = new Set<string>();
+  test.each([
+    ['healthy', {}, true, 'heartbeat 60 s ago'],
+    ['being detached', { attachmentStatus: 'detaching' }, false, 'interface detaching on i-1'],
+    ['no instance', { instanceId: undefined, attachmentStatus: undefined }, false, 'interface not attached to any instance'],
+    ['instance stopped', { instanceState: 'stopped' }, false, 'instance i-1 is stopped'],
+    ['status check impaired', { instanceStatus: 'impaired' }, false, 'status checks: instance impaired, system ok'],
+    ['still initializing', { systemStatus: 'initializing' }, false, 'status checks: instance ok, system initializing'],
+    ['no heartbeat yet', { lastHeartbeat: undefined }, false, 'no heartbeat from the NAT self-check'],
+    ['stale heartbeat', { lastHeartbeat: new Date(NOW.getTime() - 200_000) }, false, 'last heartbeat 200 s ago (limit 180 s)'],
+  ])('%s', (_name, change, isHealthy, reason) => {
+    expect(assessNat({ ...good('eni-a', 'i-1'), ...change }, NOW, 180, none)).toEqual({ networkInterfaceId: 'eni-a', healthy: isHealthy, reason });
+  });
+
+  test('an instance on its way out is unhealthy even while it still passes every check', () => {
+    expect(assessNat(good('eni-a', 'i-1'), NOW, 180, new Set(['i-1']))).toMatchObject({ healthy: false, reason: 'instance i-1 is being stopped or terminated' });
+  });
+});
+
+describe('planRoutes', () => {
+  test('all healthy: every table stays on its home NAT', () => {
+    expect(targets(planRoutes(CONFIG, CONFIG.nats.map((n) => healthy(n.networkInterfaceId)), onHome))).toEqual({
+      'rtb-a': ['keep', 'eni-a'], 'rtb-b': ['keep', 'eni-b'], 'rtb-c': ['keep', 'eni-c'],
+    });
+  });
+
+  test('one NAT down: its table moves to the least-loaded healthy NAT', () => {
+    const decisions = planRoutes(CONFIG, [sick('eni-a'), healthy('eni-b'), healthy('eni-c')], onHome);
+    expect(targets(decisions)).toEqual({ 'rtb-a': ['move', 'eni-b'], 'rtb-b': ['keep', 'eni-b'], 'rtb-c': ['keep', 'eni-c'] });
+    expect(decisions[0].reason).toBe('home NAT unhealthy (broken): failed over to az-b');
+  });
+
+  test('two NATs down: both tables go to the one healthy NAT', () => {
+    expect(targets(planRoutes(CONFIG, [sick('eni-a'), sick('eni-b'), healthy('eni-c')], onHome))).toEqual({
+      'rtb-a': ['move', 'eni-c'], 'rtb-b': ['move', 'eni-c'], 'rtb-c': ['keep', 'eni-c'],
+    });
+  });
+
+  test('the home NAT healthy again: the table moves back', () => {
+    const failedOver = onHome.map((r) => (r.routeTableId === 'rtb-a' ? { ...r, networkInterfaceId: 'eni-b' } : r));
+    expect(targets(planRoutes(CONFIG, CONFIG.nats.map((n) => healthy(n.networkInterfaceId)), failedOver))['rtb-a']).toEqual(['move', 'eni-a']);
+  });
+
+  test('no NAT healthy: nothing moves, and nothing points at a NAT not seen healthy', () => {
+    const decisions = planRoutes(CONFIG, CONFIG.nats.map((n) => sick(n.networkInterfaceId)), onHome);
+    expect(decisions.map((d) => d.action)).toEqual(['hold', 'hold', 'hold']);
+    expect(decisions.map((d) => d.target)).toEqual(['eni-a', 'eni-b', 'eni-c']);
+  });
+
+  test('a blackholed route is repointed even at the same interface, and a missing route is created', () => {
+    const routes = [{ routeTableId: 'rtb-a', networkInterfaceId: 'eni-a', state: 'blackhole' }, { routeTableId: 'rtb-b' }, onHome[2]];
+    expect(targets(planRoutes(CONFIG, CONFIG.nats.map((n) => healthy(n.networkInterfaceId)), routes))).toEqual({
+      'rtb-a': ['move', 'eni-a'], 'rtb-b': ['move', 'eni-b'], 'rtb-c': ['keep', 'eni-c'],
+    });
+  });
+
+  test('idempotent: planning again on the result moves nothing', () => {
+    const health = [sick('eni-a'), healthy('eni-b'), healthy('eni-c')];
+    const first = planRoutes(CONFIG, health, onHome);
+    const after = first.map((d) => ({ routeTableId: d.routeTableId, networkInterfaceId: d.target, state: 'active' }));
+    expect(planRoutes(CONFIG, health, after).every((d) => d.action === 'keep')).toBe(true);
+  });
+});
+
+describe('handleEvent against mocked AWS APIs', () => {
+  const ec2 = mockClient(EC2Client);
+  const autoscaling = mockClient(AutoScalingClient);
+  const cloudwatch = mockClient(CloudWatchClient);
+  const clients = { ec2: new EC2Client({}), autoscaling: new AutoScalingClient({}), cloudwatch: new CloudWatchClient({}) };
+  const logs: Array<Record<string, unknown>> = [];
+  const log = (entry: Record<string, unknown>) => { logs.push(entry); };
+
+  beforeEach(() => {
+    ec2.reset(); autoscaling.reset(); cloudwatch.reset(); logs.length = 0;
+    ec2.on(DescribeNetworkInterfacesCommand).resolves({
+      NetworkInterfaces: ['a', 'b', 'c'].map((z) => ({ NetworkInterfaceId: `eni-${z}`, Attachment: { InstanceId: `i-${z}`, Status: 'attached' } })),
+    });
+    ec2.on(DescribeInstanceStatusCommand).resolves({
+      InstanceStatuses: ['a', 'b', 'c'].map((z) => ({ InstanceId: `i-${z}`, InstanceState: { Name: 'running' }, InstanceStatus: { Status: 'ok' }, SystemStatus: { Status: 'ok' } })),
+    });
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [0, 1, 2].map((i) => ({ Id: `h${i}`, Timestamps: [new Date(Date.now() - 30_000)] })),
+    });
+    ec2.on(DescribeRouteTablesCommand).resolves({
+      RouteTables: onHome.map((r) => ({ RouteTableId: r.routeTableId, Routes: [{ DestinationCidrBlock: '0.0.0.0/0', NetworkInterfaceId: r.networkInterfaceId, State: 'active' }] })),
+    });
+    ec2.on(ReplaceRouteCommand).resolves({});
+    autoscaling.on(CompleteLifecycleActionCommand).resolves({});
+  });
+
+  const lifecycle = {
+    source: 'aws.autoscaling', 'detail-type': 'EC2 Instance-terminate Lifecycle Action',
+    detail: { EC2InstanceId: 'i-a', AutoScalingGroupName: 'asg-a', LifecycleHookName: 'hook', LifecycleActionToken: 'token-1' },
+  };
+
+  test('a scheduled run with everything healthy: four reads, no write', async () => {
+    const result = await handleEvent({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, CONFIG, clients, log);
+    expect(result).toMatchObject({ moved: 0, apiCalls: 4 });
+    expect(ec2.commandCalls(ReplaceRouteCommand)).toHaveLength(0);
+    expect(logs.filter((l) => l.event === 'route-decision')).toHaveLength(3);
+  });
+
+  test('a terminate lifecycle action: the zone\'s route moves first, then the instance is let go', async () => {
+    const result = await handleEvent(lifecycle, CONFIG, clients, log);
+    expect(result.moved).toBe(1);
+    expect(ec2.commandCalls(ReplaceRouteCommand).map((c) => c.args[0].input)).toEqual([
+      { RouteTableId: 'rtb-a', DestinationCidrBlock: '0.0.0.0/0', NetworkInterfaceId: 'eni-b' },
+    ]);
+    expect(autoscaling.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([{
+      AutoScalingGroupName: 'asg-a', LifecycleHookName: 'hook', LifecycleActionToken: 'token-1', InstanceId: 'i-a', LifecycleActionResult: 'CONTINUE',
+    }]);
+    const moved = logs.find((l) => l.RouteMoved === 1)!;
+    expect(moved).toMatchObject({ event: 'route-decision', routeTableId: 'rtb-a', action: 'move', target: 'eni-b', RouteTableId: 'rtb-a' });
+    expect((moved._aws as { CloudWatchMetrics: unknown[] }).CloudWatchMetrics).toEqual([
+      { Namespace: 'NatInstance', Dimensions: [['RouteTableId']], Metrics: [{ Name: 'RouteMoved', Unit: 'Count' }] },
+    ]);
+  });
+
+  test('an instance state change to stopping moves its zone at once', async () => {
+    const result = await handleEvent({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-b', state: 'stopping' } }, CONFIG, clients, log);
+    expect(ec2.commandCalls(ReplaceRouteCommand).map((c) => c.args[0].input.RouteTableId)).toEqual(['rtb-b']);
+    expect(result.moved).toBe(1);
+  });
+
+  test('a state change of some other instance moves nothing', async () => {
+    await handleEvent({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-other', state: 'terminated' } }, CONFIG, clients, log);
+    expect(ec2.commandCalls(ReplaceRouteCommand)).toHaveLength(0);
+  });
+
+  test('throttled calls are retried with back-off and counted', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' });
+    ec2.on(DescribeRouteTablesCommand).rejectsOnce(throttled).rejectsOnce(throttled).resolves({
+      RouteTables: onHome.map((r) => ({ RouteTableId: r.routeTableId, Routes: [{ DestinationCidrBlock: '0.0.0.0/0', NetworkInterfaceId: r.networkInterfaceId, State: 'active' }] })),
+    });
+    const result = await handleEvent({ 'detail-type': 'Scheduled Event' }, CONFIG, clients, log);
+    expect(ec2.commandCalls(DescribeRouteTablesCommand)).toHaveLength(3);
+    expect(result.apiCalls).toBe(6);
+  });
+
+  test('throttling that does not stop gives up after five tries with the error', async () => {
+    const caller = new Caller(1, 5);
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    await expect(caller.call(() => Promise.reject(throttled))).rejects.toThrow('Rate exceeded');
+    expect(caller.calls).toBe(5);
+  });
+
+  test('other errors are not retried', async () => {
+    const caller = new Caller(1, 5);
+    await expect(caller.call(() => Promise.reject(Object.assign(new Error('no such route table'), { name: 'InvalidRouteTableID.NotFound' })))).rejects.toThrow('no such route table');
+    expect(caller.calls).toBe(1);
+  });
+
+  test('an API error mid-way: the lifecycle action is still completed, and the error surfaces for a retry', async () => {
+    ec2.on(ReplaceRouteCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalError' }));
+    await expect(handleEvent(lifecycle, CONFIG, clients, log)).rejects.toThrow('boom');
+    expect(autoscaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
+  });
+
+  test('a concurrent invocation that already moved the route: the second run finds nothing to do', async () => {
+    ec2.on(DescribeRouteTablesCommand).resolves({
+      RouteTables: onHome.map((r) => ({ RouteTableId: r.routeTableId, Routes: [{ DestinationCidrBlock: '0.0.0.0/0', NetworkInterfaceId: r.routeTableId === 'rtb-a' ? 'eni-b' : r.networkInterfaceId, State: 'active' }] })),
+    });
+    const result = await handleEvent(lifecycle, CONFIG, clients, log);
+    expect(result.moved).toBe(0);
+    expect(ec2.commandCalls(ReplaceRouteCommand)).toHaveLength(0);
+  });
+});
