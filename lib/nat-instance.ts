@@ -154,6 +154,8 @@ export class NatInstance extends Construct {
       updatePolicy: autoscaling.UpdatePolicy.replacingUpdate(),
     });
     Tags.of(this.autoScalingGroup).add(NAT_GROUP_TAG, groupTag, { applyToLaunchedInstances: true });
+    // nat-doctor finds a VPC's NATs by this tag on their interfaces.
+    Tags.of(this.networkInterface).add(NAT_GROUP_TAG, groupTag);
     Tags.of(this.autoScalingGroup).add('Name', this.node.path, { applyToLaunchedInstances: true });
     // The instance needs, from the first second of its boot, its permissions, the internet (to
     // install packages and reach the AWS APIs) and, once it routes through the static interface,

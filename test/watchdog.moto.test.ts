@@ -1,0 +1,212 @@
+import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeRouteTablesCommand, DetachNetworkInterfaceCommand, DescribeNetworkInterfacesCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand,
+  StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Caller, evaluate, handleEvent } from '../assets/watchdog/index';
+import { diagnose, formatReport } from '../lib/doctor';
+import { describeUnless } from './lab';
+import { BuiltVpc, Moto, buildVpc, heartbeat, motoUnavailableReason } from './moto';
+
+/**
+ * The route watchdog and nat-doctor against a real EC2 API (moto's server): a VPC with NAT
+ * instances built through the SDK, then instances stopped, terminated and detached, and the
+ * routes read back. Auto Scaling's CompleteLifecycleAction, which moto does not implement, is
+ * mocked.
+ */
+describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against moto', () => {
+  const moto = new Moto();
+  let ec2: EC2Client;
+  let cloudwatch: CloudWatchClient;
+  const autoscaling = new AutoScalingClient({ region: 'us-east-1' });
+  const autoscalingMock = mockClient(autoscaling);
+  const quiet = () => undefined;
+  let vpcs = 0;
+
+  beforeAll(async () => {
+    await moto.start();
+    ec2 = new EC2Client(moto.clientConfig);
+    cloudwatch = new CloudWatchClient(moto.clientConfig);
+  }, 60_000);
+  afterAll(() => moto.stop());
+  beforeEach(() => {
+    autoscalingMock.reset();
+    autoscalingMock.on(CompleteLifecycleActionCommand).resolves({});
+  });
+
+  const clients = () => ({ ec2, cloudwatch, autoscaling });
+  const build = (azs = 3, tables = 1) => buildVpc(ec2, cloudwatch, azs, tables, ++vpcs);
+  const routeTargets = async (vpc: BuiltVpc) => {
+    const tables = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: vpc.config.routeTables.map((t) => t.routeTableId) }))).RouteTables!;
+    return Object.fromEntries(tables.map((t) => [t.RouteTableId!, t.Routes!.find((r) => r.DestinationCidrBlock === '0.0.0.0/0')?.NetworkInterfaceId]));
+  };
+  const homes = (vpc: BuiltVpc) => Object.fromEntries(vpc.config.routeTables.map((t) => [t.routeTableId, t.homeNetworkInterfaceId]));
+  const doctor = (vpc: BuiltVpc) => diagnose({ ec2, cloudwatch, cloudformation: new CloudFormationClient(moto.clientConfig) }, { vpcId: vpc.vpcId });
+
+  test('all healthy: nothing moves, and nat-doctor reports every zone healthy', async () => {
+    const vpc = await build();
+    const result = await evaluate(vpc.config, clients(), { log: quiet });
+    expect(result).toMatchObject({ moved: 0, apiCalls: 4 });
+    expect(await routeTargets(vpc)).toEqual(homes(vpc));
+
+    const report = await doctor(vpc);
+    expect(report.problems).toEqual([]);
+    expect(report.zones.map((z) => [z.az, z.attached, z.instanceState, z.statusChecks, z.sourceDestCheck, z.openToInternet, !!z.publicIp])).toEqual(
+      vpc.zones.map((z) => [z.az, true, 'running', 'ok/ok', false, false, true]));
+    expect(report.zones.every((z) => z.routes.length === 1 && z.routes[0].placement === 'home' && z.routes[0].state === 'active')).toBe(true);
+    expect(formatReport(report)).toContain('OK: every NAT is healthy and every private default route is active.');
+  });
+
+  test('a NAT instance stops: its zone fails over at the event, and back once it runs and beats again', async () => {
+    const vpc = await build();
+    const [a, b] = vpc.zones;
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [a.instanceId] }));
+    const started = Date.now();
+    const result = await handleEvent({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': a.instanceId, state: 'stopping' } },
+      vpc.config, clients(), quiet);
+    const seconds = (Date.now() - started) / 1000;
+    expect(result.moved).toBe(1);
+    expect((await routeTargets(vpc))[a.routeTableIds[0]]).toBe(b.networkInterfaceId);
+    expect(seconds).toBeLessThan(5);
+    process.stdout.write(`watchdog: instance stop event to last ReplaceRoute: ${seconds.toFixed(3)} s\n`);
+
+    const report = await doctor(vpc);
+    expect(report.healthy).toBe(false);
+    expect(report.problems.map((p) => p.problem)).toContain(`NAT instance ${a.instanceId} is stopped, status checks not-applicable/not-applicable`);
+    // Each zone's row lists its own private route tables: A's now goes through B's NAT.
+    expect(report.zones.find((z) => z.az === a.az)!.routes).toEqual([
+      { routeTableId: a.routeTableIds[0], az: a.az, target: b.networkInterfaceId, state: 'active', placement: 'failed-over' },
+    ]);
+    expect(report.zones.find((z) => z.az === b.az)!.routes.map((r) => r.placement)).toEqual(['home']);
+    expect(formatReport(report)).toContain(`${a.routeTableIds[0]} active (failed over)`);
+
+    await ec2.send(new StartInstancesCommand({ InstanceIds: [a.instanceId] }));
+    await heartbeat(cloudwatch, a.networkInterfaceId);
+    expect((await evaluate(vpc.config, clients(), { log: quiet })).moved).toBe(1);
+    expect(await routeTargets(vpc)).toEqual(homes(vpc));
+    expect((await doctor(vpc)).problems).toEqual([]);
+  });
+
+  test('a terminate lifecycle action moves the zone away before the instance goes, then releases it', async () => {
+    const vpc = await build();
+    const [, b] = vpc.zones;
+    const result = await handleEvent({
+      source: 'aws.autoscaling', 'detail-type': 'EC2 Instance-terminate Lifecycle Action',
+      detail: { EC2InstanceId: b.instanceId, AutoScalingGroupName: 'asg-b', LifecycleHookName: 'TerminateHook', LifecycleActionToken: 'token' },
+    }, vpc.config, clients(), quiet);
+    expect(result.moved).toBe(1);
+    expect((await routeTargets(vpc))[b.routeTableIds[0]]).not.toBe(b.networkInterfaceId);
+    expect(autoscalingMock.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input.InstanceId)).toEqual([b.instanceId]);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [b.instanceId] }));
+    // The scheduled run after the instance is gone keeps the route where it is.
+    expect((await evaluate(vpc.config, clients(), { log: quiet })).moved).toBe(0);
+  });
+
+  test('a detached interface and a stale heartbeat each fail over; no NAT healthy leaves routes alone', async () => {
+    const vpc = await build();
+    const [a, b, c] = vpc.zones;
+    const attachment = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [c.networkInterfaceId] }))).NetworkInterfaces![0].Attachment!;
+    await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachment.AttachmentId }));
+    // Four minutes on, only A has published a heartbeat since: B's is stale.
+    const later = new Date(Date.now() + 240_000);
+    await heartbeat(cloudwatch, a.networkInterfaceId, later);
+    const result = await evaluate(vpc.config, clients(), { log: quiet, now: later });
+    expect(result.moved).toBe(2);
+    const targets = await routeTargets(vpc);
+    expect([targets[a.routeTableIds[0]], targets[b.routeTableIds[0]], targets[c.routeTableIds[0]]]).toEqual([a.networkInterfaceId, a.networkInterfaceId, a.networkInterfaceId]);
+
+    const report = await diagnose({ ec2, cloudwatch, cloudformation: new CloudFormationClient(moto.clientConfig) }, { vpcId: vpc.vpcId, now: later });
+    expect(report.problems.map((p) => [p.az, p.problem])).toEqual(expect.arrayContaining([
+      [c.az, `NAT interface ${c.networkInterfaceId} is not attached to an instance`],
+      [b.az, expect.stringMatching(/^last heartbeat \d+ s ago \(limit 180 s\)$/)],
+    ]));
+
+    // Ten minutes on nobody has beaten: nothing is healthy, so nothing moves.
+    const muchLater = new Date(Date.now() + 600_000);
+    expect((await evaluate(vpc.config, clients(), { log: quiet, now: muchLater })).decisions.map((d) => d.action)).toEqual(['hold', 'hold', 'hold']);
+  });
+
+  test('nat-doctor names source/dest check left on, with the command that fixes it', async () => {
+    const vpc = await build(1);
+    const [a] = vpc.zones;
+    await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: a.networkInterfaceId, SourceDestCheck: { Value: true } }));
+    const report = await doctor(vpc);
+    expect(report.problems).toEqual([{
+      az: a.az,
+      problem: `source/dest check is on for ${a.networkInterfaceId}, so EC2 drops forwarded traffic`,
+      fix: `aws ec2 modify-network-interface-attribute --network-interface-id ${a.networkInterfaceId} --no-source-dest-check`,
+    }]);
+    expect(formatReport(report)).toMatch(/1 problem\(s\):\n- \[us-east-1a\] source\/dest check is on/);
+  });
+
+  describe('the nat-doctor command', () => {
+    const run = (args: string[]) => {
+      const result = spawnSync('node', [path.join(__dirname, '..', 'bin', 'nat-doctor.cjs'), ...args], {
+        encoding: 'utf8', timeout: 60_000,
+        env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' },
+      });
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    };
+
+    test('--help documents it; bad usage exits 2', () => {
+      const help = run(['--help']);
+      expect(help).toMatchObject({ status: 0, stdout: expect.stringContaining('Usage: nat-doctor (--stack NAME | --vpc-id VPC_ID)') });
+      expect(run([])).toMatchObject({ status: 2, stderr: expect.stringContaining('give exactly one of --stack or --vpc-id') });
+      expect(run(['--vpc-id', 'vpc-1', '--max-heartbeat-age', 'soon'])).toMatchObject({ status: 2, stderr: expect.stringContaining("--max-heartbeat-age: got 'soon'") });
+    });
+
+    test('a healthy VPC: a table and exit 0; --json for machines; a stopped NAT: exit 1 with the reason', async () => {
+      const vpc = await build(2);
+      const table = run(['--vpc-id', vpc.vpcId]);
+      expect(table.status).toBe(0);
+      expect(table.stdout).toMatch(/^AZ\s+NAT interface\s+instance\s+state/);
+      expect(table.stdout).toContain(vpc.zones[0].networkInterfaceId);
+      const json = JSON.parse(run(['--vpc-id', vpc.vpcId, '--json']).stdout);
+      expect(json).toMatchObject({ vpcId: vpc.vpcId, healthy: true, problems: [] });
+      expect(json.zones).toHaveLength(2);
+
+      await ec2.send(new StopInstancesCommand({ InstanceIds: [vpc.zones[1].instanceId] }));
+      const broken = run(['--vpc-id', vpc.vpcId]);
+      expect(broken.status).toBe(1);
+      expect(broken.stdout).toContain(`NAT instance ${vpc.zones[1].instanceId} is stopped`);
+      expect(broken.stdout).toContain('fix: ');
+    });
+
+    test('--stack finds the stack\'s VPC through CloudFormation', async () => {
+      const cloudformation = new CloudFormationClient(moto.clientConfig);
+      await cloudformation.send(new CreateStackCommand({
+        StackName: 'EmptyNat', TemplateBody: JSON.stringify({ Resources: { Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.250.0.0/16' } } } }),
+      }));
+      const result = run(['--stack', 'EmptyNat']);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toMatch(/no NAT interface \(tag NatInstanceGroup\) in vpc-/);
+    });
+  });
+
+  test('measured: one evaluation of 6 zones and 60 route tables', async () => {
+    const vpc = await build(6, 10);
+    expect(vpc.config.routeTables).toHaveLength(60);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const caller = new Caller();
+      const started = process.hrtime.bigint();
+      const result = await evaluate(vpc.config, clients(), { log: quiet, caller });
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+      expect(result).toMatchObject({ moved: 0, apiCalls: 4 });
+    }
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [vpc.zones[0].instanceId] }));
+    const started = process.hrtime.bigint();
+    const failover = await evaluate(vpc.config, clients(), { log: quiet });
+    const failoverMs = Number(process.hrtime.bigint() - started) / 1e6;
+    expect(failover).toMatchObject({ moved: 10, apiCalls: 14 });
+    const median = [...times].sort((x, y) => x - y)[2];
+    process.stdout.write(`watchdog: 6 zones, 60 route tables: 4 API calls and ${median.toFixed(0)} ms per evaluation (median of 5); ` +
+      `failing one zone over: ${failover.apiCalls} calls, ${failoverMs.toFixed(0)} ms\n`);
+    expect(median).toBeLessThan(5000);
+  }, 120_000);
+});
