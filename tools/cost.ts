@@ -1,0 +1,151 @@
+/**
+ * npm run cost -- [--region us-east-1] [--gb-per-month 100] [-c key=value ...]
+ *
+ * The monthly cost of the configured deployment (cdk.json context, overridden by -c) next to NAT
+ * gateways for the same zones, from the price table in cost/prices.json. Internet data transfer
+ * out, and cross-zone traffic where natCount < azs, cost the same either way and are left out.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { App } from 'aws-cdk-lib';
+import { NatInstanceProvider, NatInstanceStack, configFromContext, parseInstanceType } from '../lib';
+
+const ROOT = path.join(__dirname, '..');
+
+export interface RegionPrices {
+  readonly largeHourly: Record<string, number>;
+  readonly publicIpv4Hourly: number;
+  readonly ebsGp3GbMonth: number;
+  readonly natGatewayHourly: number;
+  readonly natGatewayPerGb: number;
+  readonly cloudwatchMetricMonth: number;
+  readonly cloudwatchPer1000Requests: number;
+  readonly cloudwatchPer1000MetricsRequested: number;
+  readonly lambdaArmGbSecond: number;
+}
+
+export interface PriceTable {
+  readonly date: string;
+  readonly currency: string;
+  readonly source: string;
+  readonly hoursPerMonth: number;
+  readonly sizeFactors: Record<string, number>;
+  readonly regions: Record<string, RegionPrices>;
+}
+
+export function loadPrices(file = path.join(ROOT, 'cost', 'prices.json')): PriceTable {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as PriceTable;
+}
+
+export interface CostInput {
+  readonly region: string;
+  readonly gbPerMonth: number;
+  readonly natCount: number;
+  readonly instanceType: string;
+  readonly rootVolumeSize: number;
+  readonly routeWatchdog: boolean;
+}
+
+export interface CostLine {
+  readonly item: string;
+  readonly natInstance: number;
+  readonly natGateway: number;
+}
+
+export interface CostReport {
+  readonly lines: CostLine[];
+  readonly natInstanceTotal: number;
+  readonly natGatewayTotal: number;
+  readonly pricesDate: string;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** The monthly cost of both options, item by item. */
+export function estimate(input: CostInput, prices: PriceTable): CostReport {
+  const region = prices.regions[input.region];
+  if (!region) {
+    throw new Error(`--region: got '${input.region}'; expected one of the regions in cost/prices.json: ${Object.keys(prices.regions).join(', ')}`);
+  }
+  if (!(Number.isFinite(input.gbPerMonth) && input.gbPerMonth >= 0)) {
+    throw new Error(`--gb-per-month: got '${input.gbPerMonth}'; expected a number of GB, 0 or more`);
+  }
+  const type = parseInstanceType('instanceType', input.instanceType);
+  const hourly = region.largeHourly[type.family] * prices.sizeFactors[type.size];
+  if (!Number.isFinite(hourly)) {
+    throw new Error(`no price for ${input.instanceType} in ${input.region} in cost/prices.json`);
+  }
+  const h = prices.hoursPerMonth;
+  const n = input.natCount;
+  // Every minute: a heartbeat per NAT and a watchdog run that reads every NAT's heartbeat.
+  const perMonthMinutes = h * 60;
+  const watchdog = input.routeWatchdog
+    ? n * region.cloudwatchMetricMonth
+      + (perMonthMinutes * n / 1000) * region.cloudwatchPer1000Requests
+      + (perMonthMinutes * n / 1000) * region.cloudwatchPer1000MetricsRequested
+      + perMonthMinutes * 0.5 * 0.25 * region.lambdaArmGbSecond
+    : 0;
+  const lines: CostLine[] = [
+    { item: `compute: ${n} × ${input.instanceType} / ${n} × NAT gateway hours`, natInstance: n * hourly * h, natGateway: n * region.natGatewayHourly * h },
+    { item: 'public IPv4 addresses (Elastic IP + instance address / gateway address)', natInstance: n * 2 * region.publicIpv4Hourly * h, natGateway: n * region.publicIpv4Hourly * h },
+    { item: `EBS gp3 root volumes (${input.rootVolumeSize} GiB each)`, natInstance: n * input.rootVolumeSize * region.ebsGp3GbMonth, natGateway: 0 },
+    { item: 'route watchdog: heartbeat metric, its reads, Lambda', natInstance: watchdog, natGateway: 0 },
+    { item: `data processing (${input.gbPerMonth} GB)`, natInstance: 0, natGateway: input.gbPerMonth * region.natGatewayPerGb },
+  ].map((l) => ({ ...l, natInstance: round(l.natInstance), natGateway: round(l.natGateway) }));
+  return {
+    lines,
+    natInstanceTotal: round(lines.reduce((s, l) => s + l.natInstance, 0)),
+    natGatewayTotal: round(lines.reduce((s, l) => s + l.natGateway, 0)),
+    pricesDate: prices.date,
+  };
+}
+
+export function formatCost(report: CostReport, input: CostInput): string {
+  const rows = [['monthly, ' + input.region, 'NAT instances', 'NAT gateways'],
+    ...report.lines.map((l) => [l.item, `$${l.natInstance.toFixed(2)}`, `$${l.natGateway.toFixed(2)}`]),
+    ['total', `$${report.natInstanceTotal.toFixed(2)}`, `$${report.natGatewayTotal.toFixed(2)}`]];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const text = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
+  const ratio = report.natGatewayTotal > 0 ? report.natInstanceTotal / report.natGatewayTotal : 0;
+  return `${text}\n\nNAT instances cost ${(ratio * 100).toFixed(0)}% of NAT gateways at ${input.gbPerMonth} GB a month. ` +
+    `Prices of ${report.pricesDate} (cost/prices.json); internet data transfer out is the same for both and left out.\n`;
+}
+
+function main(): number {
+  const { values } = parseArgs({
+    options: {
+      region: { type: 'string', default: 'us-east-1' },
+      'gb-per-month': { type: 'string', default: '100' },
+      context: { type: 'string', short: 'c', multiple: true, default: [] },
+    },
+  });
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8'));
+  const context: Record<string, unknown> = { ...cdkJson.context };
+  for (const pair of values.context) {
+    const at = pair.indexOf('=');
+    context[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  // Building the stack validates the configuration exactly as synth does, and counts the NATs.
+  const { props } = configFromContext(context);
+  const stack = new NatInstanceStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Cost', props);
+  const input: CostInput = {
+    region: values.region,
+    gbPerMonth: Number(values['gb-per-month']),
+    natCount: stack.natProvider.natInstances.length,
+    instanceType: String(props.instanceType ?? NatInstanceProvider.DEFAULT_INSTANCE_TYPE),
+    rootVolumeSize: Number(props.rootVolumeSize ?? NatInstanceProvider.DEFAULT_ROOT_VOLUME_SIZE),
+    routeWatchdog: props.routeWatchdog !== false,
+  };
+  process.stdout.write(formatCost(estimate(input, loadPrices()), input));
+  return 0;
+}
+
+if (require.main === module) {
+  try {
+    process.exit(main());
+  } catch (error) {
+    process.stderr.write(`cost: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
