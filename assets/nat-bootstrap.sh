@@ -361,6 +361,13 @@ EOF
 
 # The heartbeat the route watchdog reads: published only after the NAT verified itself.
 heartbeat() {
+  local state
+  # An instance Auto Scaling is taking out of service must not look healthy to the watchdog.
+  state=$(imds autoscaling/target-lifecycle-state 2>/dev/null) || state=InService
+  if [ "$state" != InService ]; then
+    log "no heartbeat: this instance is leaving service ($state)"
+    return 0
+  fi
   aws --region "$REGION" cloudwatch put-metric-data --namespace NatInstance --metric-name Heartbeat \
     --dimensions "NetworkInterfaceId=$ENI_ID" --value 1 --unit Count ||
     log "could not publish the heartbeat; the route watchdog will treat this NAT as unhealthy"

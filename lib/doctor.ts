@@ -1,10 +1,11 @@
-import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeAddressesCommand, DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client,
 } from '@aws-sdk/client-ec2';
 import { HEARTBEAT_NAMESPACE, NAT_GROUP_TAG } from './nat-instance';
+import { HOME_INTERFACE_TAG } from './nat-instance-provider';
 
 /** The AWS clients nat-doctor uses. */
 export interface DoctorClients {
@@ -23,9 +24,11 @@ export interface Problem {
 export interface RouteReport {
   readonly routeTableId: string;
   readonly az?: string;
+  /** The NAT interface this table uses while that NAT is healthy. */
+  readonly home?: string;
   readonly target?: string;
   readonly state: string;
-  /** home: the NAT of its own zone; failed-over: another zone's NAT; none: no NAT route. */
+  /** home: the NAT it uses while that NAT is healthy; failed-over: another NAT; none: no NAT route. */
   readonly placement: 'home' | 'failed-over' | 'none';
 }
 
@@ -60,12 +63,14 @@ export interface DoctorOptions {
 
 /** Finds the VPC of a stack deployed from this project. */
 async function vpcOfStack(clients: DoctorClients, stackName: string): Promise<string> {
-  const resources = (await clients.cloudformation.send(new DescribeStackResourcesCommand({ StackName: stackName }))).StackResources ?? [];
-  const vpc = resources.find((r) => r.ResourceType === 'AWS::EC2::VPC');
-  if (!vpc?.PhysicalResourceId) {
-    throw new Error(`stack ${stackName} has no VPC`);
+  // Listed page by page: DescribeStackResources stops at 100 resources.
+  for await (const page of paginateListStackResources({ client: clients.cloudformation }, { StackName: stackName })) {
+    const vpc = (page.StackResourceSummaries ?? []).find((r) => r.ResourceType === 'AWS::EC2::VPC');
+    if (vpc?.PhysicalResourceId) {
+      return vpc.PhysicalResourceId;
+    }
   }
-  return vpc.PhysicalResourceId;
+  throw new Error(`stack ${stackName} has no VPC`);
 }
 
 /**
@@ -113,16 +118,17 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
   const routes: RouteReport[] = [];
   for (const table of tables) {
     const route = (table.Routes ?? []).find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
-    if (route?.GatewayId?.startsWith('igw-')) {
-      continue; // a public route table
+    const tagged = table.Tags?.find((t) => t.Key === HOME_INTERFACE_TAG)?.Value;
+    // The stack's private tables carry their home NAT in a tag; others count only if they route
+    // to an interface. Public (internet gateway) and isolated (no default route) tables are not ours.
+    if (!tagged && !route?.NetworkInterfaceId) {
+      continue;
     }
     const az = (table.Associations ?? []).map((a) => (a.SubnetId ? subnetAz.get(a.SubnetId) : undefined)).find((z) => z);
-    if (!route && !az) {
-      continue; // the main route table with no subnet of its own
-    }
+    const home = tagged ?? interfaces.find((i) => i.AvailabilityZone === az)?.NetworkInterfaceId;
     const target = route?.NetworkInterfaceId;
-    const placement = !target || !eniAz.has(target) ? 'none' : eniAz.get(target) === az ? 'home' : 'failed-over';
-    routes.push({ routeTableId: table.RouteTableId!, az, target, state: route?.State ?? 'missing', placement });
+    const placement = !target || !eniAz.has(target) ? 'none' : target === home ? 'home' : 'failed-over';
+    routes.push({ routeTableId: table.RouteTableId!, az, home, target, state: route?.State ?? 'missing', placement });
   }
 
   const zones: ZoneReport[] = interfaces.map((i) => {
@@ -141,11 +147,14 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
       publicIp: addresses.find((a) => a.NetworkInterfaceId === eni)?.PublicIp,
       openToInternet: (i.Groups ?? []).some((g) => openGroups.has(g.GroupId!)),
       heartbeatAgeSeconds: age,
-      routes: routes.filter((r) => r.az === az),
+      // Each NAT's row lists the tables whose home it is, wherever their traffic goes now.
+      routes: routes.filter((r) => r.home === eni),
     };
     const add = (problem: string, fix: string) => problems.push({ az, problem, fix });
     if (!zone.attached) {
       add(`NAT interface ${eni} is not attached to an instance`, `look at the Auto Scaling group's activity: aws autoscaling describe-scaling-activities --auto-scaling-group-name <the NatInstanceGroup=${i.TagSet?.find((t) => t.Key === NAT_GROUP_TAG)?.Value} group>`);
+    } else if (zone.instanceState === 'running' && /initializing/.test(zone.statusChecks ?? '') && !/impaired/.test(zone.statusChecks ?? '')) {
+      add(`NAT instance ${instanceId} is booting (status checks ${zone.statusChecks})`, 'wait a few minutes and run nat-doctor again');
     } else if (zone.instanceState !== 'running' || zone.statusChecks !== 'ok/ok') {
       add(`NAT instance ${instanceId} is ${zone.instanceState ?? 'unknown'}, status checks ${zone.statusChecks ?? 'unknown'}`, 'Auto Scaling replaces an impaired instance; if it does not, terminate it: aws ec2 terminate-instances --instance-ids ' + instanceId);
     }
@@ -169,7 +178,7 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
       problems.push({ az: route.az ?? '-', problem: `default route of ${route.routeTableId} is ${route.state}${route.target ? ` (${route.target})` : ''}`,
         fix: 'the route watchdog repairs it within a minute while a NAT is healthy; by hand: aws ec2 replace-route --route-table-id ' + route.routeTableId + ' --destination-cidr-block 0.0.0.0/0 --network-interface-id <a healthy NAT interface>' });
     } else if (route.placement === 'failed-over') {
-      const home = zones.find((z) => z.az === route.az);
+      const home = zones.find((z) => z.networkInterfaceId === route.home);
       if (home && !problems.some((p) => p.az === home.az)) {
         problems.push({ az: route.az!, problem: `${route.routeTableId} still goes through another zone's NAT although its own is healthy`, fix: 'check the route watchdog\'s logs (RouteWatchdog function in CloudWatch Logs)' });
       }

@@ -1,10 +1,13 @@
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { NatArchitecture, parseArchitecture, parseInstanceType } from './instance-types';
 import { NatInstance } from './nat-instance';
 import { RouteWatchdog, WatchedRouteTable } from './route-watchdog';
 import { NatConfigError, cidrsOverlap, parseCidr, parseWholeNumber, validateAllocationIds } from './validation';
+
+/** The tag on each private route table that names the NAT interface it uses while that NAT is healthy. */
+export const HOME_INTERFACE_TAG = 'NatInstanceHomeInterface';
 
 /** Properties of a {@link NatInstanceProvider}. */
 export interface NatInstanceProviderProps {
@@ -243,5 +246,10 @@ export class NatInstanceProvider extends ec2.NatProvider {
       enablesInternetConnectivity: true,
     });
     this.routes.push({ routeTableId: subnet.routeTable.routeTableId, az: subnet.availabilityZone, homeNetworkInterfaceId: nat.networkInterface.ref });
+    // nat-doctor tells a failover from a zone that shares another zone's NAT by this tag.
+    const table = subnet.node.tryFindChild('RouteTable');
+    if (table) {
+      Tags.of(table).add(HOME_INTERFACE_TAG, nat.networkInterface.ref);
+    }
   }
 }

@@ -51,6 +51,8 @@ export interface RouteWatchdogProps {
 export class RouteWatchdog extends Construct {
   public static readonly DEFAULT_SCHEDULE = Duration.minutes(1);
   public static readonly DEFAULT_HEARTBEAT_MAX_AGE = Duration.minutes(3);
+  /** Lambda's limit on the size of a function's environment, in bytes. */
+  public static readonly ENVIRONMENT_LIMIT = 4096;
 
   /** The watchdog function. */
   public readonly function: nodejs.NodejsFunction;
@@ -65,16 +67,21 @@ export class RouteWatchdog extends Construct {
     });
     logGroup.grantWrite(role);
 
+    // The compact form assets/watchdog/index.ts decodes: Lambda allows 4 KB of environment.
+    const eniOf = props.nats.map((nat) => nat.networkInterface.ref);
     const config = {
-      nats: props.nats.map((nat) => ({
-        az: nat.availabilityZone,
-        networkInterfaceId: nat.networkInterface.ref,
-        autoScalingGroupName: nat.autoScalingGroup.autoScalingGroupName,
-      })),
-      routeTables: props.routeTables,
-      heartbeatNamespace: HEARTBEAT_NAMESPACE,
-      heartbeatMaxAgeSeconds: (props.heartbeatMaxAge ?? RouteWatchdog.DEFAULT_HEARTBEAT_MAX_AGE).toSeconds(),
+      ns: HEARTBEAT_NAMESPACE,
+      age: (props.heartbeatMaxAge ?? RouteWatchdog.DEFAULT_HEARTBEAT_MAX_AGE).toSeconds(),
+      nats: props.nats.map((nat) => [nat.networkInterface.ref, nat.availabilityZone]),
+      tables: props.routeTables.map((t) => [t.routeTableId, eniOf.indexOf(t.homeNetworkInterfaceId)]),
     };
+    // IDs resolve to 21 characters (rtb-/eni- and 17 digits); a zone name selected by index to at
+    // most about 20. What does not fit must fail here, not at deployment.
+    const estimate = 60 + props.routeTables.length * 30 + props.nats.length * 50;
+    if (estimate > RouteWatchdog.ENVIRONMENT_LIMIT) {
+      throw new Error(`The route watchdog's configuration for ${props.routeTables.length} route tables and ${props.nats.length} NATs ` +
+        `would be about ${estimate} bytes, over Lambda's ${RouteWatchdog.ENVIRONMENT_LIMIT}-byte environment; turn the watchdog off (routeWatchdog: false) or use fewer private subnets`);
+    }
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(ASSETS_DIR, 'watchdog', 'index.ts'),
@@ -94,12 +101,13 @@ export class RouteWatchdog extends Construct {
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ObserveNats',
       // None of these supports resource-level permissions.
-      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'cloudwatch:GetMetricData'],
+      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'autoscaling:DescribeAutoScalingInstances', 'cloudwatch:GetMetricData'],
       resources: ['*'],
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'MovePrivateDefaultRoutes',
-      actions: ['ec2:ReplaceRoute', 'ec2:CreateRoute'],
+      // Replace only: creating a missing route is CloudFormation's job, and racing it would fail a deployment.
+      actions: ['ec2:ReplaceRoute'],
       resources: props.routeTables.map((t) => stack.formatArn({ service: 'ec2', resource: 'route-table', resourceName: t.routeTableId })),
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({

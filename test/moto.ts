@@ -96,7 +96,9 @@ export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs
     const routeTableIds: string[] = [];
     for (let t = 0; t < tablesPerAz; t++) {
       const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.${cidrSecond}.${100 + z * tablesPerAz + t}.0/24`, AvailabilityZone: az }))).Subnet!.SubnetId!;
-      const rt = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpcId }))).RouteTable!.RouteTableId!;
+      const rt = (await ec2.send(new CreateRouteTableCommand({
+        VpcId: vpcId, TagSpecifications: [{ ResourceType: 'route-table', Tags: [{ Key: 'NatInstanceHomeInterface', Value: eni }] }],
+      }))).RouteTable!.RouteTableId!;
       await ec2.send(new AssociateRouteTableCommand({ RouteTableId: rt, SubnetId: subnet }));
       await ec2.send(new CreateRouteCommand({ RouteTableId: rt, DestinationCidrBlock: '0.0.0.0/0', NetworkInterfaceId: eni }));
       routeTableIds.push(rt);
@@ -110,7 +112,7 @@ export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs
     vpcId,
     zones,
     config: {
-      nats: zones.map((z) => ({ az: z.az, networkInterfaceId: z.networkInterfaceId, autoScalingGroupName: `asg-${z.az}` })),
+      nats: zones.map((z) => ({ az: z.az, networkInterfaceId: z.networkInterfaceId })),
       routeTables: zones.flatMap((z) => z.routeTableIds.map((id) => ({ routeTableId: id, az: z.az, homeNetworkInterfaceId: z.networkInterfaceId }))),
       heartbeatNamespace: 'NatInstance',
       heartbeatMaxAgeSeconds: 180,

@@ -262,6 +262,16 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     expect(calls.filter((c) => c.startsWith('ip route replace'))).toEqual([]);
   });
 
+  test('check: an instance Auto Scaling is terminating publishes no heartbeat', () => {
+    host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
+    host.setRoutes(['default via 10.0.0.1 dev ens6 metric 10']);
+    fs.writeFileSync(path.join(host.state, 'lifecycle'), 'Terminated\n');
+    const { status, stderr, calls } = host.run(['check'], settings);
+    expect(status).toBe(0);
+    expect(stderr).toContain('no heartbeat: this instance is leaving service (Terminated)');
+    expect(calls).not.toContain(HEARTBEAT);
+  });
+
   test('check: a default route lost to the primary interface is put back, and NAT reapplied', () => {
     host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
     const { status, stderr, calls } = host.run(['check'], settings);

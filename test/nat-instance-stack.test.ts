@@ -237,7 +237,7 @@ describe('NatInstanceStack with defaults', () => {
             if (action === 'cloudwatch:PutMetricData') {
               expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'NatInstance' } });
             } else {
-              expect(action).toMatch(/^ec2:Describe|^cloudwatch:GetMetricData$/);
+              expect(action).toMatch(/^ec2:Describe|^autoscaling:Describe|^cloudwatch:GetMetricData$/);
             }
           }
         }

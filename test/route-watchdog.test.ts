@@ -2,8 +2,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { NatInstanceStack } from '../lib';
-import { natStack } from './helpers';
+import { Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { decodeConfig } from '../assets/watchdog/index';
+import { NatInstanceProvider, NatInstanceStack } from '../lib';
+import { SKIP_BUNDLING, natStack } from './helpers';
 
 describe('RouteWatchdog in the stack', () => {
   const stack = natStack({ azs: 3, natCount: 2 });
@@ -32,14 +35,15 @@ describe('RouteWatchdog in the stack', () => {
     const [resource] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }));
     const join = resource.Properties.Environment.Variables.WATCHDOG_CONFIG['Fn::Join'] as [string, unknown[]];
     const text = join[1].map((part) => (typeof part === 'string' ? part : (part as { Ref: string }).Ref)).join(join[0]);
-    const config = JSON.parse(text);
+    // The compact form (Lambda allows 4 KB of environment), decoded as the function decodes it.
+    const config = decodeConfig(JSON.parse(text));
     const id = (value: string) => (ref(value) as { Ref: string }).Ref;
     const enis = stack.natProvider.natInstances.map((n) => id(n.networkInterface.ref));
-    expect(config.routeTables.map((t: { routeTableId: string; homeNetworkInterfaceId: string }) => [t.routeTableId, t.homeNetworkInterfaceId]))
+    expect(config.routeTables.map((t) => [t.routeTableId, t.homeNetworkInterfaceId]))
       .toEqual(stack.vpc.privateSubnets.map((s, i) => [id(s.routeTable.routeTableId), enis[[0, 1, 0][i]]]));
-    expect(config.nats.map((n: { networkInterfaceId: string; autoScalingGroupName: string }) => [n.networkInterfaceId, n.autoScalingGroupName]))
-      .toEqual(stack.natProvider.natInstances.map((n) => [id(n.networkInterface.ref), id(n.autoScalingGroup.autoScalingGroupName)]));
+    expect(config.nats.map((n) => n.networkInterfaceId)).toEqual(enis);
     expect(config).toMatchObject({ heartbeatNamespace: 'NatInstance', heartbeatMaxAgeSeconds: 180 });
+    expect(text.length).toBeLessThan(1000);
   });
 
   test('IAM: routes only of the private route tables, lifecycle only of NAT groups, reads on *', () => {
@@ -50,8 +54,12 @@ describe('RouteWatchdog in the stack', () => {
       Roles: [ref((watchdog.function.role!).roleName)],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Sid: 'ObserveNats', Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'cloudwatch:GetMetricData'], Resource: '*' }),
-          Match.objectLike({ Sid: 'MovePrivateDefaultRoutes', Action: ['ec2:ReplaceRoute', 'ec2:CreateRoute'], Resource: tableArns }),
+          Match.objectLike({
+            Sid: 'ObserveNats',
+            Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'autoscaling:DescribeAutoScalingInstances', 'cloudwatch:GetMetricData'],
+            Resource: '*',
+          }),
+          Match.objectLike({ Sid: 'MovePrivateDefaultRoutes', Action: 'ec2:ReplaceRoute', Resource: tableArns }),
           Match.objectLike({ Sid: 'ReleaseTerminatingNat', Action: 'autoscaling:CompleteLifecycleAction', Condition: { StringLike: { 'aws:ResourceTag/NatInstanceGroup': '*' } } }),
         ]),
       },
@@ -80,6 +88,27 @@ describe('RouteWatchdog in the stack', () => {
         DefaultResult: 'CONTINUE',
       });
     }
+  });
+
+  test('private route tables carry their home NAT interface for nat-doctor', () => {
+    const enis = stack.natProvider.natInstances.map((n) => ref(n.networkInterface.ref));
+    stack.vpc.privateSubnets.forEach((subnet, i) => {
+      const table = template.toJSON().Resources[(ref(subnet.routeTable.routeTableId) as { Ref: string }).Ref];
+      expect(table.Properties.Tags).toEqual(expect.arrayContaining([{ Key: 'NatInstanceHomeInterface', Value: enis[[0, 1, 0][i]] }]));
+    });
+  });
+
+  test('a configuration too large for Lambda\'s environment fails at synth, saying what to do', () => {
+    expect(() => natStack({ azs: 6, vpcCidr: '10.0.0.0/16', privateSubnetCidrMask: 20, publicSubnetCidrMask: 24 })).not.toThrow();
+    const provider = new NatInstanceProvider();
+    const app = new App({ context: SKIP_BUNDLING });
+    const big = new Stack(app, 'Big');
+    const subnets = Array.from({ length: 25 }, (_, i) => ({ name: `Private${i}`, subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 }));
+    expect(() => new ec2.Vpc(big, 'Vpc', {
+      natGatewayProvider: provider, ipAddresses: ec2.IpAddresses.cidr('10.0.0.0/16'),
+      availabilityZones: ['a', 'b', 'c', 'd', 'e', 'f'].map((z) => `us-east-1${z}`),
+      subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26 }, ...subnets],
+    })).toThrow(/route watchdog's configuration for 150 route tables and 6 NATs would be about \d+ bytes, over Lambda's 4096-byte environment; turn the watchdog off/);
   });
 
   test('the watchdog can be turned off', () => {

@@ -1,11 +1,11 @@
-import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, EC2Client, ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
-  Caller, Decision, NatHealth, NatObservation, WatchdogConfig, assessNat, handleEvent, planRoutes,
+  Caller, Decision, NatHealth, NatObservation, WatchdogConfig, assessNat, decodeConfig, handleEvent, planRoutes,
 } from '../assets/watchdog/index';
 
 /**
@@ -15,9 +15,9 @@ import {
 const NOW = new Date('2026-11-24T12:00:00Z');
 const CONFIG: WatchdogConfig = {
   nats: [
-    { az: 'az-a', networkInterfaceId: 'eni-a', autoScalingGroupName: 'asg-a' },
-    { az: 'az-b', networkInterfaceId: 'eni-b', autoScalingGroupName: 'asg-b' },
-    { az: 'az-c', networkInterfaceId: 'eni-c', autoScalingGroupName: 'asg-c' },
+    { az: 'az-a', networkInterfaceId: 'eni-a' },
+    { az: 'az-b', networkInterfaceId: 'eni-b' },
+    { az: 'az-c', networkInterfaceId: 'eni-c' },
   ],
   routeTables: [
     { routeTableId: 'rtb-a', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
@@ -31,6 +31,7 @@ const CONFIG: WatchdogConfig = {
 const good = (eni: string, instance: string): NatObservation => ({
   networkInterfaceId: eni, instanceId: instance, attachmentStatus: 'attached', instanceState: 'running',
   instanceStatus: 'ok', systemStatus: 'ok', lastHeartbeat: new Date(NOW.getTime() - 60_000),
+  attachTime: new Date(NOW.getTime() - 3600_000), lifecycleState: 'InService',
 });
 const healthy = (eni: string): NatHealth => ({ networkInterfaceId: eni, healthy: true, reason: 'ok' });
 const sick = (eni: string): NatHealth => ({ networkInterfaceId: eni, healthy: false, reason: 'broken' });
@@ -45,7 +46,7 @@ describe('assessNat', () => {
     ['no instance', { instanceId: undefined, attachmentStatus: undefined }, false, 'interface not attached to any instance'],
     ['instance stopped', { instanceState: 'stopped' }, false, 'instance i-1 is stopped'],
     ['status check impaired', { instanceStatus: 'impaired' }, false, 'status checks: instance impaired, system ok'],
-    ['still initializing', { systemStatus: 'initializing' }, false, 'status checks: instance ok, system initializing'],
+    ['still initializing, its self-check beating', { systemStatus: 'initializing' }, true, 'booting (status checks: instance ok, system initializing), self-check passed 60 s ago'],
     ['no heartbeat yet', { lastHeartbeat: undefined }, false, 'no heartbeat from the NAT self-check'],
     ['stale heartbeat', { lastHeartbeat: new Date(NOW.getTime() - 200_000) }, false, 'last heartbeat 200 s ago (limit 180 s)'],
   ])('%s', (_name, change, isHealthy, reason) => {
@@ -53,7 +54,18 @@ describe('assessNat', () => {
   });
 
   test('an instance on its way out is unhealthy even while it still passes every check', () => {
-    expect(assessNat(good('eni-a', 'i-1'), NOW, 180, new Set(['i-1']))).toMatchObject({ healthy: false, reason: 'instance i-1 is being stopped or terminated' });
+    expect(assessNat(good('eni-a', 'i-1'), NOW, 180, new Set(['i-1']))).toMatchObject({ healthy: false, reason: 'instance i-1 is being stopped or terminated (InService)' });
+    expect(assessNat({ ...good('eni-a', 'i-1'), lifecycleState: 'Terminating:Wait' }, NOW, 180, none))
+      .toMatchObject({ healthy: false, reason: 'instance i-1 is being stopped or terminated (Terminating:Wait)' });
+    expect(assessNat({ ...good('eni-a', 'i-1'), lifecycleState: 'Standby' }, NOW, 180, none)).toMatchObject({ healthy: false });
+  });
+
+  test('a replacement still initializing counts as healthy once its own self-check has beaten since it took the interface', () => {
+    const booting = { ...good('eni-a', 'i-2'), instanceStatus: 'initializing', systemStatus: 'initializing', attachTime: new Date(NOW.getTime() - 90_000) };
+    expect(assessNat(booting, NOW, 180, none)).toMatchObject({ healthy: true, reason: expect.stringMatching(/^booting \(status checks: instance initializing/) });
+    // The heartbeat is from the instance it replaced, before this one attached.
+    expect(assessNat({ ...booting, lastHeartbeat: new Date(NOW.getTime() - 170_000) }, NOW, 180, none))
+      .toMatchObject({ healthy: false, reason: expect.stringContaining('no heartbeat since it took the interface over') });
   });
 });
 
@@ -81,16 +93,35 @@ describe('planRoutes', () => {
     expect(targets(planRoutes(CONFIG, CONFIG.nats.map((n) => healthy(n.networkInterfaceId)), failedOver))['rtb-a']).toEqual(['move', 'eni-a']);
   });
 
+  test('failover is sticky: a table already on a healthy NAT stays there while its home is down', () => {
+    const onC = onHome.map((r) => (r.routeTableId === 'rtb-a' ? { ...r, networkInterfaceId: 'eni-c' } : r));
+    // B came back after A's table went to C: moving A's table to the less loaded B would cut its connections.
+    expect(targets(planRoutes(CONFIG, [sick('eni-a'), healthy('eni-b'), healthy('eni-c')], onC))['rtb-a']).toEqual(['keep', 'eni-c']);
+  });
+
   test('no NAT healthy: nothing moves, and nothing points at a NAT not seen healthy', () => {
     const decisions = planRoutes(CONFIG, CONFIG.nats.map((n) => sick(n.networkInterfaceId)), onHome);
     expect(decisions.map((d) => d.action)).toEqual(['hold', 'hold', 'hold']);
     expect(decisions.map((d) => d.target)).toEqual(['eni-a', 'eni-b', 'eni-c']);
   });
 
-  test('a blackholed route is repointed even at the same interface, and a missing route is created', () => {
+  test('a blackholed route is repointed; a missing one is left to CloudFormation', () => {
     const routes = [{ routeTableId: 'rtb-a', networkInterfaceId: 'eni-a', state: 'blackhole' }, { routeTableId: 'rtb-b' }, onHome[2]];
-    expect(targets(planRoutes(CONFIG, CONFIG.nats.map((n) => healthy(n.networkInterfaceId)), routes))).toEqual({
-      'rtb-a': ['move', 'eni-a'], 'rtb-b': ['move', 'eni-b'], 'rtb-c': ['keep', 'eni-c'],
+    const decisions = planRoutes(CONFIG, CONFIG.nats.map((n) => healthy(n.networkInterfaceId)), routes);
+    expect(targets(decisions)).toEqual({ 'rtb-a': ['move', 'eni-a'], 'rtb-b': ['hold', undefined], 'rtb-c': ['keep', 'eni-c'] });
+    expect(decisions[1].reason).toBe('no default route yet; CloudFormation creates it');
+  });
+
+  test('the compact configuration of the environment decodes to the full one', () => {
+    expect(decodeConfig({ ns: 'NatInstance', age: 180, nats: [['eni-a', 'az-a'], ['eni-b', 'az-b']], tables: [['rtb-a', 0], ['rtb-b', 1], ['rtb-c', 0]] })).toEqual({
+      nats: [{ networkInterfaceId: 'eni-a', az: 'az-a' }, { networkInterfaceId: 'eni-b', az: 'az-b' }],
+      routeTables: [
+        { routeTableId: 'rtb-a', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
+        { routeTableId: 'rtb-b', az: 'az-b', homeNetworkInterfaceId: 'eni-b' },
+        { routeTableId: 'rtb-c', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
+      ],
+      heartbeatNamespace: 'NatInstance',
+      heartbeatMaxAgeSeconds: 180,
     });
   });
 
@@ -126,6 +157,9 @@ describe('handleEvent against mocked AWS APIs', () => {
     });
     ec2.on(ReplaceRouteCommand).resolves({});
     autoscaling.on(CompleteLifecycleActionCommand).resolves({});
+    autoscaling.on(DescribeAutoScalingInstancesCommand).resolves({
+      AutoScalingInstances: ['a', 'b', 'c'].map((z) => ({ InstanceId: `i-${z}`, LifecycleState: 'InService', AutoScalingGroupName: `asg-${z}`, AvailabilityZone: `az-${z}`, HealthStatus: 'HEALTHY', ProtectedFromScaleIn: false })),
+    });
   });
 
   const lifecycle = {
@@ -133,9 +167,9 @@ describe('handleEvent against mocked AWS APIs', () => {
     detail: { EC2InstanceId: 'i-a', AutoScalingGroupName: 'asg-a', LifecycleHookName: 'hook', LifecycleActionToken: 'token-1' },
   };
 
-  test('a scheduled run with everything healthy: four reads, no write', async () => {
+  test('a scheduled run with everything healthy: five reads, no write', async () => {
     const result = await handleEvent({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, CONFIG, clients, log);
-    expect(result).toMatchObject({ moved: 0, apiCalls: 4 });
+    expect(result).toMatchObject({ moved: 0, apiCalls: 5 });
     expect(ec2.commandCalls(ReplaceRouteCommand)).toHaveLength(0);
     expect(logs.filter((l) => l.event === 'route-decision')).toHaveLength(3);
   });
@@ -174,7 +208,7 @@ describe('handleEvent against mocked AWS APIs', () => {
     });
     const result = await handleEvent({ 'detail-type': 'Scheduled Event' }, CONFIG, clients, log);
     expect(ec2.commandCalls(DescribeRouteTablesCommand)).toHaveLength(3);
-    expect(result.apiCalls).toBe(6);
+    expect(result.apiCalls).toBe(7);
   });
 
   test('throttling that does not stop gives up after five tries with the error', async () => {
@@ -190,10 +224,22 @@ describe('handleEvent against mocked AWS APIs', () => {
     expect(caller.calls).toBe(1);
   });
 
-  test('an API error mid-way: the lifecycle action is still completed, and the error surfaces for a retry', async () => {
-    ec2.on(ReplaceRouteCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalError' }));
+  test('an API error mid-way: the other tables still move, the lifecycle action is completed, and the error surfaces for a retry', async () => {
+    ec2.on(ReplaceRouteCommand, { RouteTableId: 'rtb-a' }).rejects(Object.assign(new Error('boom'), { name: 'InternalError' }));
+    const bothDown = { source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-a', state: 'stopping' } };
+    autoscaling.on(DescribeAutoScalingInstancesCommand).resolves({
+      AutoScalingInstances: [{ InstanceId: 'i-b', LifecycleState: 'Terminating:Wait', AutoScalingGroupName: 'asg-b', AvailabilityZone: 'az-b', HealthStatus: 'HEALTHY', ProtectedFromScaleIn: false }],
+    });
+    await expect(handleEvent(bothDown, CONFIG, clients, log)).rejects.toThrow('1 route(s) could not be moved: boom');
+    expect(ec2.commandCalls(ReplaceRouteCommand).map((c) => [c.args[0].input.RouteTableId, c.args[0].input.NetworkInterfaceId])).toEqual([['rtb-a', 'eni-c'], ['rtb-b', 'eni-c']]);
     await expect(handleEvent(lifecycle, CONFIG, clients, log)).rejects.toThrow('boom');
     expect(autoscaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
+  });
+
+  test('a retried lifecycle invocation finds the action complete already, and does not fail for it', async () => {
+    autoscaling.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error('No active Lifecycle Action found'), { name: 'ValidationError' }));
+    await expect(handleEvent(lifecycle, CONFIG, clients, log)).resolves.toMatchObject({ moved: 1 });
+    expect(logs.some((l) => l.event === 'lifecycle-already-complete')).toBe(true);
   });
 
   test('a concurrent invocation that already moved the route: the second run finds nothing to do', async () => {

@@ -1,11 +1,11 @@
-import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
-  DescribeRouteTablesCommand, DetachNetworkInterfaceCommand, DescribeNetworkInterfacesCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand,
-  StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand,
+  AssociateRouteTableCommand, CreateRouteCommand, CreateRouteTableCommand, CreateSubnetCommand, DescribeRouteTablesCommand, DetachNetworkInterfaceCommand,
+  DescribeNetworkInterfacesCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Caller, evaluate, handleEvent } from '../assets/watchdog/index';
@@ -37,6 +37,8 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
   beforeEach(() => {
     autoscalingMock.reset();
     autoscalingMock.on(CompleteLifecycleActionCommand).resolves({});
+    // moto's instances belong to no Auto Scaling group: none is leaving service.
+    autoscalingMock.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
   });
 
   const clients = () => ({ ec2, cloudwatch, autoscaling });
@@ -51,7 +53,7 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
   test('all healthy: nothing moves, and nat-doctor reports every zone healthy', async () => {
     const vpc = await build();
     const result = await evaluate(vpc.config, clients(), { log: quiet });
-    expect(result).toMatchObject({ moved: 0, apiCalls: 4 });
+    expect(result).toMatchObject({ moved: 0, apiCalls: 5 });
     expect(await routeTargets(vpc)).toEqual(homes(vpc));
 
     const report = await doctor(vpc);
@@ -80,7 +82,7 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     expect(report.problems.map((p) => p.problem)).toContain(`NAT instance ${a.instanceId} is stopped, status checks not-applicable/not-applicable`);
     // Each zone's row lists its own private route tables: A's now goes through B's NAT.
     expect(report.zones.find((z) => z.az === a.az)!.routes).toEqual([
-      { routeTableId: a.routeTableIds[0], az: a.az, target: b.networkInterfaceId, state: 'active', placement: 'failed-over' },
+      { routeTableId: a.routeTableIds[0], az: a.az, home: a.networkInterfaceId, target: b.networkInterfaceId, state: 'active', placement: 'failed-over' },
     ]);
     expect(report.zones.find((z) => z.az === b.az)!.routes.map((r) => r.placement)).toEqual(['home']);
     expect(formatReport(report)).toContain(`${a.routeTableIds[0]} active (failed over)`);
@@ -129,6 +131,24 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     // Ten minutes on nobody has beaten: nothing is healthy, so nothing moves.
     const muchLater = new Date(Date.now() + 600_000);
     expect((await evaluate(vpc.config, clients(), { log: quiet, now: muchLater })).decisions.map((d) => d.action)).toEqual(['hold', 'hold', 'hold']);
+  });
+
+  test('nat-doctor: an isolated table is not ours, and a zone without a NAT sharing another\'s is at home there', async () => {
+    const vpc = await build(1);
+    const [a] = vpc.zones;
+    const isolated = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpc.vpcId }))).RouteTable!.RouteTableId!;
+    const isolatedSubnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc.vpcId, CidrBlock: `10.${vpcs}.250.0/24`, AvailabilityZone: 'us-east-1b' }))).Subnet!.SubnetId!;
+    await ec2.send(new AssociateRouteTableCommand({ RouteTableId: isolated, SubnetId: isolatedSubnet }));
+    const shared = (await ec2.send(new CreateRouteTableCommand({
+      VpcId: vpc.vpcId, TagSpecifications: [{ ResourceType: 'route-table', Tags: [{ Key: 'NatInstanceHomeInterface', Value: a.networkInterfaceId }] }],
+    }))).RouteTable!.RouteTableId!;
+    const sharedSubnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc.vpcId, CidrBlock: `10.${vpcs}.251.0/24`, AvailabilityZone: 'us-east-1c' }))).Subnet!.SubnetId!;
+    await ec2.send(new AssociateRouteTableCommand({ RouteTableId: shared, SubnetId: sharedSubnet }));
+    await ec2.send(new CreateRouteCommand({ RouteTableId: shared, DestinationCidrBlock: '0.0.0.0/0', NetworkInterfaceId: a.networkInterfaceId }));
+    const report = await doctor(vpc);
+    expect(report.problems).toEqual([]);
+    expect(report.zones[0].routes.map((r) => [r.routeTableId, r.az, r.placement])).toEqual([[a.routeTableIds[0], a.az, 'home'], [shared, 'us-east-1c', 'home']]);
+    expect(JSON.stringify(report)).not.toContain(isolated);
   });
 
   test('nat-doctor names source/dest check left on, with the command that fixes it', async () => {
@@ -197,15 +217,15 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
       const started = process.hrtime.bigint();
       const result = await evaluate(vpc.config, clients(), { log: quiet, caller });
       times.push(Number(process.hrtime.bigint() - started) / 1e6);
-      expect(result).toMatchObject({ moved: 0, apiCalls: 4 });
+      expect(result).toMatchObject({ moved: 0, apiCalls: 5 });
     }
     await ec2.send(new StopInstancesCommand({ InstanceIds: [vpc.zones[0].instanceId] }));
     const started = process.hrtime.bigint();
     const failover = await evaluate(vpc.config, clients(), { log: quiet });
     const failoverMs = Number(process.hrtime.bigint() - started) / 1e6;
-    expect(failover).toMatchObject({ moved: 10, apiCalls: 14 });
+    expect(failover).toMatchObject({ moved: 10, apiCalls: 15 });
     const median = [...times].sort((x, y) => x - y)[2];
-    process.stdout.write(`watchdog: 6 zones, 60 route tables: 4 API calls and ${median.toFixed(0)} ms per evaluation (median of 5); ` +
+    process.stdout.write(`watchdog: 6 zones, 60 route tables: 5 API calls and ${median.toFixed(0)} ms per evaluation (median of 5); ` +
       `failing one zone over: ${failover.apiCalls} calls, ${failoverMs.toFixed(0)} ms\n`);
     expect(median).toBeLessThan(5000);
   }, 120_000);

@@ -3,14 +3,14 @@
  *
  * Invoked by EC2 instance state changes, by the Auto Scaling terminate lifecycle hook of each
  * NAT group (before the instance goes), and on a schedule. Each invocation observes every NAT
- * and route table (four read calls), decides (decide.ts), replaces the routes that must move,
+ * and route table (five read calls), decides (decide.ts), replaces the routes that must move,
  * logs each decision as one JSON line, emits a RouteMoved metric (embedded metric format) per
  * move, and completes the lifecycle action if there was one.
  */
-import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
-  CreateRouteCommand, DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, EC2Client, ReplaceRouteCommand,
+  DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, EC2Client, ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
 import { CurrentRoute, Decision, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
 
@@ -72,7 +72,7 @@ export class Caller {
   }
 }
 
-/** Reads the state of every NAT and route table: four calls whatever the number of zones. */
+/** Reads the state of every NAT and route table: five calls whatever the number of zones. */
 export async function observe(config: WatchdogConfig, clients: Clients, caller: Caller, now: Date) {
   const enis = config.nats.map((n) => n.networkInterfaceId);
   const interfaces = (await caller.call(() => clients.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: enis }))))
@@ -83,6 +83,11 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
     InstanceIds: instanceIds, IncludeAllInstances: true,
   })))).InstanceStatuses ?? [];
   const status = new Map(statuses.map((s) => [s.InstanceId!, s]));
+  // An instance Auto Scaling is taking out of service still passes every check until it stops.
+  const lifecycle = instanceIds.length === 0 ? [] : (await caller.call(() => clients.autoscaling.send(new DescribeAutoScalingInstancesCommand({
+    InstanceIds: instanceIds,
+  })))).AutoScalingInstances ?? [];
+  const lifecycleState = new Map(lifecycle.map((i) => [i.InstanceId!, i.LifecycleState]));
 
   const queries: MetricDataQuery[] = enis.map((eni, i) => ({
     Id: `h${i}`,
@@ -110,6 +115,8 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
       networkInterfaceId: eni,
       instanceId: attachment?.InstanceId,
       attachmentStatus: attachment?.Status,
+      attachTime: attachment?.AttachTime ? new Date(attachment.AttachTime) : undefined,
+      lifecycleState: attachment?.InstanceId ? lifecycleState.get(attachment.InstanceId) : undefined,
       instanceState: s?.InstanceState?.Name,
       instanceStatus: s?.InstanceStatus?.Status,
       systemStatus: s?.SystemStatus?.Status,
@@ -140,9 +147,19 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
   }
   const decisions = planRoutes(config, health, routes);
   let moved = 0;
+  const failures: Error[] = [];
   for (const decision of decisions) {
     if (decision.action === 'move' && decision.target) {
-      await moveRoute(clients, caller, decision.routeTableId, decision.target, decision.current === undefined && decision.currentState === undefined);
+      try {
+        await caller.call(() => clients.ec2.send(new ReplaceRouteCommand({
+          RouteTableId: decision.routeTableId, DestinationCidrBlock: DEFAULT_ROUTE, NetworkInterfaceId: decision.target,
+        })));
+      } catch (error) {
+        // One table's failure must not keep the others on a broken NAT.
+        failures.push(error as Error);
+        log({ ...decision, event: 'route-decision', error: `${(error as Error).name}: ${(error as Error).message}` });
+        continue;
+      }
       moved++;
       log({
         ...decision, event: 'route-decision',
@@ -154,16 +171,33 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
       log({ ...decision, event: 'route-decision' });
     }
   }
+  if (failures.length > 0) {
+    // Fail the invocation so that it is retried; the tables that could move have moved.
+    throw new Error(`${failures.length} route(s) could not be moved: ${failures.map((f) => f.message).join('; ')}`);
+  }
   return { decisions, moved, apiCalls: caller.calls };
 }
 
-async function moveRoute(clients: Clients, caller: Caller, routeTableId: string, networkInterfaceId: string, missing: boolean): Promise<void> {
-  const params = { RouteTableId: routeTableId, DestinationCidrBlock: DEFAULT_ROUTE, NetworkInterfaceId: networkInterfaceId };
-  if (missing) {
-    await caller.call(() => clients.ec2.send(new CreateRouteCommand(params)));
-  } else {
-    await caller.call(() => clients.ec2.send(new ReplaceRouteCommand(params)));
-  }
+/**
+ * The configuration as the stack writes it into the function's environment, kept compact because
+ * Lambda allows 4 KB of environment: nats as [interface, zone], route tables as [table, index of
+ * its home NAT].
+ */
+export interface CompactConfig {
+  readonly ns: string;
+  readonly age: number;
+  readonly nats: Array<[string, string]>;
+  readonly tables: Array<[string, number]>;
+}
+
+export function decodeConfig(compact: CompactConfig): WatchdogConfig {
+  const nats = compact.nats.map(([networkInterfaceId, az]) => ({ networkInterfaceId, az }));
+  return {
+    nats,
+    routeTables: compact.tables.map(([routeTableId, home]) => ({ routeTableId, az: nats[home].az, homeNetworkInterfaceId: nats[home].networkInterfaceId })),
+    heartbeatNamespace: compact.ns,
+    heartbeatMaxAgeSeconds: compact.age,
+  };
 }
 
 /** Reads the configuration the stack put in the environment. */
@@ -171,7 +205,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Wat
   if (!env.WATCHDOG_CONFIG) {
     throw new Error('WATCHDOG_CONFIG is not set');
   }
-  return JSON.parse(env.WATCHDOG_CONFIG) as WatchdogConfig;
+  return decodeConfig(JSON.parse(env.WATCHDOG_CONFIG) as CompactConfig);
 }
 
 /** The Lambda handler. */
@@ -187,11 +221,16 @@ export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, 
   }
   log({ event: 'invocation', trigger: event['detail-type'] ?? 'direct', leaving });
   const caller = new Caller();
+  let result: EvaluationResult | undefined;
+  let failure: unknown;
   try {
-    return await evaluate(config, clients, { leaving, log, caller });
-  } finally {
-    // Let the instance go even when the evaluation failed: holding it only delays the replacement.
-    if (lifecycle) {
+    result = await evaluate(config, clients, { leaving, log, caller });
+  } catch (error) {
+    failure = error;
+  }
+  // Let the instance go even when the evaluation failed: holding it only delays the replacement.
+  if (lifecycle) {
+    try {
       await caller.call(() => clients.autoscaling.send(new CompleteLifecycleActionCommand({
         AutoScalingGroupName: detail.AutoScalingGroupName,
         LifecycleHookName: detail.LifecycleHookName,
@@ -200,8 +239,19 @@ export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, 
         LifecycleActionResult: 'CONTINUE',
       })));
       log({ event: 'lifecycle-complete', instanceId: detail.EC2InstanceId });
+    } catch (error) {
+      // A retried invocation finds the action completed (or timed out) already.
+      if ((error as Error).name !== 'ValidationError') {
+        failure ??= error;
+      } else {
+        log({ event: 'lifecycle-already-complete', instanceId: detail.EC2InstanceId, error: (error as Error).message });
+      }
     }
   }
+  if (failure !== undefined || !result) {
+    throw failure;
+  }
+  return result;
 }
 
 let cached: { config: WatchdogConfig; clients: Clients } | undefined;

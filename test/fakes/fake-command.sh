@@ -26,6 +26,8 @@ case "$name" in
       */meta-data/instance-id) echo "$self" ;;
       */meta-data/placement/region) echo eu-west-1 ;;
       */meta-data/network/interfaces/macs/$mac/subnet-ipv4-cidr-block) echo 10.0.0.0/24 ;;
+      */meta-data/autoscaling/target-lifecycle-state)
+        if [ -f "$state/lifecycle" ]; then cat "$state/lifecycle"; else echo InService; fi ;;
       */meta-data/network/interfaces/macs/)
         echo 0a:00:00:00:00:05/
         if grep -q "^in-use $self " "$state/eni"; then echo "$mac/"; fi ;;
