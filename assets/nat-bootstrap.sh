@@ -25,6 +25,8 @@ ETC_DIR=${NAT_ETC_DIR:-/etc}
 INSTALL_DIR=${NAT_INSTALL_DIR:-/opt/nat-instance}
 SYS_CLASS_NET=${NAT_SYS_CLASS_NET:-/sys/class/net}
 NETWORKD_DIR=${NAT_NETWORKD_DIR:-/etc/systemd/network}
+SYSCTL_ROOT=${NAT_SYSCTL_ROOT:-/proc/sys}
+STATE_DIR=${NAT_STATE_DIR:-/var/lib/nat-instance}
 MEMINFO=${NAT_MEMINFO:-/proc/meminfo}
 SWAPFILE=${NAT_SWAPFILE:-/var/tmp/nat-instance.swap}
 RETRY_ATTEMPTS=${NAT_RETRY_ATTEMPTS:-8}
@@ -45,6 +47,7 @@ TOKEN=""
 INSTANCE_ID=""
 REGION=""
 ENI_MAC=""
+NAT_DEV=""
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {
@@ -228,6 +231,7 @@ start_nat() {
   dev=$(wait_for_interface "$ENI_MAC") || die "no interface with MAC $ENI_MAC and an IPv4 address after ${WAIT_SECONDS}s"
   router=$(subnet_router "$ENI_MAC") || die "cannot read the subnet of $ENI_MAC from instance metadata"
   route_through "$dev" "$router" || die "the default route does not go through $dev after ${WAIT_SECONDS}s"
+  NAT_DEV=$dev
   mapfile -t args < <(nat_args)
   "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" ||
     die "configure-nat.sh failed on $dev"
@@ -252,6 +256,7 @@ check_nat() {
   if mac=$(local_eni_mac); then
     ENI_MAC=$mac
     dev=$(wait_for_interface "$mac") || die "$ENI_ID is attached but has no interface with an IPv4 address"
+    NAT_DEV=$dev
     mapfile -t args < <(nat_args)
     if [ "$(default_route_dev)" = "$dev" ] && "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" --check >/dev/null; then
       heartbeat
@@ -371,6 +376,35 @@ heartbeat() {
   aws --region "$REGION" cloudwatch put-metric-data --namespace NatInstance --metric-name Heartbeat \
     --dimensions "NetworkInterfaceId=$ENI_ID" --value 1 --unit Count ||
     log "could not publish the heartbeat; the route watchdog will treat this NAT as unhealthy"
+  publish_load
+}
+
+# The sum of the ENA driver's allowance-exceeded counters (packets dropped or queued because the
+# instance's bandwidth, packet-rate, connection-tracking or link-local allowance was exceeded).
+allowance_exceeded() {
+  ethtool -S "$NAT_DEV" 2>/dev/null | awk -F: '/_allowance_exceeded/ {sum += $2} END {print sum + 0}'
+}
+
+# Load figures the alarms watch: connection-tracking table use, and allowance drops this minute.
+publish_load() {
+  local count max usage total previous=0 delta dims
+  count=$(cat "$SYSCTL_ROOT/net/netfilter/nf_conntrack_count" 2>/dev/null || echo 0)
+  max=$(cat "$SYSCTL_ROOT/net/netfilter/nf_conntrack_max" 2>/dev/null || echo 0)
+  [[ $count =~ ^[0-9]+$ ]] || count=0
+  [[ $max =~ ^[0-9]+$ ]] || max=0
+  usage=0
+  if [ "$max" -gt 0 ]; then usage=$((count * 100 / max)); fi
+  total=0
+  if [ -n "$NAT_DEV" ] && has ethtool; then total=$(allowance_exceeded); fi
+  mkdir -p "$STATE_DIR"
+  if [ -r "$STATE_DIR/allowance-exceeded" ]; then previous=$(cat "$STATE_DIR/allowance-exceeded"); fi
+  [[ $previous =~ ^[0-9]+$ ]] || previous=0
+  delta=$((total >= previous ? total - previous : total))
+  printf '%s\n' "$total" >"$STATE_DIR/allowance-exceeded"
+  dims="[{\"Name\":\"NetworkInterfaceId\",\"Value\":\"$ENI_ID\"}]"
+  aws --region "$REGION" cloudwatch put-metric-data --namespace NatInstance --metric-data \
+    "[{\"MetricName\":\"ConntrackUsage\",\"Dimensions\":$dims,\"Value\":$usage,\"Unit\":\"Percent\"},{\"MetricName\":\"AllowanceExceeded\",\"Dimensions\":$dims,\"Value\":$delta,\"Unit\":\"Count\"}]" ||
+    log "could not publish the load metrics"
 }
 
 # Outside a deployment CloudFormation refuses signals, so a refusal is logged, not fatal.

@@ -26,6 +26,9 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   flowLogs: 'boolean',
   flowLogRetentionDays: 'number',
   routeWatchdog: 'boolean',
+  alarms: 'boolean',
+  alarmTopicArn: 'string',
+  dashboard: 'boolean',
 };
 
 /** Context keys that belong to the CDK itself rather than to this app. */

@@ -2,8 +2,10 @@ import { CfnOutput, CfnResource, Fn, RemovalPolicy, Stack, StackProps, Token, Va
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { NatInstanceProvider } from './nat-instance-provider';
+import { NatMonitoring } from './nat-monitoring';
 import { NatConfigError, Cidr, blockSize, parseCidr, parseWholeNumber } from './validation';
 
 /** Properties of a {@link NatInstanceStack}. Every one is also a CDK context key of the app. */
@@ -111,6 +113,28 @@ export interface NatInstanceStackProps extends StackProps {
    * @default true
    */
   readonly routeWatchdog?: boolean;
+
+  /**
+   * Whether to create the NAT alarms (status check, heartbeat, conntrack table, ENA
+   * allowances, failover).
+   *
+   * @default true
+   */
+  readonly alarms?: boolean;
+
+  /**
+   * ARN of an existing SNS topic the alarms notify.
+   *
+   * @default - alarms without actions
+   */
+  readonly alarmTopicArn?: string;
+
+  /**
+   * Whether to create the CloudWatch dashboard of the NATs.
+   *
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /** The retention periods CloudWatch Logs accepts, in days. */
@@ -118,6 +142,7 @@ export const LOG_RETENTION_DAYS: readonly number[] = Object.values(logs.Retentio
   .filter((v): v is number => typeof v === 'number' && v > 0)
   .sort((a, b) => a - b);
 
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** AWS spreads a region over at most six zones in practice (us-east-1 has six). */
@@ -143,6 +168,9 @@ export class NatInstanceStack extends Stack {
   /** The flow logs' log group, unless flow logs are off. */
   public readonly flowLogGroup?: logs.LogGroup;
 
+  /** The alarms and dashboard, unless alarms are off. */
+  public readonly monitoring?: NatMonitoring;
+
   constructor(scope: Construct, id: string, props: NatInstanceStackProps = {}) {
     super(scope, id, props);
 
@@ -153,7 +181,7 @@ export class NatInstanceStack extends Stack {
     const privateMask = this.subnetMask('privateSubnetCidrMask', props.privateSubnetCidrMask ?? NatInstanceStack.DEFAULT_PRIVATE_SUBNET_CIDR_MASK, vpcCidr);
     checkSubnetsFit(vpcCidr, azs, publicMask, privateMask);
     const flowLogs = props.flowLogs ?? true;
-    for (const [option, value] of [['flowLogs', flowLogs], ['routeWatchdog', props.routeWatchdog ?? true]] as const) {
+    for (const [option, value] of [['flowLogs', flowLogs], ['routeWatchdog', props.routeWatchdog ?? true], ['alarms', props.alarms ?? true], ['dashboard', props.dashboard ?? true]] as const) {
       if (typeof value !== 'boolean') {
         throw new NatConfigError(option, value, 'true or false');
       }
@@ -161,6 +189,9 @@ export class NatInstanceStack extends Stack {
     const retention = props.flowLogRetentionDays ?? NatInstanceStack.DEFAULT_FLOW_LOG_RETENTION_DAYS;
     if (!LOG_RETENTION_DAYS.includes(retention)) {
       throw new NatConfigError('flowLogRetentionDays', retention, `one of the periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`);
+    }
+    if (props.alarmTopicArn !== undefined && !Token.isUnresolved(props.alarmTopicArn) && !SNS_TOPIC_ARN.test(String(props.alarmTopicArn))) {
+      throw new NatConfigError('alarmTopicArn', props.alarmTopicArn, 'an SNS topic ARN such as arn:aws:sns:eu-west-1:111122223333:nat-alarms');
     }
     if (props.ebsKmsKeyArn !== undefined && !Token.isUnresolved(props.ebsKmsKeyArn) && !KMS_KEY_ARN.test(String(props.ebsKmsKeyArn))) {
       throw new NatConfigError('ebsKmsKeyArn', props.ebsKmsKeyArn, 'a KMS key ARN such as arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
@@ -209,6 +240,14 @@ export class NatInstanceStack extends Stack {
       this.vpc.addFlowLog('FlowLog', {
         destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
         trafficType: ec2.FlowLogTrafficType.ALL,
+      });
+    }
+
+    if (props.alarms ?? true) {
+      this.monitoring = new NatMonitoring(this, 'Monitoring', {
+        nats: this.natProvider.natInstances,
+        alarmTopic: props.alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn),
+        dashboard: props.dashboard,
       });
     }
 

@@ -61,6 +61,8 @@ const CASES: Case[] = [
   { name: 'log retention CloudWatch does not offer', props: { flowLogRetentionDays: 42 }, context: { flowLogRetentionDays: '42' }, message: 'Invalid flowLogRetentionDays: got 42; expected one of the periods CloudWatch Logs accepts' },
   { name: 'flow logs neither on nor off', props: { flowLogs: 'no' }, context: { flowLogs: 'no' }, message: "Invalid flowLogs: got 'no'; expected true or false" },
   { name: 'KMS key given as an alias', props: { ebsKmsKeyArn: 'alias/aws/ebs' }, context: { ebsKmsKeyArn: 'alias/aws/ebs' }, message: "Invalid ebsKmsKeyArn: got 'alias/aws/ebs'; expected a KMS key ARN such as arn:aws:kms:" },
+  { name: 'alarm topic given as a name', props: { alarmTopicArn: 'nat-alarms' }, context: { alarmTopicArn: 'nat-alarms' }, message: "Invalid alarmTopicArn: got 'nat-alarms'; expected an SNS topic ARN such as arn:aws:sns:" },
+  { name: 'alarms neither on nor off', props: { alarms: 'sometimes' }, context: { alarms: 'sometimes' }, message: "Invalid alarms: got 'sometimes'; expected true or false" },
   { name: 'root volume below the image', props: { rootVolumeSize: 4 }, context: { rootVolumeSize: '4' }, message: 'Invalid rootVolumeSize: got 4; expected a whole number from 8 to 16384 GiB' },
   { name: 'a typo in a key', context: { natcount: '1' }, message: "Invalid context key: got 'natcount'; expected one of stackName, vpcCidr, azs, natCount" },
   { name: 'a key from another tool', context: { region: 'eu-west-1' }, message: "Invalid context key: got 'region'; expected one of" },

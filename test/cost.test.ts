@@ -4,7 +4,7 @@ import { SUPPORTED_INSTANCE_FAMILIES } from '../lib';
 import { CostInput, estimate, loadPrices } from '../tools/cost';
 
 const prices = loadPrices();
-const DEFAULT: CostInput = { region: 'us-east-1', gbPerMonth: 100, natCount: 2, instanceType: 't4g.nano', rootVolumeSize: 8, routeWatchdog: true };
+const DEFAULT: CostInput = { region: 'us-east-1', gbPerMonth: 100, natCount: 2, instanceType: 't4g.nano', rootVolumeSize: 8, routeWatchdog: true, alarms: true, dashboard: true };
 
 describe('estimate', () => {
   test('the default deployment at 100 GB a month in us-east-1, item by item', () => {
@@ -13,18 +13,20 @@ describe('estimate', () => {
       [6.13, 65.7], // 2 × 0.0042 × 730; 2 × 0.045 × 730
       [14.6, 7.3], // two public IPv4 addresses per NAT instance, one per gateway, 0.005 × 730 each
       [1.28, 0], // 2 × 8 GiB × 0.08
-      [2.43, 0], // 2 metrics × 0.30, 2 × 43.8k PutMetricData and GetMetricData metrics, Lambda
+      [3.55, 0], // 6 metrics × 0.30; 2 NATs × 2 PutMetricData calls a minute, $0.01 per 1000
+      [0.95, 0], // 2 heartbeats read a minute, $0.01 per 1000 metrics; Lambda 0.5 s × 256 MB a minute
+      [3.9, 0], // 9 alarms × 0.10, a dashboard 3.00
       [0, 4.5], // 100 GB × 0.045
     ]);
-    expect([report.natInstanceTotal, report.natGatewayTotal]).toEqual([24.44, 77.5]);
+    expect([report.natInstanceTotal, report.natGatewayTotal]).toEqual([30.41, 77.5]);
     expect(report.pricesDate).toBe('2026-11-01');
   });
 
   test('traffic costs the gateways only; the watchdog can be left out', () => {
     const heavy = estimate({ ...DEFAULT, gbPerMonth: 10_000 }, prices);
     expect(heavy.natGatewayTotal - estimate(DEFAULT, prices).natGatewayTotal).toBeCloseTo(9900 * 0.045, 2);
-    expect(heavy.natInstanceTotal).toBe(24.44);
-    expect(estimate({ ...DEFAULT, routeWatchdog: false }, prices).natInstanceTotal).toBe(22.01);
+    expect(heavy.natInstanceTotal).toBe(30.41);
+    expect(estimate({ ...DEFAULT, routeWatchdog: false, alarms: false, dashboard: false }, prices).natInstanceTotal).toBe(25.56);
   });
 
   test('every supported instance type has a price in every region of the table', () => {
@@ -51,8 +53,8 @@ describe('npm run cost', () => {
   test('prints both options for the configured deployment', () => {
     const result = run('--gb-per-month', '100');
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^total\s+\$24\.44\s+\$77\.50$/m);
-    expect(result.stdout).toContain('NAT instances cost 32% of NAT gateways at 100 GB a month. Prices of 2026-11-01');
+    expect(result.stdout).toMatch(/^total\s+\$30\.41\s+\$77\.50$/m);
+    expect(result.stdout).toContain('NAT instances cost 39% of NAT gateways at 100 GB a month. Prices of 2026-11-01');
   });
 
   test('-c options change the deployment, and bad ones are refused as synth refuses them', () => {

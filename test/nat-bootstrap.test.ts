@@ -10,7 +10,7 @@ import * as path from 'path';
  */
 const script = path.join(__dirname, '..', 'assets', 'nat-bootstrap.sh');
 const fake = path.join(__dirname, 'fakes', 'fake-command.sh');
-const FAKED = ['curl', 'aws', 'dnf', 'ip', 'systemctl', 'networkctl', 'sleep', 'fallocate', 'mkswap', 'swapon', 'swapoff'];
+const FAKED = ['curl', 'aws', 'dnf', 'ip', 'systemctl', 'networkctl', 'ethtool', 'sleep', 'fallocate', 'mkswap', 'swapon', 'swapoff'];
 const MAC = '0a:00:00:00:00:06';
 const SELF = 'i-0self0000000000a';
 
@@ -33,9 +33,12 @@ function makeHost(): Host {
   const etc = path.join(dir, 'etc');
   const install = path.join(dir, 'opt');
   const sys = path.join(dir, 'sys');
-  for (const d of [bin, state, etc, install, path.join(sys, 'ens5'), path.join(sys, 'ens6')]) {
+  const procSys = path.join(dir, 'proc-sys');
+  for (const d of [bin, state, etc, install, path.join(sys, 'ens5'), path.join(sys, 'ens6'), path.join(procSys, 'net', 'netfilter')]) {
     fs.mkdirSync(d, { recursive: true });
   }
+  fs.writeFileSync(path.join(procSys, 'net', 'netfilter', 'nf_conntrack_count'), '57344\n');
+  fs.writeFileSync(path.join(procSys, 'net', 'netfilter', 'nf_conntrack_max'), '65536\n');
   for (const name of FAKED) {
     fs.symlinkSync(fake, path.join(bin, name));
   }
@@ -53,7 +56,7 @@ function makeHost(): Host {
         FAKE_LOG: log, FAKE_STATE: state,
         NAT_IMDS_ENDPOINT: 'http://imds.invalid', NAT_ETC_DIR: etc, NAT_INSTALL_DIR: install,
         NAT_SYS_CLASS_NET: sys, NAT_NETWORKD_DIR: path.join(etc, 'systemd', 'network'), NAT_MEMINFO: path.join(dir, 'meminfo'), NAT_SWAPFILE: path.join(dir, 'swap'),
-        NAT_WAIT_SECONDS: '5', NAT_RETRY_ATTEMPTS: '4',
+        NAT_WAIT_SECONDS: '5', NAT_RETRY_ATTEMPTS: '4', NAT_SYSCTL_ROOT: procSys, NAT_STATE_DIR: path.join(dir, 'var'),
         ...extraEnv,
       };
       const result = spawnSync('bash', [script, ...args], { env, encoding: 'utf8', timeout: 30_000 });
@@ -74,6 +77,10 @@ const SETUP = ['setup', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0
 
 const awsCalls = (calls: string[]) => calls.filter((c) => c.startsWith('aws '));
 const HEARTBEAT = 'aws --region eu-west-1 cloudwatch put-metric-data --namespace NatInstance --metric-name Heartbeat --dimensions NetworkInterfaceId=eni-0123456789abcdef0 --value 1 --unit Count';
+const loadMetrics = (usage: number, exceeded: number) => 'aws --region eu-west-1 cloudwatch put-metric-data --namespace NatInstance --metric-data ' + JSON.stringify([
+  { MetricName: 'ConntrackUsage', Dimensions: [{ Name: 'NetworkInterfaceId', Value: 'eni-0123456789abcdef0' }], Value: usage, Unit: 'Percent' },
+  { MetricName: 'AllowanceExceeded', Dimensions: [{ Name: 'NetworkInterfaceId', Value: 'eni-0123456789abcdef0' }], Value: exceeded, Unit: 'Count' },
+]);
 const indexOf = (calls: string[], pattern: RegExp) => calls.findIndex((c) => pattern.test(c));
 
 describe('nat-bootstrap.sh setup', () => {
@@ -101,6 +108,7 @@ describe('nat-bootstrap.sh setup', () => {
       `aws --region eu-west-1 ec2 attach-network-interface --network-interface-id eni-0123456789abcdef0 --instance-id ${SELF} --device-index 1`,
       'aws --region eu-west-1 ec2 modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --no-source-dest-check',
       HEARTBEAT,
+      loadMetrics(87, 7),
       `aws --region eu-west-1 cloudformation signal-resource --stack-name NatStack --logical-resource-id NatAsg1234 --unique-id ${SELF} --status SUCCESS`,
     ]);
     expect(calls).toContain('ip route replace default via 10.0.0.1 dev ens6 metric 10');
@@ -256,10 +264,19 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     host.setRoutes(['default via 10.0.0.1 dev ens6 metric 10', 'default via 10.0.0.1 dev ens5 metric 512']);
     const { status, calls } = host.run(['check'], settings);
     expect(status).toBe(0);
-    // Only the heartbeat: an intact NAT costs no EC2 call.
-    expect(awsCalls(calls)).toEqual([HEARTBEAT]);
+    // Only the heartbeat and the load metrics: an intact NAT costs no EC2 call.
+    expect(awsCalls(calls)).toEqual([HEARTBEAT, loadMetrics(87, 7)]);
     expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --egress-interface ens6 --check');
     expect(calls.filter((c) => c.startsWith('ip route replace'))).toEqual([]);
+  });
+
+  test('check: allowance drops are published as this minute\'s increase of the ENA counters', () => {
+    host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
+    host.setRoutes(['default via 10.0.0.1 dev ens6 metric 10']);
+    expect(host.run(['check'], settings).calls).toContain(loadMetrics(87, 7));
+    fs.writeFileSync(path.join(host.state, 'bw-in'), '15\n');
+    expect(host.run(['check'], settings).calls).toContain(loadMetrics(87, 10));
+    expect(host.run(['check'], settings).calls).toContain(loadMetrics(87, 0));
   });
 
   test('check: an instance Auto Scaling is terminating publishes no heartbeat', () => {

@@ -38,6 +38,8 @@ describe('NatInstanceStack with defaults', () => {
       'AWS::AutoScaling::LifecycleHook': 2,
       'AWS::Events::Rule': 3,
       'AWS::Lambda::Permission': 3,
+      'AWS::CloudWatch::Alarm': 9,
+      'AWS::CloudWatch::Dashboard': 1,
     });
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
   });

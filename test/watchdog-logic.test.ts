@@ -186,7 +186,8 @@ describe('handleEvent against mocked AWS APIs', () => {
     const moved = logs.find((l) => l.RouteMoved === 1)!;
     expect(moved).toMatchObject({ event: 'route-decision', routeTableId: 'rtb-a', action: 'move', target: 'eni-b', RouteTableId: 'rtb-a' });
     expect((moved._aws as { CloudWatchMetrics: unknown[] }).CloudWatchMetrics).toEqual([
-      { Namespace: 'NatInstance', Dimensions: [['RouteTableId']], Metrics: [{ Name: 'RouteMoved', Unit: 'Count' }] },
+      // Per route table, and without dimensions for the failover alarm.
+      { Namespace: 'NatInstance', Dimensions: [['RouteTableId'], []], Metrics: [{ Name: 'RouteMoved', Unit: 'Count' }] },
     ]);
   });
 

@@ -23,6 +23,8 @@ export interface RegionPrices {
   readonly cloudwatchPer1000Requests: number;
   readonly cloudwatchPer1000MetricsRequested: number;
   readonly lambdaArmGbSecond: number;
+  readonly cloudwatchAlarmMonth: number;
+  readonly cloudwatchDashboardMonth: number;
 }
 
 export interface PriceTable {
@@ -45,6 +47,8 @@ export interface CostInput {
   readonly instanceType: string;
   readonly rootVolumeSize: number;
   readonly routeWatchdog: boolean;
+  readonly alarms: boolean;
+  readonly dashboard: boolean;
 }
 
 export interface CostLine {
@@ -78,19 +82,24 @@ export function estimate(input: CostInput, prices: PriceTable): CostReport {
   }
   const h = prices.hoursPerMonth;
   const n = input.natCount;
-  // Every minute: a heartbeat per NAT and a watchdog run that reads every NAT's heartbeat.
   const perMonthMinutes = h * 60;
+  // Every minute each NAT publishes three metrics (heartbeat, conntrack use, allowance drops) in
+  // two calls, and the watchdog reads every heartbeat.
+  const selfCheck = n * 3 * region.cloudwatchMetricMonth + (perMonthMinutes * n * 2 / 1000) * region.cloudwatchPer1000Requests;
   const watchdog = input.routeWatchdog
-    ? n * region.cloudwatchMetricMonth
-      + (perMonthMinutes * n / 1000) * region.cloudwatchPer1000Requests
-      + (perMonthMinutes * n / 1000) * region.cloudwatchPer1000MetricsRequested
-      + perMonthMinutes * 0.5 * 0.25 * region.lambdaArmGbSecond
+    ? (perMonthMinutes * n / 1000) * region.cloudwatchPer1000MetricsRequested + perMonthMinutes * 0.5 * 0.25 * region.lambdaArmGbSecond
     : 0;
   const lines: CostLine[] = [
     { item: `compute: ${n} × ${input.instanceType} / ${n} × NAT gateway hours`, natInstance: n * hourly * h, natGateway: n * region.natGatewayHourly * h },
     { item: 'public IPv4 addresses (Elastic IP + instance address / gateway address)', natInstance: n * 2 * region.publicIpv4Hourly * h, natGateway: n * region.publicIpv4Hourly * h },
     { item: `EBS gp3 root volumes (${input.rootVolumeSize} GiB each)`, natInstance: n * input.rootVolumeSize * region.ebsGp3GbMonth, natGateway: 0 },
-    { item: 'route watchdog: heartbeat metric, its reads, Lambda', natInstance: watchdog, natGateway: 0 },
+    { item: 'self-check metrics (3 per NAT, published every minute)', natInstance: selfCheck, natGateway: 0 },
+    { item: 'route watchdog: heartbeat reads, Lambda', natInstance: watchdog, natGateway: 0 },
+    {
+      item: 'alarms and dashboard (the first 3 dashboards of an account are free)',
+      natInstance: input.alarms ? (4 * n + 1) * region.cloudwatchAlarmMonth + (input.dashboard ? region.cloudwatchDashboardMonth : 0) : 0,
+      natGateway: 0,
+    },
     { item: `data processing (${input.gbPerMonth} GB)`, natInstance: 0, natGateway: input.gbPerMonth * region.natGatewayPerGb },
   ].map((l) => ({ ...l, natInstance: round(l.natInstance), natGateway: round(l.natGateway) }));
   return {
@@ -136,6 +145,8 @@ function main(): number {
     instanceType: String(props.instanceType ?? NatInstanceProvider.DEFAULT_INSTANCE_TYPE),
     rootVolumeSize: Number(props.rootVolumeSize ?? NatInstanceProvider.DEFAULT_ROOT_VOLUME_SIZE),
     routeWatchdog: props.routeWatchdog !== false,
+    alarms: props.alarms !== false,
+    dashboard: props.alarms !== false && props.dashboard !== false,
   };
   process.stdout.write(formatCost(estimate(input, loadPrices()), input));
   return 0;

@@ -163,7 +163,7 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
       moved++;
       log({
         ...decision, event: 'route-decision',
-        _aws: { Timestamp: now.getTime(), CloudWatchMetrics: [{ Namespace: config.heartbeatNamespace, Dimensions: [['RouteTableId']], Metrics: [{ Name: 'RouteMoved', Unit: 'Count' }] }] },
+        _aws: { Timestamp: now.getTime(), CloudWatchMetrics: [{ Namespace: config.heartbeatNamespace, Dimensions: [['RouteTableId'], []], Metrics: [{ Name: 'RouteMoved', Unit: 'Count' }] }] },
         RouteTableId: decision.routeTableId,
         RouteMoved: 1,
       });

@@ -77,6 +77,9 @@ case "$name" in
       *) echo "fake ip: unexpected call: $*" >&2; exit 2 ;;
     esac
     ;;
+  ethtool)
+    printf 'NIC statistics:\n     rx_packets: 100\n     bw_in_allowance_exceeded: %s\n     bw_out_allowance_exceeded: 2\n     pps_allowance_exceeded: 0\n' \
+      "$(cat "$state/bw-in" 2>/dev/null || echo 5)" ;;
   fallocate) touch "${*: -1}" ;;
   systemctl | sleep | mkswap | swapon | swapoff | nft | networkctl) ;;
   *) echo "fake: no fake for $name" >&2; exit 127 ;;

@@ -1,0 +1,68 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { natStack } from './helpers';
+
+describe('NatMonitoring in the stack', () => {
+  const topic = 'arn:aws:sns:eu-west-1:111122223333:nat-alarms';
+  const stack = natStack({ alarmTopicArn: topic });
+  const template = Template.fromStack(stack);
+  const ref = (value: string) => stack.resolve(value);
+  const nats = stack.natProvider.natInstances;
+
+  test('four alarms per NAT and one for failovers, each notifying the topic on alarm and on recovery', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4 * nats.length + 1);
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+      expect(alarm.Properties.OKActions).toEqual([topic]);
+      expect(alarm.Properties.AlarmDescription.length).toBeGreaterThan(40);
+    }
+  });
+
+  test.each([0, 1])('NAT %i: status check, heartbeat, conntrack table and ENA allowances', (i) => {
+    const eni = [{ Name: 'NetworkInterfaceId', Value: ref(nats[i].networkInterface.ref) }];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/EC2', MetricName: 'StatusCheckFailed', Statistic: 'Maximum', Period: 300,
+      Dimensions: [{ Name: 'AutoScalingGroupName', Value: ref(nats[i].autoScalingGroup.autoScalingGroupName) }],
+      Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'NatInstance', MetricName: 'Heartbeat', Statistic: 'SampleCount', Period: 60, Dimensions: eni,
+      Threshold: 1, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 3,
+      // A NAT that stops beating altogether is the case that matters most.
+      TreatMissingData: 'breaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'NatInstance', MetricName: 'ConntrackUsage', Statistic: 'Maximum', Dimensions: eni, Threshold: 80, ComparisonOperator: 'GreaterThanThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'NatInstance', MetricName: 'AllowanceExceeded', Statistic: 'Sum', Period: 300, Dimensions: eni, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  test('a failover alarm on the watchdog\'s dimensionless RouteMoved metric', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'NatInstance', MetricName: 'RouteMoved', Statistic: 'Sum', Period: 60, Dimensions: Match.absent(), Threshold: 1,
+    });
+  });
+
+  test('a dashboard of throughput, connections, heartbeats, route moves and the alarms', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const text of ['NetworkIn', 'NetworkOut', 'ConntrackUsage', 'Heartbeat', 'AllowanceExceeded', 'RouteMoved', 'NAT alarms']) {
+      expect(body).toContain(text);
+    }
+  });
+
+  test('without a topic the alarms have no actions; alarms and dashboard can be turned off', () => {
+    const quiet = Template.fromStack(natStack());
+    for (const alarm of Object.values(quiet.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+    }
+    const noDashboard = Template.fromStack(natStack({ dashboard: false }));
+    noDashboard.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    noDashboard.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    const none = Template.fromStack(natStack({ alarms: false }));
+    none.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    none.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+  });
+});
