@@ -28,6 +28,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   routeWatchdog: 'boolean',
   alarms: 'boolean',
   alarmTopicArn: 'string',
+  alarmEmail: 'string',
   dashboard: 'boolean',
 };
 

@@ -2,7 +2,9 @@ import { CfnOutput, CfnResource, Fn, RemovalPolicy, Stack, StackProps, Token, Va
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { NatInstanceProvider } from './nat-instance-provider';
 import { NatMonitoring } from './nat-monitoring';
@@ -130,6 +132,15 @@ export interface NatInstanceStackProps extends StackProps {
   readonly alarmTopicArn?: string;
 
   /**
+   * An email address to notify: the stack creates an SNS topic for the alarms, encrypted with a
+   * KMS key of its own (CloudWatch cannot publish to a topic under the AWS managed key), and
+   * subscribes the address, which must confirm the subscription. Conflicts with alarmTopicArn.
+   *
+   * @default - no topic of the stack's own
+   */
+  readonly alarmEmail?: string;
+
+  /**
    * Whether to create the CloudWatch dashboard of the NATs.
    *
    * @default true
@@ -190,6 +201,12 @@ export class NatInstanceStack extends Stack {
     if (!LOG_RETENTION_DAYS.includes(retention)) {
       throw new NatConfigError('flowLogRetentionDays', retention, `one of the periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`);
     }
+    if (props.alarmTopicArn !== undefined && props.alarmEmail !== undefined) {
+      throw new NatConfigError('alarmEmail', props.alarmEmail, 'no alarmEmail when alarmTopicArn is given: subscribe the address to that topic, or leave alarmTopicArn out and let the stack create a topic');
+    }
+    if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(String(props.alarmEmail))) {
+      throw new NatConfigError('alarmEmail', props.alarmEmail, 'an email address such as ops@example.com');
+    }
     if (props.alarmTopicArn !== undefined && !Token.isUnresolved(props.alarmTopicArn) && !SNS_TOPIC_ARN.test(String(props.alarmTopicArn))) {
       throw new NatConfigError('alarmTopicArn', props.alarmTopicArn, 'an SNS topic ARN such as arn:aws:sns:eu-west-1:111122223333:nat-alarms');
     }
@@ -246,7 +263,9 @@ export class NatInstanceStack extends Stack {
     if (props.alarms ?? true) {
       this.monitoring = new NatMonitoring(this, 'Monitoring', {
         nats: this.natProvider.natInstances,
-        alarmTopic: props.alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn),
+        alarmTopic: props.alarmTopicArn !== undefined
+          ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)
+          : props.alarmEmail !== undefined ? this.alarmTopic(props.alarmEmail) : undefined,
         dashboard: props.dashboard,
       });
     }
@@ -266,6 +285,22 @@ export class NatInstanceStack extends Stack {
         description: `Auto Scaling group of NAT ${i}`,
       });
     });
+  }
+
+  /** A topic for the alarms, under a key CloudWatch may use, with the address subscribed. */
+  private alarmTopic(email: string): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the NAT alarm topic; CloudWatch alarms may use it to publish',
+      enableKeyRotation: true,
+    });
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'], // in a key policy, '*' is this key
+    }));
+    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'NAT instance alarms', masterKey: key, enforceSSL: true });
+    topic.addSubscription(new subscriptions.EmailSubscription(email));
+    return topic;
   }
 
   private subnetMask(option: string, value: unknown, vpcCidr: Cidr): number {

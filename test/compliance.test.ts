@@ -21,7 +21,9 @@ const CONFIGURATIONS: Record<string, Record<string, string>> = {
     instanceType: 'c6i.large', eipAllocationIds: 'eipalloc-01234567,eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16',
     ebsKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', flowLogs: 'false',
   },
-  'six zones, a year of flow logs, another CIDR': { azs: '6', flowLogRetentionDays: '365', vpcCidr: '172.20.0.0/16', publicSubnetCidrMask: '26' },
+  'six zones, a year of flow logs, another CIDR, an alarm email': {
+    azs: '6', flowLogRetentionDays: '365', vpcCidr: '172.20.0.0/16', publicSubnetCidrMask: '26', alarmEmail: 'ops@example.com',
+  },
 };
 
 interface Report {

@@ -53,6 +53,25 @@ describe('NatMonitoring in the stack', () => {
     }
   });
 
+  test('alarmEmail: a topic of the stack\'s own, under a rotated key CloudWatch may use, TLS only, with the address subscribed', () => {
+    const own = natStack({ alarmEmail: 'ops@example.com' });
+    const t = Template.fromStack(own);
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('AlarmTopicKey'), 'Arn'] } });
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
+    });
+    t.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+    });
+    const topicRef = own.resolve((own.node.findChild('AlarmTopic') as unknown as { topicArn: string }).topicArn);
+    for (const alarm of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
+    }
+  });
+
   test('without a topic the alarms have no actions; alarms and dashboard can be turned off', () => {
     const quiet = Template.fromStack(natStack());
     for (const alarm of Object.values(quiet.findResources('AWS::CloudWatch::Alarm'))) {
