@@ -10,6 +10,15 @@ import { addNatBoot } from './user-data';
 /** The CloudWatch namespace of the NATs' heartbeat and of the watchdog's RouteMoved metric. */
 export const HEARTBEAT_NAMESPACE = 'NatInstance';
 
+/**
+ * Every Auto Scaling group of the stack's account and region, as IAM matches them:
+ * arn:PARTITION:autoscaling:REGION:ACCOUNT:autoScalingGroup:UUID:autoScalingGroupName/NAME.
+ * The UUID exists only after creation, so statements narrow this with a tag condition.
+ */
+export function anyAutoScalingGroupArn(stack: Stack): string {
+  return stack.formatArn({ service: 'autoscaling', resource: 'autoScalingGroup', resourceName: '*:autoScalingGroupName/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}
+
 /** The tag that ties a NAT's instances to the IAM conditions of its role. */
 export const NAT_GROUP_TAG = 'NatInstanceGroup';
 
@@ -221,13 +230,7 @@ export class NatInstance extends Construct {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReportOwnHealth',
       actions: ['autoscaling:SetInstanceHealth'],
-      // arn:PARTITION:autoscaling:REGION:ACCOUNT:autoScalingGroup:UUID:autoScalingGroupName/NAME
-      resources: [stack.formatArn({
-        service: 'autoscaling',
-        resource: 'autoScalingGroup',
-        resourceName: '*:autoScalingGroupName/*',
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      })],
+      resources: [anyAutoScalingGroupArn(stack)],
       conditions: ownInstances,
     }));
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({

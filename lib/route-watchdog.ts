@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HEARTBEAT_NAMESPACE, NAT_GROUP_TAG, NatInstance } from './nat-instance';
+import { HEARTBEAT_NAMESPACE, NAT_GROUP_TAG, NatInstance, anyAutoScalingGroupArn } from './nat-instance';
 import { ASSETS_DIR } from './user-data';
 
 /** A private route table and the NAT interface it uses while that NAT is healthy. */
@@ -113,7 +113,7 @@ export class RouteWatchdog extends Construct {
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReleaseTerminatingNat',
       actions: ['autoscaling:CompleteLifecycleAction'],
-      resources: [stack.formatArn({ service: 'autoscaling', resource: 'autoScalingGroup', resourceName: '*:autoScalingGroupName/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      resources: [anyAutoScalingGroupArn(stack)],
       conditions: { StringLike: { [`aws:ResourceTag/${NAT_GROUP_TAG}`]: '*' } },
     }));
 
