@@ -267,6 +267,7 @@ export class NatInstanceStack extends Stack {
           ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)
           : props.alarmEmail !== undefined ? this.alarmTopic(props.alarmEmail) : undefined,
         dashboard: props.dashboard,
+        watchdog: props.routeWatchdog ?? true,
       });
     }
 

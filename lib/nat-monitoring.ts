@@ -25,6 +25,13 @@ export interface NatMonitoringProps {
   readonly conntrackThresholdPercent?: number;
 
   /**
+   * Whether the route watchdog is deployed, and so whether to alarm on its failovers.
+   *
+   * @default true
+   */
+  readonly watchdog?: boolean;
+
+  /**
    * Whether to add a CloudWatch dashboard of the NATs' throughput, connections and health.
    *
    * @default true
@@ -78,11 +85,13 @@ export class NatMonitoring extends Construct {
       );
     });
     const routeMoves = new cloudwatch.Metric({ namespace: HEARTBEAT_NAMESPACE, metricName: 'RouteMoved', statistic: 'Sum', period: Duration.minutes(1) });
-    this.alarms.push(routeMoves.createAlarm(this, 'RouteFailover', {
-      alarmDescription: 'The route watchdog moved a private default route: a zone failed over to another zone\'s NAT, or back',
-      threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    }));
+    if (props.watchdog ?? true) {
+      this.alarms.push(routeMoves.createAlarm(this, 'RouteFailover', {
+        alarmDescription: 'The route watchdog moved a private default route: a zone failed over to another zone\'s NAT, or back',
+        threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }));
+    }
     if (props.alarmTopic) {
       for (const alarm of this.alarms) {
         alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));

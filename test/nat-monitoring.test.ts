@@ -80,6 +80,8 @@ describe('NatMonitoring in the stack', () => {
     const noDashboard = Template.fromStack(natStack({ dashboard: false }));
     noDashboard.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
     noDashboard.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    // No watchdog, no failover to alarm on.
+    Template.fromStack(natStack({ routeWatchdog: false })).resourceCountIs('AWS::CloudWatch::Alarm', 8);
     const none = Template.fromStack(natStack({ alarms: false }));
     none.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     none.resourceCountIs('AWS::CloudWatch::Dashboard', 0);

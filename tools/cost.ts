@@ -97,7 +97,7 @@ export function estimate(input: CostInput, prices: PriceTable): CostReport {
     { item: 'route watchdog: heartbeat reads, Lambda', natInstance: watchdog, natGateway: 0 },
     {
       item: 'alarms and dashboard (the first 3 dashboards of an account are free)',
-      natInstance: input.alarms ? (4 * n + 1) * region.cloudwatchAlarmMonth + (input.dashboard ? region.cloudwatchDashboardMonth : 0) : 0,
+      natInstance: input.alarms ? (4 * n + (input.routeWatchdog ? 1 : 0)) * region.cloudwatchAlarmMonth + (input.dashboard ? region.cloudwatchDashboardMonth : 0) : 0,
       natGateway: 0,
     },
     { item: `data processing (${input.gbPerMonth} GB)`, natInstance: 0, natGateway: input.gbPerMonth * region.natGatewayPerGb },
