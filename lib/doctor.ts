@@ -1,9 +1,10 @@
 import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeAddressesCommand, DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client,
 } from '@aws-sdk/client-ec2';
+import { lastHeartbeats } from '../assets/watchdog/heartbeat';
 import { HEARTBEAT_NAMESPACE, NAT_GROUP_TAG } from './nat-instance';
 import { HOME_INTERFACE_TAG } from './nat-instance-provider';
 
@@ -100,16 +101,8 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
   const groups = groupIds.length === 0 ? [] : (await clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: groupIds }))).SecurityGroups ?? [];
   const openGroups = new Set(groups.filter((g) => (g.IpPermissions ?? []).some((p) =>
     (p.IpRanges ?? []).some((r) => r.CidrIp === '0.0.0.0/0') || (p.Ipv6Ranges ?? []).some((r) => r.CidrIpv6 === '::/0'))).map((g) => g.GroupId!));
-  const heartbeats = enis.length === 0 ? [] : (await clients.cloudwatch.send(new GetMetricDataCommand({
-    StartTime: new Date(now.getTime() - 3600_000),
-    EndTime: new Date(now.getTime() + 60_000),
-    MetricDataQueries: enis.map((eni, i) => ({
-      Id: `h${i}`,
-      MetricStat: { Metric: { Namespace: HEARTBEAT_NAMESPACE, MetricName: 'Heartbeat', Dimensions: [{ Name: 'NetworkInterfaceId', Value: eni }] }, Period: 60, Stat: 'Maximum' },
-      ReturnData: true,
-    })),
-  }))).MetricDataResults ?? [];
-  const lastBeat = new Map(heartbeats.map((m) => [enis[Number(m.Id!.slice(1))], Math.max(...(m.Timestamps ?? []).map((t) => new Date(t).getTime()))]));
+  const lastBeat = enis.length === 0 ? new Map<string, Date | undefined>()
+    : await lastHeartbeats((command) => clients.cloudwatch.send(command), HEARTBEAT_NAMESPACE, enis, new Date(now.getTime() - 3600_000), new Date(now.getTime() + 60_000));
 
   const subnets = (await clients.ec2.send(new DescribeSubnetsCommand({ Filters: [vpcFilter] }))).Subnets ?? [];
   const subnetAz = new Map(subnets.map((s) => [s.SubnetId!, s.AvailabilityZone!]));
@@ -137,7 +130,7 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
     const instanceId = i.Attachment?.InstanceId;
     const status = statuses.find((s) => s.InstanceId === instanceId);
     const beat = lastBeat.get(eni);
-    const age = beat === undefined || !Number.isFinite(beat) ? undefined : Math.round((now.getTime() - beat) / 1000);
+    const age = beat === undefined ? undefined : Math.round((now.getTime() - beat.getTime()) / 1000);
     const zone: ZoneReport = {
       az, networkInterfaceId: eni, instanceId,
       instanceState: status?.InstanceState?.Name,

@@ -8,11 +8,12 @@
  * move, and completes the lifecycle action if there was one.
  */
 import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, EC2Client, ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
 import { CurrentRoute, Decision, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
+import { lastHeartbeats } from './heartbeat';
 
 export * from './decide';
 
@@ -89,24 +90,8 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
   })))).AutoScalingInstances ?? [];
   const lifecycleState = new Map(lifecycle.map((i) => [i.InstanceId!, i.LifecycleState]));
 
-  const queries: MetricDataQuery[] = enis.map((eni, i) => ({
-    Id: `h${i}`,
-    MetricStat: {
-      Metric: { Namespace: config.heartbeatNamespace, MetricName: 'Heartbeat', Dimensions: [{ Name: 'NetworkInterfaceId', Value: eni }] },
-      Period: 60,
-      Stat: 'Maximum',
-    },
-    ReturnData: true,
-  }));
-  const metrics = (await caller.call(() => clients.cloudwatch.send(new GetMetricDataCommand({
-    MetricDataQueries: queries,
-    StartTime: new Date(now.getTime() - (config.heartbeatMaxAgeSeconds + 300) * 1000),
-    EndTime: new Date(now.getTime() + 60_000),
-  })))).MetricDataResults ?? [];
-  const heartbeat = new Map(metrics.map((m) => {
-    const latest = (m.Timestamps ?? []).map((t) => new Date(t).getTime()).sort((a, b) => b - a)[0];
-    return [enis[Number(m.Id!.slice(1))], latest === undefined ? undefined : new Date(latest)];
-  }));
+  const heartbeat = await lastHeartbeats((command) => caller.call(() => clients.cloudwatch.send(command)), config.heartbeatNamespace, enis,
+    new Date(now.getTime() - (config.heartbeatMaxAgeSeconds + 300) * 1000), new Date(now.getTime() + 60_000));
 
   const observations: NatObservation[] = enis.map((eni) => {
     const attachment = attached.get(eni);

@@ -1,0 +1,25 @@
+import { GetMetricDataCommand, GetMetricDataCommandOutput } from '@aws-sdk/client-cloudwatch';
+
+/**
+ * The latest heartbeat of each NAT interface (the NatInstance/Heartbeat metric the NAT's
+ * self-check publishes) between `start` and `end`, in one GetMetricData call. Shared by the
+ * route watchdog and nat-doctor; `send` is how the caller issues the call (with its retries).
+ */
+export async function lastHeartbeats(
+  send: (command: GetMetricDataCommand) => Promise<GetMetricDataCommandOutput>,
+  namespace: string, enis: readonly string[], start: Date, end: Date,
+): Promise<Map<string, Date | undefined>> {
+  const results = (await send(new GetMetricDataCommand({
+    StartTime: start,
+    EndTime: end,
+    MetricDataQueries: enis.map((eni, i) => ({
+      Id: `h${i}`,
+      MetricStat: { Metric: { Namespace: namespace, MetricName: 'Heartbeat', Dimensions: [{ Name: 'NetworkInterfaceId', Value: eni }] }, Period: 60, Stat: 'Maximum' },
+      ReturnData: true,
+    })),
+  }))).MetricDataResults ?? [];
+  return new Map(results.map((m) => {
+    const latest = (m.Timestamps ?? []).map((t) => new Date(t).getTime()).sort((a, b) => b - a)[0];
+    return [enis[Number(m.Id!.slice(1))], latest === undefined ? undefined : new Date(latest)];
+  }));
+}
