@@ -32,10 +32,11 @@ const server = net.createServer((socket) => {
     }
     const token = buffer.slice(0, newline);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    socket.write(`${token} ${peer}\n`);
+    // Logged before the answer goes out: a client that has its answer can rely on the log.
     if (log !== undefined) {
       fs.writeSync(log, `${JSON.stringify({ token, address: socket.remoteAddress, port: socket.remotePort })}\n`);
     }
+    socket.write(`${token} ${peer}\n`);
     buffer = '';
   });
 });
