@@ -87,3 +87,41 @@ describe('npm run diff:offline', () => {
     expect(allowed.status).toBe(0);
   }, 120_000);
 });
+
+describe('npm run diff:offline -- --base-template --head-template (templates as data, nothing synthesized)', () => {
+  const root = path.join(__dirname, '..');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nat-diff-files-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, value: unknown) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
+    return file;
+  };
+  const diff = (...args: string[]) => spawnSync('npx', ['tsx', 'tools/diff-offline.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+
+  test('the deployed template against the pull request\'s: the stateful check applies, --markdown writes the report', () => {
+    const head = base();
+    head.Resources.RenamedElasticIp = head.Resources[eipId];
+    delete head.Resources[eipId];
+    const markdown = path.join(dir, 'diff.md');
+    const result = diff('--base-template', write('deployed.json', base()), '--head-template', write('pr.json', head), '--title', 'Against the deployed stack', '--markdown', markdown);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`1 stateful resource(s) would be replaced or deleted: ${eipId} (AWS::EC2::EIP, WILL_DESTROY)`);
+    expect(fs.readFileSync(markdown, 'utf8')).toMatch(/^## Against the deployed stack\n/);
+    expect(diff('--base-template', write('same.json', base()), '--head-template', write('same2.json', base())).status).toBe(0);
+  });
+
+  test.each([
+    [['--base-template', 'x.json'], 'give both --base-template and --head-template, or neither'],
+    [['--base-template', '/nonexistent.json', '--head-template', '/nonexistent.json'], 'ENOENT'],
+  ])('bad usage %j exits 2 with a reason', (args, message) => {
+    const result = diff(...args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
+  test('a file that is no template is refused', () => {
+    const result = diff('--base-template', write('list.json', '[1]'), '--head-template', write('list2.json', '[1]'));
+    expect(result).toMatchObject({ status: 2, stderr: expect.stringContaining('is not a CloudFormation template (no Resources)') });
+  });
+});

@@ -4,49 +4,162 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 
-const file = path.join(__dirname, '..', '.github', 'workflows', 'pull-request.yml');
+/**
+ * The pull-request workflows are a security boundary: the one that runs a pull request's code
+ * must hold no credentials, and the one that holds credentials must run no code from the pull
+ * request. These tests guard the files against accidental edits; what stops a malicious branch
+ * is outside the repository (workflow_run runs the default branch's file, and the role trusts
+ * only the protected environment), and the README's policy examples are checked here too.
+ */
+const root = path.join(__dirname, '..');
+const workflowFile = (name: string) => path.join(root, '.github', 'workflows', name);
 const validate = (target: string) => spawnSync('npx', ['action-validator', target], { encoding: 'utf8', timeout: 60_000 });
 
-interface Step { name?: string; run?: string; uses?: string; if?: string; with?: Record<string, string>; env?: Record<string, string> }
+interface Step { name?: string; run?: string; uses?: string; if?: string; id?: string; with?: Record<string, string>; env?: Record<string, string> }
+interface Job { if?: string; needs?: string; environment?: string; permissions?: Record<string, string>; steps: Step[] }
+interface Workflow { on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> }
 
-describe('the pull-request workflow', () => {
-  const workflow = yaml.load(fs.readFileSync(file, 'utf8')) as { on: unknown; permissions: Record<string, string>; jobs: Record<string, { steps: Step[] }> };
-  const steps = workflow.jobs.check.steps;
-  const step = (pattern: RegExp) => steps.find((s) => pattern.test(`${s.name ?? ''} ${s.run ?? ''} ${s.uses ?? ''}`));
+const load = (name: string) => yaml.load(fs.readFileSync(workflowFile(name), 'utf8')) as Workflow;
+const pr = load('pull-request.yml');
+const diff = load('pull-request-diff.yml');
+const text = (job: Job) => job.steps.map((s) => `${s.name ?? ''} ${s.run ?? ''} ${s.uses ?? ''}`).join('\n');
+const step = (job: Job, pattern: RegExp) => job.steps.find((s) => pattern.test(`${s.name ?? ''} ${s.run ?? ''} ${s.uses ?? ''}`));
+/** Runs code of the repository checked out (or installs and runs its packages). */
+const RUNS_REPOSITORY_CODE = /\b(npm|npx|node|yarn|pnpm|tsx|make|bash \.|\.\/)/;
 
+describe.each(['pull-request.yml', 'pull-request-diff.yml'])('%s', (name) => {
   test('is valid against the GitHub Actions schema (action-validator)', () => {
-    const result = validate(file);
+    const result = validate(workflowFile(name));
     expect({ status: result.status, stderr: result.stderr.replace(/npm warn.*\n/g, '') }).toEqual({ status: 0, stderr: '' });
   });
 
-  test('the validator does catch a broken workflow', () => {
-    const broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wf-')), 'broken.yml');
-    fs.writeFileSync(broken, fs.readFileSync(file, 'utf8').replace('runs-on: ubuntu-24.04', 'runs_on: ubuntu-24.04'));
-    expect(validate(broken).status).not.toBe(0);
+  test('pins every action by commit SHA', () => {
+    const uses = Object.values(load(name).jobs).flatMap((job) => job.steps.map((s) => s.uses).filter((u): u is string => !!u));
+    expect(uses.length).toBeGreaterThan(0);
+    for (const action of uses) {
+      expect(action).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+    }
   });
 
-  test('runs on pull requests: install, the README\'s test command as CI, synth', () => {
-    expect(workflow.on).toEqual({ pull_request: { branches: ['main'] } });
-    expect(step(/npm ci/)).toBeDefined();
-    expect(step(/CI=true npm test/)).toBeDefined();
-    expect(step(/cdk synth/)).toBeDefined();
-    expect(workflow.permissions).toEqual({ contents: 'read', 'pull-requests': 'write', 'id-token': 'write' });
+  test('grants each job its own least permissions, on top of a read-only or empty default', () => {
+    const workflow = load(name);
+    expect([{ contents: 'read' }, {}]).toContainEqual(workflow.permissions);
+    for (const job of Object.values(workflow.jobs)) {
+      expect(job.permissions).toBeDefined();
+    }
   });
+});
 
-  test('diffs against the deployed stack with OIDC when configured, offline against the base branch otherwise', () => {
-    expect(step(/configure-aws-credentials/)).toMatchObject({ if: "${{ vars.AWS_ROLE_ARN != '' }}", with: { 'role-to-assume': '${{ vars.AWS_ROLE_ARN }}' } });
-    expect(step(/cdk diff --no-color/)!.if).toBe("${{ vars.AWS_ROLE_ARN != '' }}");
-    const offline = step(/diff:offline/)!;
-    expect(offline.if).toBe("${{ vars.AWS_ROLE_ARN == '' }}");
+test('the validator does catch a broken workflow', () => {
+  const broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wf-')), 'broken.yml');
+  fs.writeFileSync(broken, fs.readFileSync(workflowFile('pull-request.yml'), 'utf8').replace('runs-on: ubuntu-24.04', 'runs_on: ubuntu-24.04'));
+  expect(validate(broken).status).not.toBe(0);
+});
+
+describe('pull-request.yml: runs the pull request\'s code, and so holds nothing', () => {
+  const check = pr.jobs.check;
+
+  test('runs on pull requests: install, the README\'s test command as CI, synth, the offline diff', () => {
+    expect(pr.on).toEqual({ pull_request: { branches: ['main'] } });
+    expect(Object.keys(pr.jobs)).toEqual(['check']);
+    expect(step(check, /^Install npm ci/)).toBeDefined();
+    expect(step(check, /CI=true npm test/)).toBeDefined();
+    expect(step(check, /cdk synth --quiet --output pr-assembly/)).toBeDefined();
+    const offline = step(check, /diff:offline/)!;
     expect(offline.run).toContain('--base "origin/$BASE_REF" --markdown diff.md $ALLOW');
     expect(offline.env!.ALLOW).toContain("'replacement-intended'");
+    expect(step(check, /Fail on an unintended replacement/)!.if).toBe("${{ steps.offline.outputs.status == '1' }}");
   });
 
-  test('keeps one comment per pull request, updated rather than duplicated', () => {
-    const comment = step(/github-script/)!;
-    expect(comment.with!.script).toContain('<!-- cdk-nat-instance: template diff -->');
-    expect(comment.with!.script).toContain('updateComment');
-    expect(comment.with!.script).toContain('createComment');
-    expect(step(/Fail on an unintended replacement/)!.if).toBe("${{ steps.offline.outputs.status == '1' }}");
+  test('no credentials, no id-token, a token that can only read, no secrets', () => {
+    expect(pr.permissions).toEqual({ contents: 'read' });
+    expect(check.permissions).toEqual({ contents: 'read' });
+    // The parsed workflow, comments aside.
+    const parsed = JSON.stringify(pr);
+    expect(parsed).not.toMatch(/id-token|configure-aws-credentials|secrets\.|AWS_ROLE|AWS_ACCESS|"write"/);
+    expect(step(check, /actions\/checkout/)!.with).toMatchObject({ 'persist-credentials': false });
+  });
+
+  test('hands the offline diff, the template and the pull request number on as an artifact', () => {
+    expect(step(check, /Hand the results/)!.run).toMatch(/echo "\$NUMBER" > pr-results\/number[\s\S]*cp pr-assembly\/\*\.template\.json pr-results\//);
+    expect(step(check, /upload-artifact/)!.with).toMatchObject({ name: 'pr-results', path: 'pr-results/' });
+  });
+});
+
+describe('pull-request-diff.yml: holds credentials, and so runs nothing of the pull request', () => {
+  test('runs from the default branch after the pull-request workflow, never on a pull request event', () => {
+    expect(diff.on).toEqual({ workflow_run: { workflows: ['pull-request'], types: ['completed'] } });
+    expect(diff.permissions).toEqual({});
+  });
+
+  test('only deployed-template has an id-token: no repository code there, a protected environment, no forks', () => {
+    const withToken = Object.entries(diff.jobs).filter(([, job]) => job.permissions?.['id-token']).map(([id]) => id);
+    expect(withToken).toEqual(['deployed-template']);
+    const job = diff.jobs['deployed-template'];
+    expect(job.permissions).toEqual({ 'id-token': 'write' });
+    expect(job.environment).toBe('pr-diff');
+    expect(job.if).toContain("vars.AWS_ROLE_ARN != ''");
+    expect(job.if).toContain('github.event.workflow_run.head_repository.full_name == github.repository');
+    expect(job.steps.map((s) => s.uses?.replace(/@.*/, '') ?? 'run')).toEqual(['aws-actions/configure-aws-credentials', 'run', 'actions/upload-artifact']);
+    expect(text(job)).not.toMatch(RUNS_REPOSITORY_CODE);
+    expect(text(job)).not.toMatch(/actions\/checkout|download-artifact/);
+    expect(step(job, /get-template/)!.run).toMatch(/^mkdir deployed\naws cloudformation get-template --stack-name "\$STACK"/);
+  });
+
+  test('comment: the default branch\'s tooling, the pull request\'s results as data, and no credentials', () => {
+    const job = diff.jobs.comment;
+    expect(job.permissions).toEqual({ contents: 'read', actions: 'read', 'pull-requests': 'write' });
+    expect(step(job, /actions\/checkout/)!.with).toEqual({ ref: '${{ github.event.repository.default_branch }}', 'persist-credentials': false });
+    expect(text(job)).not.toMatch(/configure-aws-credentials/);
+    // Nothing checks out or runs the pull request's commit.
+    expect(JSON.stringify(diff)).not.toMatch(/head_sha|head_branch|pull_request\.head/);
+    const results = job.steps.find((s) => s.with?.name === 'pr-results')!;
+    expect(results.with).toMatchObject({ 'run-id': '${{ github.event.workflow_run.id }}' });
+    const deployedDiff = step(job, /Diff against the deployed stack/)!;
+    expect(deployedDiff.run).toContain('diff:offline -- --base-template deployed/template.json');
+    expect(deployedDiff.run).toContain('--head-template "pr-results/$STACK.template.json"');
+  });
+
+  test('one comment per pull request, updated rather than duplicated, to a number checked to be one', () => {
+    const script = step(diff.jobs.comment, /github-script/)!.with!.script;
+    expect(script).toContain('<!-- cdk-nat-instance: template diff -->');
+    expect(script).toContain("if (!/^[1-9][0-9]{0,9}$/.test(number))");
+    expect(script).toContain('updateComment');
+    expect(script).toContain('createComment');
+  });
+});
+
+describe('the README\'s role for the deployed diff', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Pull requests'), readme.indexOf('\n## ', readme.indexOf('## Pull requests') + 5));
+  const policies = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]));
+  const statements = (policy: { Statement: unknown[] }) => policy.Statement as Array<{ Effect: string; Action: string | string[]; Resource?: string | string[]; Condition?: Record<string, Record<string, string>>; Principal?: Record<string, string> }>;
+
+  test('shows a trust policy and a permissions policy', () => {
+    expect(policies).toHaveLength(2);
+  });
+
+  test('trust: GitHub\'s OIDC tokens of the protected environment pr-diff only', () => {
+    const [trust] = policies;
+    const [statement] = statements(trust);
+    expect(statements(trust)).toHaveLength(1);
+    expect(statement.Action).toBe('sts:AssumeRoleWithWebIdentity');
+    expect(statement.Principal!.Federated).toMatch(/:oidc-provider\/token\.actions\.githubusercontent\.com$/);
+    expect(statement.Condition).toEqual({
+      StringEquals: {
+        'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+        'token.actions.githubusercontent.com:sub': 'repo:OWNER/REPO:environment:pr-diff',
+      },
+    });
+  });
+
+  test('permissions: read this stack\'s template, nothing that writes or assumes another role', () => {
+    const [, permissions] = policies;
+    const actions = statements(permissions).flatMap((s) => [s.Action].flat());
+    expect(actions.sort()).toEqual(['cloudformation:DescribeStacks', 'cloudformation:GetTemplate']);
+    for (const s of statements(permissions)) {
+      expect(s.Effect).toBe('Allow');
+      expect([s.Resource].flat()).toEqual(['arn:aws:cloudformation:REGION:ACCOUNT:stack/NatInstance/*']);
+    }
   });
 });

@@ -1,11 +1,16 @@
 /**
  * npm run diff:offline -- [--base REF] [--allow-replacement] [--markdown FILE]
+ * npm run diff:offline -- --base-template FILE --head-template FILE [--title TEXT] [--allow-replacement] [--markdown FILE]
  *
  * Synthesizes this working tree and the base revision (default origin/main, else main) with no
  * AWS access, diffs the two templates, prints a report that leads with replaced or deleted
  * resources and security changes, and exits 1 if a stateful resource (Elastic IP, interface,
  * VPC, subnet, ...) would be replaced or deleted, unless --allow-replacement says it is meant.
  * The base is synthesized in a temporary git worktree with this tree's node_modules.
+ *
+ * With --base-template and --head-template it synthesizes nothing and reads both templates from
+ * files: the pull-request workflow uses this to compare the deployed stack's template with the
+ * pull request's, as data, with the base branch's tooling.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -43,13 +48,51 @@ function defaultBase(): string {
   throw new Error('no origin/main or main to compare with; pass --base REF');
 }
 
+function readTemplate(file: string): Record<string, unknown> {
+  const template = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (typeof template !== 'object' || template === null || typeof template.Resources !== 'object') {
+    throw new Error(`${file} is not a CloudFormation template (no Resources)`);
+  }
+  return template;
+}
+
+/** Prints and writes the report; 1 when a stateful resource would go and that is not allowed. */
+function report(baseTemplate: Record<string, unknown>, headTemplate: Record<string, unknown>, title: string, values: { markdown?: string; 'allow-replacement'?: boolean }): number {
+  const result = diffTemplates(baseTemplate, headTemplate, title);
+  process.stdout.write(result.markdown);
+  if (values.markdown) {
+    fs.writeFileSync(values.markdown, result.markdown);
+  }
+  if (result.blocking.length > 0 && !values['allow-replacement']) {
+    process.stderr.write(`diff:offline: ${result.blocking.length} stateful resource(s) would be replaced or deleted: ` +
+      `${result.blocking.map((b) => `${b.logicalId} (${b.type}, ${b.impact})`).join(', ')}; pass --allow-replacement if that is intended\n`);
+    return 1;
+  }
+  return 0;
+}
+
+const USAGE = `Usage: npm run diff:offline -- [--base REF] [-c KEY=VALUE ...] [--allow-replacement] [--markdown FILE]
+       npm run diff:offline -- --base-template FILE --head-template FILE [--title TEXT] [--allow-replacement] [--markdown FILE]`;
+
 function main(): number {
   const { values } = parseArgs({
     options: {
       base: { type: 'string' }, 'allow-replacement': { type: 'boolean', default: false }, markdown: { type: 'string' },
       context: { type: 'string', multiple: true, short: 'c', default: [] },
+      'base-template': { type: 'string' }, 'head-template': { type: 'string' }, title: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if ((values['base-template'] === undefined) !== (values['head-template'] === undefined)) {
+    throw new Error('give both --base-template and --head-template, or neither');
+  }
+  if (values['base-template'] !== undefined && values['head-template'] !== undefined) {
+    return report(readTemplate(values['base-template']), readTemplate(values['head-template']), values.title ?? 'Template diff', values);
+  }
   const base = values.base ?? defaultBase();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nat-diff-'));
   const worktree = path.join(work, 'base');
@@ -58,17 +101,7 @@ function main(): number {
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(worktree, 'node_modules'));
     const baseTemplate = synth(worktree, path.join(work, 'base.out'), values.context);
     const headTemplate = synth(ROOT, path.join(work, 'head.out'), values.context);
-    const report = diffTemplates(baseTemplate, headTemplate, `Template diff against ${base}`);
-    process.stdout.write(report.markdown);
-    if (values.markdown) {
-      fs.writeFileSync(values.markdown, report.markdown);
-    }
-    if (report.blocking.length > 0 && !values['allow-replacement']) {
-      process.stderr.write(`diff:offline: ${report.blocking.length} stateful resource(s) would be replaced or deleted: ` +
-        `${report.blocking.map((b) => `${b.logicalId} (${b.type}, ${b.impact})`).join(', ')}; pass --allow-replacement if that is intended\n`);
-      return 1;
-    }
-    return 0;
+    return report(baseTemplate, headTemplate, `Template diff against ${base}`, values);
   } finally {
     spawnSync('git', ['worktree', 'remove', '--force', worktree], { cwd: ROOT });
     fs.rmSync(work, { recursive: true, force: true });
