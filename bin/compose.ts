@@ -1,6 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { NatInstanceStack, configFromContext } from '../lib';
+import { NatInstanceStack } from '../lib';
+import { configFromContext } from './app-config';
 
 /**
  * Builds the app's stack from its CDK context (cdk.json and -c key=value) and switches on the

@@ -3,11 +3,11 @@ import { NatConfigError } from './validation';
 /** The CPU architectures Amazon Linux 2023 images are published for. */
 export type NatArchitecture = 'arm64' | 'x86_64';
 
-export const ARCHITECTURES: readonly NatArchitecture[] = ['arm64', 'x86_64'];
-
 interface FamilyInfo {
   readonly architecture: NatArchitecture;
   readonly sizes: readonly string[];
+  /** Burstable: earns CPU credits, and has a credit mode (standard or unlimited). */
+  readonly burstable?: boolean;
 }
 
 const BURSTABLE = ['nano', 'micro', 'small', 'medium', 'large', 'xlarge', '2xlarge'];
@@ -20,15 +20,15 @@ const INTEL = ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '
  * there for NATs that carry a lot of traffic.
  */
 export const SUPPORTED_INSTANCE_FAMILIES: Readonly<Record<string, FamilyInfo>> = {
-  t4g: { architecture: 'arm64', sizes: BURSTABLE },
+  t4g: { architecture: 'arm64', sizes: BURSTABLE, burstable: true },
   c6g: { architecture: 'arm64', sizes: GRAVITON },
   c6gn: { architecture: 'arm64', sizes: GRAVITON },
   c7g: { architecture: 'arm64', sizes: GRAVITON },
   c7gn: { architecture: 'arm64', sizes: GRAVITON },
   m6g: { architecture: 'arm64', sizes: GRAVITON },
   m7g: { architecture: 'arm64', sizes: GRAVITON },
-  t3: { architecture: 'x86_64', sizes: BURSTABLE },
-  t3a: { architecture: 'x86_64', sizes: BURSTABLE },
+  t3: { architecture: 'x86_64', sizes: BURSTABLE, burstable: true },
+  t3a: { architecture: 'x86_64', sizes: BURSTABLE, burstable: true },
   c5n: { architecture: 'x86_64', sizes: ['large', 'xlarge', '2xlarge', '4xlarge', '9xlarge', '18xlarge'] },
   c6i: { architecture: 'x86_64', sizes: INTEL },
   c6in: { architecture: 'x86_64', sizes: INTEL },
@@ -43,6 +43,7 @@ export interface InstanceTypeInfo {
   readonly family: string;
   readonly size: string;
   readonly architecture: NatArchitecture;
+  readonly burstable: boolean;
 }
 
 /** Looks an instance type up in {@link SUPPORTED_INSTANCE_FAMILIES}, or explains what is accepted. */
@@ -60,13 +61,5 @@ export function parseInstanceType(option: string, value: unknown): InstanceTypeI
   if (!info.sizes.includes(size)) {
     throw new NatConfigError(option, value, `a size that ${family} has: ${info.sizes.join(', ')}`);
   }
-  return { name: value as string, family, size, architecture: info.architecture };
-}
-
-/** Validates an architecture name. */
-export function parseArchitecture(option: string, value: unknown): NatArchitecture {
-  if (typeof value !== 'string' || !(ARCHITECTURES as readonly string[]).includes(value)) {
-    throw new NatConfigError(option, value, `one of ${ARCHITECTURES.join(', ')}`);
-  }
-  return value as NatArchitecture;
+  return { name: value as string, family, size, architecture: info.architecture, burstable: info.burstable ?? false };
 }

@@ -1,41 +1,59 @@
-import { Duration, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { NatArchitecture, parseArchitecture, parseInstanceType } from './instance-types';
-import { NatInstance } from './nat-instance';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { HOME_INTERFACE_TAG } from '../assets/contract';
+import { InstanceTypeInfo, parseInstanceType } from './instance-types';
+import { ISelfHealingNat, SelfHealingNat } from './nat-instance';
 import { RouteWatchdog, WatchedRouteTable } from './route-watchdog';
 import { NatConfigError, cidrsOverlap, parseCidr, parseWholeNumber, validateAllocationIds } from './validation';
 
-/** The tag on each private route table that names the NAT interface it uses while that NAT is healthy. */
-export const HOME_INTERFACE_TAG = 'NatInstanceHomeInterface';
-
-/** Properties of a {@link NatInstanceProvider}. */
-export interface NatInstanceProviderProps {
+/** Properties of a {@link SelfHealingNatProvider}. */
+export interface SelfHealingNatProviderProps {
   /**
    * The instance type of each NAT instance.
    *
-   * Must be from a supported family (see `SUPPORTED_INSTANCE_FAMILIES`): a NAT needs ENA
-   * networking, and a burstable Graviton instance carries a small VPC's traffic for a few dollars
-   * a month.
+   * Must be from a supported family: t4g, c6g, c6gn, c7g, c7gn, m6g, m7g (arm64), t3, t3a, c5n,
+   * c6i, c6in, c7i, m6i, m7i (x86_64). A NAT needs ENA networking, and a burstable Graviton
+   * instance carries a small VPC's traffic for a few dollars a month.
    *
-   * @default - t4g.nano (`NatInstanceProvider.DEFAULT_INSTANCE_TYPE`)
+   * @default - t4g.nano (`SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE`)
    */
   readonly instanceType?: ec2.InstanceType;
 
   /**
-   * The CPU architecture of the Amazon Linux 2023 image.
+   * The image of the NAT instances.
    *
-   * Rejected when it does not match the instance type: an arm64 image does not boot on x86.
+   * It must be Amazon Linux 2023 or a derivative (the boot scripts use dnf, systemd-networkd and
+   * amazon-ec2-net-utils) built for the architecture of `instanceType`. Give a pinned image,
+   * such as `ec2.MachineImage.genericLinux({ 'eu-west-1': 'ami-...' })`, to decide yourself
+   * when the NATs move to a newer one.
    *
-   * @default - the architecture of `instanceType`
+   * @default - the latest Amazon Linux 2023 image for the instance type's architecture, resolved
+   * from its public SSM parameter at each deployment
    */
-  readonly architecture?: ec2.InstanceArchitecture;
+  readonly machineImage?: ec2.IMachineImage;
 
   /**
-   * Existing Elastic IP allocation IDs, one per NAT instance in the order of the NAT subnets.
+   * The CPU credit mode of a burstable instance type (T3, T3a, T4g).
+   *
+   * In `STANDARD` mode a NAT that has spent its credits is held to its baseline CPU, and with
+   * it to fewer packets per second, at no extra cost; in `UNLIMITED` mode it keeps bursting and
+   * pays for surplus credits (a t4g.nano bursting all month costs several times its price).
+   * Rejected for instance types that are not burstable.
+   *
+   * @default - the instance type's own default: unlimited for T3, T3a and T4g
+   */
+  readonly creditSpecification?: ec2.CpuCredits;
+
+  /**
+   * Existing Elastic IP allocation IDs: the NAT of the i-th NAT subnet gets the i-th ID.
    *
    * Use them to keep an egress address that outlives this stack, for example one that
-   * customers allow-list.
+   * customers allow-list. As with `NatProvider.gateway`, a list longer than the number of NATs
+   * is a pool whose first IDs are used, and a token list (for example
+   * `Fn.split(',', Fn.importValue('EgressAllocations'))`) is read at deployment.
    *
    * @default - a new Elastic IP for each NAT instance
    */
@@ -53,7 +71,7 @@ export interface NatInstanceProviderProps {
   /**
    * Size of each NAT instance's encrypted gp3 root volume, in GiB.
    *
-   * @default 8 (`NatInstanceProvider.DEFAULT_ROOT_VOLUME_SIZE`): the size of the Amazon Linux 2023 image
+   * @default 8 (`SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE`): the size of the Amazon Linux 2023 image
    */
   readonly rootVolumeSize?: number;
 
@@ -79,7 +97,7 @@ export interface NatInstanceProviderProps {
   /**
    * How long a deployment waits for a new NAT instance to report that NAT works before it fails.
    *
-   * @default Duration.minutes(15) (`NatInstanceProvider.DEFAULT_BOOT_TIMEOUT`)
+   * @default Duration.minutes(15) (`SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT`)
    */
   readonly bootTimeout?: Duration;
 }
@@ -93,9 +111,9 @@ export interface NatInstanceProviderProps {
  * security group admits the VPC's CIDR blocks only.
  *
  * @example
- * const vpc = new ec2.Vpc(this, 'Vpc', { natGatewayProvider: new NatInstanceProvider() });
+ * const vpc = new ec2.Vpc(this, 'Vpc', { natGatewayProvider: new SelfHealingNatProvider() });
  */
-export class NatInstanceProvider extends ec2.NatProvider {
+export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConnectable {
   /** The instance type used when none is given. */
   public static readonly DEFAULT_INSTANCE_TYPE = 't4g.nano';
 
@@ -106,30 +124,33 @@ export class NatInstanceProvider extends ec2.NatProvider {
   public static readonly DEFAULT_BOOT_TIMEOUT = Duration.minutes(15);
 
   private readonly instanceType: ec2.InstanceType;
-  private readonly architecture: NatArchitecture;
+  private readonly typeInfo: InstanceTypeInfo;
   private readonly rootVolumeSize: number;
   private readonly bootTimeout: Duration;
   private readonly additionalCidrs: string[];
-  private readonly nats: NatInstance[] = [];
+  private readonly nats: SelfHealingNat[] = [];
   private readonly routes: WatchedRouteTable[] = [];
   private _watchdog?: RouteWatchdog;
   private _securityGroup?: ec2.SecurityGroup;
+  private _connections?: ec2.Connections;
   private _availabilityZones: string[] = [];
 
-  constructor(private readonly props: NatInstanceProviderProps = {}) {
+  constructor(private readonly props: SelfHealingNatProviderProps = {}) {
     super();
-    this.instanceType = props.instanceType ?? new ec2.InstanceType(NatInstanceProvider.DEFAULT_INSTANCE_TYPE);
-    const typeInfo = parseInstanceType('instanceType', this.instanceType.toString());
-    this.architecture = props.architecture === undefined
-      ? typeInfo.architecture
-      : parseArchitecture('architecture', props.architecture);
-    if (this.architecture !== typeInfo.architecture) {
-      throw new NatConfigError('architecture', props.architecture,
-        `the architecture of instanceType ${typeInfo.name}, ${typeInfo.architecture}; for ${this.architecture}, choose an instance type built for ${this.architecture}`);
+    this.instanceType = props.instanceType ?? new ec2.InstanceType(SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE);
+    this.typeInfo = parseInstanceType('instanceType', this.instanceType.toString());
+    if (props.creditSpecification !== undefined) {
+      if (!Object.values(ec2.CpuCredits).includes(props.creditSpecification)) {
+        throw new NatConfigError('creditSpecification', props.creditSpecification, `one of ${Object.values(ec2.CpuCredits).join(', ')} (ec2.CpuCredits)`);
+      }
+      if (!this.typeInfo.burstable) {
+        throw new NatConfigError('creditSpecification', props.creditSpecification,
+          `no credit mode for ${this.typeInfo.name}, which is not burstable: only T3, T3a and T4g instances earn CPU credits`);
+      }
     }
-    this.rootVolumeSize = parseWholeNumber('rootVolumeSize', props.rootVolumeSize ?? NatInstanceProvider.DEFAULT_ROOT_VOLUME_SIZE,
-      NatInstanceProvider.DEFAULT_ROOT_VOLUME_SIZE, 16384, ' GiB (the image needs 8; gp3 allows 16384)');
-    this.bootTimeout = props.bootTimeout ?? NatInstanceProvider.DEFAULT_BOOT_TIMEOUT;
+    this.rootVolumeSize = parseWholeNumber('rootVolumeSize', props.rootVolumeSize ?? SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE,
+      SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE, 16384, ' GiB (the image needs 8; gp3 allows 16384)');
+    this.bootTimeout = props.bootTimeout ?? SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT;
     const timeoutSeconds = this.bootTimeout.toSeconds();
     if (timeoutSeconds < 60 || timeoutSeconds > 43200) {
       throw new NatConfigError('bootTimeout', `${timeoutSeconds} seconds`, 'from 1 minute to 12 hours (CloudFormation\'s limit)');
@@ -143,22 +164,33 @@ export class NatInstanceProvider extends ec2.NatProvider {
     }));
   }
 
-  /** The NAT instances, one per NAT subnet, once the provider has been given to a VPC. */
-  public get natInstances(): NatInstance[] {
+  /** The NATs, one per NAT subnet, once the provider has been given to a VPC. */
+  public get natInstances(): ISelfHealingNat[] {
     return [...this.nats];
   }
 
-  /** The route watchdog, unless turned off. */
-  public get watchdog(): RouteWatchdog | undefined {
-    return this._watchdog;
+  /** The route watchdog's function, unless the watchdog is turned off. */
+  public get watchdogFunction(): lambda.IFunction | undefined {
+    return this._watchdog?.function;
   }
 
   /** The security group of the NAT interfaces. */
   public get securityGroup(): ec2.ISecurityGroup {
     if (!this._securityGroup) {
-      throw new Error('Pass the NatInstanceProvider to a Vpc before reading its securityGroup');
+      throw new Error('Pass the SelfHealingNatProvider to a Vpc before reading its securityGroup');
     }
     return this._securityGroup;
+  }
+
+  /**
+   * The NATs' network connections. The security group admits the VPC's CIDR blocks (and
+   * `additionalCidrs`) already; use this to admit further sources, such as a peer's security group.
+   */
+  public get connections(): ec2.Connections {
+    if (!this._connections) {
+      throw new Error('Pass the SelfHealingNatProvider to a Vpc before reading its connections');
+    }
+    return this._connections;
   }
 
   public get configuredGateways(): ec2.GatewayConfig[] {
@@ -167,13 +199,16 @@ export class NatInstanceProvider extends ec2.NatProvider {
 
   public configureNat(options: ec2.ConfigureNatOptions): void {
     if (this._securityGroup) {
-      throw new Error('A NatInstanceProvider serves one VPC; create one provider per VPC');
+      throw new Error('A SelfHealingNatProvider serves one VPC; create one provider per VPC');
     }
-    const natCount = options.natSubnets.length;
-    if (this.props.eipAllocationIds !== undefined) {
-      validateAllocationIds('eipAllocationIds', this.props.eipAllocationIds, natCount);
-    }
+    const allocationIds = this.allocationIds(options.natSubnets.length);
     const vpc = options.vpc;
+    const machineImage = this.props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({
+      cpuType: this.typeInfo.architecture === 'arm64' ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
+    });
+    if (imageOsType(vpc, machineImage) !== ec2.OperatingSystemType.LINUX) {
+      throw new NatConfigError('machineImage', machineImage.constructor.name, 'a Linux image: Amazon Linux 2023 or a derivative');
+    }
     // The literal block where the VPC has one, so that rules and checks (cdk-nag, cfn-lint) can
     // read the security group; a reference only where the block is chosen at deployment (IPAM).
     const declared = (vpc.node.defaultChild as ec2.CfnVPC | undefined)?.cidrBlock;
@@ -198,6 +233,7 @@ export class NatInstanceProvider extends ec2.NatProvider {
     for (const cidr of vpcCidrs) {
       this._securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to NAT from the VPC');
     }
+    this._connections = new ec2.Connections({ securityGroups: [this._securityGroup] });
     if (!literal) {
       Validations.of(this._securityGroup).acknowledge({
         id: 'AwsSolutions::AwsSolutions-EC23',
@@ -206,14 +242,15 @@ export class NatInstanceProvider extends ec2.NatProvider {
     }
 
     options.natSubnets.forEach((subnet, i) => {
-      this.nats.push(new NatInstance(subnet, 'NatInstance', {
+      this.nats.push(new SelfHealingNat(subnet, 'NatInstance', {
         vpc,
         subnet,
         securityGroup: this._securityGroup!,
         vpcCidrs,
         instanceType: this.instanceType,
-        architecture: this.architecture,
-        eipAllocationId: this.props.eipAllocationIds?.[i],
+        machineImage,
+        creditSpecification: this.props.creditSpecification,
+        eipAllocationId: allocationIds?.[i],
         rootVolumeSize: this.rootVolumeSize,
         ebsEncryptionKey: this.props.ebsEncryptionKey,
         bootTimeout: this.bootTimeout,
@@ -226,6 +263,26 @@ export class NatInstanceProvider extends ec2.NatProvider {
     if (this.props.routeWatchdog ?? true) {
       this._watchdog = new RouteWatchdog(vpc, 'NatRouteWatchdog', { nats: this.nats, routeTables: this.routes });
     }
+  }
+
+  /**
+   * The allocation ID of each NAT, as `NatProvider.gateway` picks them: a literal list must hold
+   * at least one well-formed, distinct ID per NAT and its first ones are used; from a token
+   * list, CloudFormation selects by index at deployment.
+   */
+  private allocationIds(natCount: number): string[] | undefined {
+    const ids = this.props.eipAllocationIds;
+    if (ids === undefined) {
+      return undefined;
+    }
+    if (Token.isUnresolved(ids)) {
+      return Array.from({ length: natCount }, (_, i) => Fn.select(i, ids));
+    }
+    if (!Array.isArray(ids)) {
+      throw new NatConfigError('eipAllocationIds', ids, 'a list of Elastic IP allocation IDs such as [\'eipalloc-0123456789abcdef0\']');
+    }
+    validateAllocationIds('eipAllocationIds', ids, natCount);
+    return ids.slice(0, natCount);
   }
 
   /**
@@ -251,5 +308,19 @@ export class NatInstanceProvider extends ec2.NatProvider {
     if (table) {
       Tags.of(table).add(HOME_INTERFACE_TAG, nat.networkInterface.ref);
     }
+  }
+}
+
+/**
+ * The operating system of an image, read before any NAT is built. Some images add resources to
+ * the scope they are read in (a generic image, its region map), so they are read in a probe
+ * scope that is removed again.
+ */
+function imageOsType(scope: Construct, image: ec2.IMachineImage): ec2.OperatingSystemType {
+  const probe = new Construct(scope, 'NatImageProbe');
+  try {
+    return image.getImage(probe).osType;
+  } finally {
+    scope.node.tryRemoveChild(probe.node.id);
   }
 }

@@ -1,4 +1,5 @@
 import { CfnOutput, CfnResource, Fn, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { NatInstanceProvider } from './nat-instance-provider';
+import { SelfHealingNatProvider } from './nat-instance-provider';
 import { NatMonitoring } from './nat-monitoring';
 import { NatConfigError, Cidr, blockSize, parseCidr, parseWholeNumber } from './validation';
 
@@ -53,19 +54,26 @@ export interface NatInstanceStackProps extends StackProps {
   /**
    * Instance type of the NAT instances, from a supported family.
    *
-   * @default 't4g.nano'
+   * @default - t4g.nano
    */
-  readonly instanceType?: string;
+  readonly instanceType?: ec2.InstanceType;
 
   /**
-   * CPU architecture of the image, `arm64` or `x86_64`; must match the instance type.
+   * The CPU credit mode of a burstable instance type; see `SelfHealingNatProviderProps`.
    *
-   * @default - the architecture of `instanceType`
+   * @default - the instance type's own default: unlimited for T3, T3a and T4g
    */
-  readonly architecture?: string;
+  readonly creditSpecification?: ec2.CpuCredits;
 
   /**
-   * Existing Elastic IP allocation IDs, exactly one per NAT.
+   * The image of the NAT instances; see `SelfHealingNatProviderProps`.
+   *
+   * @default - the latest Amazon Linux 2023 image for the instance type's architecture
+   */
+  readonly machineImage?: ec2.IMachineImage;
+
+  /**
+   * Existing Elastic IP allocation IDs, at least one per NAT; the first ones are used.
    *
    * @default - new Elastic IPs
    */
@@ -174,13 +182,16 @@ export class NatInstanceStack extends Stack {
   public readonly vpc: ec2.Vpc;
 
   /** The NAT provider, with the NAT instances it created. */
-  public readonly natProvider: NatInstanceProvider;
+  public readonly natProvider: SelfHealingNatProvider;
 
   /** The flow logs' log group, unless flow logs are off. */
-  public readonly flowLogGroup?: logs.LogGroup;
+  public readonly flowLogGroup?: logs.ILogGroup;
 
-  /** The alarms and dashboard, unless alarms are off. */
-  public readonly monitoring?: NatMonitoring;
+  /** The NAT alarms, per NAT in order and then the failover alarm; none when alarms are off. */
+  public readonly alarms: cloudwatch.IAlarm[];
+
+  /** The NAT dashboard, unless alarms or the dashboard are off. */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: NatInstanceStackProps = {}) {
     super(scope, id, props);
@@ -214,9 +225,10 @@ export class NatInstanceStack extends Stack {
       throw new NatConfigError('ebsKmsKeyArn', props.ebsKmsKeyArn, 'a KMS key ARN such as arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
     }
 
-    this.natProvider = new NatInstanceProvider({
-      instanceType: props.instanceType === undefined ? undefined : new ec2.InstanceType(String(props.instanceType)),
-      architecture: props.architecture as ec2.InstanceArchitecture | undefined,
+    this.natProvider = new SelfHealingNatProvider({
+      instanceType: props.instanceType,
+      creditSpecification: props.creditSpecification,
+      machineImage: props.machineImage,
       eipAllocationIds: props.eipAllocationIds,
       additionalCidrs: props.additionalCidrs,
       rootVolumeSize: props.rootVolumeSize,
@@ -260,8 +272,9 @@ export class NatInstanceStack extends Stack {
       });
     }
 
+    this.alarms = [];
     if (props.alarms ?? true) {
-      this.monitoring = new NatMonitoring(this, 'Monitoring', {
+      const monitoring = new NatMonitoring(this, 'Monitoring', {
         nats: this.natProvider.natInstances,
         alarmTopic: props.alarmTopicArn !== undefined
           ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)
@@ -269,16 +282,18 @@ export class NatInstanceStack extends Stack {
         dashboard: props.dashboard,
         watchdog: props.routeWatchdog ?? true,
       });
+      this.alarms = monitoring.alarms;
+      this.dashboard = monitoring.dashboard;
     }
 
     new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId, description: 'The VPC' });
     this.natProvider.natInstances.forEach((nat, i) => {
       new CfnOutput(this, `Nat${i}PublicAddress`, {
-        value: nat.elasticIp ? nat.elasticIp.ref : nat.allocationId,
-        description: `Egress address of NAT ${i}${nat.elasticIp ? '' : ' (allocation ID)'}`,
+        value: nat.publicIp ?? nat.allocationId,
+        description: `Egress address of NAT ${i}${nat.publicIp ? '' : ' (allocation ID)'}`,
       });
       new CfnOutput(this, `Nat${i}NetworkInterface`, {
-        value: nat.networkInterface.ref,
+        value: nat.networkInterfaceId,
         description: `Static interface of NAT ${i}: the private routes' target`,
       });
       new CfnOutput(this, `Nat${i}AutoScalingGroup`, {

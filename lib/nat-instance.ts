@@ -1,14 +1,12 @@
 import { ArnFormat, Duration, Names, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
-import { NatArchitecture } from './instance-types';
+import { Construct, IConstruct } from 'constructs';
+import { METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG, NAT_METRIC_DIMENSION } from '../assets/contract';
 import { addNatBoot } from './user-data';
-
-/** The CloudWatch namespace of the NATs' heartbeat and of the watchdog's RouteMoved metric. */
-export const HEARTBEAT_NAMESPACE = 'NatInstance';
 
 /**
  * Every Auto Scaling group of the stack's account and region, as IAM matches them:
@@ -19,11 +17,80 @@ export function anyAutoScalingGroupArn(stack: Stack): string {
   return stack.formatArn({ service: 'autoscaling', resource: 'autoScalingGroup', resourceName: '*:autoScalingGroupName/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 }
 
-/** The tag that ties a NAT's instances to the IAM conditions of its role. */
-export const NAT_GROUP_TAG = 'NatInstanceGroup';
+/**
+ * One NAT of a {@link SelfHealingNatProvider}: a static network interface with an Elastic IP,
+ * which the private route tables point at, and the Auto Scaling group of one instance that
+ * serves it.
+ */
+export interface ISelfHealingNat extends IConstruct {
+  /** The availability zone of the NAT. */
+  readonly availabilityZone: string;
 
-/** Properties of one {@link NatInstance}. */
-export interface NatInstanceProps {
+  /** The static network interface: the private default routes' target. */
+  readonly networkInterfaceId: string;
+
+  /** The allocation ID of the NAT's Elastic IP, its egress address. */
+  readonly allocationId: string;
+
+  /**
+   * The NAT's public IPv4 address.
+   *
+   * @default - undefined when the address came as an allocation ID (`eipAllocationIds`)
+   */
+  readonly publicIp?: string;
+
+  /** The Auto Scaling group that keeps one instance serving the interface. */
+  readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
+
+  /** The instance role. */
+  readonly role: iam.IRole;
+
+  /**
+   * Self-check heartbeats: one sample a minute while the instance verifies that NAT works.
+   *
+   * @default - SampleCount over 1 minute
+   */
+  metricHeartbeat(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Connection-tracking table use, in percent: new flows are dropped at 100.
+   *
+   * @default - Maximum over 1 minute
+   */
+  metricConntrackUsage(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Packets dropped for exceeding the instance's bandwidth, packet-rate or connection
+   * allowance (ENA): the sign that the NAT needs a larger instance type.
+   *
+   * @default - Sum over 5 minutes
+   */
+  metricAllowanceExceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Failed EC2 status checks of the group's instance.
+   *
+   * @default - Maximum over 5 minutes
+   */
+  metricStatusCheckFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Bytes the NAT instance received.
+   *
+   * @default - Sum over 5 minutes
+   */
+  metricNetworkIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Bytes the NAT instance sent.
+   *
+   * @default - Sum over 5 minutes
+   */
+  metricNetworkOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/** Properties of one {@link SelfHealingNat}. */
+export interface SelfHealingNatProps {
   /** The VPC the NAT serves. */
   readonly vpc: ec2.IVpc;
 
@@ -39,8 +106,15 @@ export interface NatInstanceProps {
   /** The instance type. */
   readonly instanceType: ec2.InstanceType;
 
-  /** The architecture of the Amazon Linux 2023 image; must match the instance type. */
-  readonly architecture: NatArchitecture;
+  /** The image of the instances. */
+  readonly machineImage: ec2.IMachineImage;
+
+  /**
+   * The CPU credit mode of a burstable instance type.
+   *
+   * @default - the instance type's default (unlimited for T3 and T4g)
+   */
+  readonly creditSpecification?: ec2.CpuCredits;
 
   /**
    * An existing Elastic IP to use as the NAT's public address.
@@ -68,9 +142,13 @@ export interface NatInstanceProps {
  * point at, and a self-healing Auto Scaling group of one instance that attaches that interface
  * at boot. Replacing the instance changes neither a route nor the public address.
  */
-export class NatInstance extends Construct {
+export class SelfHealingNat extends Construct implements ISelfHealingNat {
   /** The static interface: the route target of the private subnets. */
   public readonly networkInterface: ec2.CfnNetworkInterface;
+
+  public readonly networkInterfaceId: string;
+
+  public readonly publicIp?: string;
 
   /** The Elastic IP, when this construct allocated it. */
   public readonly elasticIp?: ec2.CfnEIP;
@@ -90,7 +168,7 @@ export class NatInstance extends Construct {
   /** The availability zone of the NAT. */
   public readonly availabilityZone: string;
 
-  constructor(scope: Construct, id: string, props: NatInstanceProps) {
+  constructor(scope: Construct, id: string, props: SelfHealingNatProps) {
     super(scope, id);
     const stack = Stack.of(this);
     this.availabilityZone = props.subnet.availabilityZone;
@@ -102,12 +180,14 @@ export class NatInstance extends Construct {
       sourceDestCheck: false, // required for NAT: forwarded packets are not addressed to it
       description: `NAT instance interface (${this.node.path})`,
     });
+    this.networkInterfaceId = this.networkInterface.ref;
 
     if (props.eipAllocationId) {
       this.allocationId = props.eipAllocationId;
     } else {
       this.elasticIp = new ec2.CfnEIP(this, 'ElasticIp', { domain: 'vpc' });
       this.allocationId = this.elasticIp.attrAllocationId;
+      this.publicIp = this.elasticIp.ref;
     }
     // Bound to the interface, not to an instance, so that a replacement keeps the address.
     const association = new ec2.CfnEIPAssociation(this, 'ElasticIpAssociation', {
@@ -127,9 +207,8 @@ export class NatInstance extends Construct {
     const userData = ec2.UserData.forLinux();
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       instanceType: props.instanceType,
-      machineImage: ec2.MachineImage.latestAmazonLinux2023({
-        cpuType: props.architecture === 'arm64' ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
-      }),
+      machineImage: props.machineImage,
+      cpuCredits: props.creditSpecification,
       userData,
       role: this.role,
       securityGroup: props.securityGroup,
@@ -237,8 +316,47 @@ export class NatInstance extends Construct {
       sid: 'PublishHeartbeat',
       actions: ['cloudwatch:PutMetricData'], // supports no resource-level permissions; the condition narrows it
       resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': HEARTBEAT_NAMESPACE } },
+      conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
     }));
     // cloudformation:SignalResource on this stack comes with the group's signals.
+  }
+
+  public metricHeartbeat(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.natMetric(METRIC.heartbeat, { statistic: 'SampleCount', period: Duration.minutes(1), ...props });
+  }
+
+  public metricConntrackUsage(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.natMetric(METRIC.conntrackUsage, { statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  public metricAllowanceExceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.natMetric(METRIC.allowanceExceeded, { statistic: 'Sum', period: Duration.minutes(5), ...props });
+  }
+
+  public metricStatusCheckFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.groupMetric('StatusCheckFailed', { statistic: 'Maximum', ...props });
+  }
+
+  public metricNetworkIn(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.groupMetric('NetworkIn', { statistic: 'Sum', ...props });
+  }
+
+  public metricNetworkOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.groupMetric('NetworkOut', { statistic: 'Sum', ...props });
+  }
+
+  /** A metric the NAT publishes itself, by its interface. */
+  private natMetric(metricName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE, metricName, dimensionsMap: { [NAT_METRIC_DIMENSION]: this.networkInterfaceId }, ...props,
+    });
+  }
+
+  /** An EC2 metric of the group's instance: the group outlives any one instance ID. */
+  private groupMetric(metricName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/EC2', metricName, period: Duration.minutes(5),
+      dimensionsMap: { AutoScalingGroupName: this.autoScalingGroup.autoScalingGroupName }, ...props,
+    });
   }
 }

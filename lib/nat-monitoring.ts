@@ -3,12 +3,13 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { HEARTBEAT_NAMESPACE, NatInstance } from './nat-instance';
+import { METRIC, METRIC_NAMESPACE } from '../assets/contract';
+import { ISelfHealingNat } from './nat-instance';
 
 /** Properties of {@link NatMonitoring}. */
 export interface NatMonitoringProps {
   /** The NATs to watch. */
-  readonly nats: NatInstance[];
+  readonly nats: ISelfHealingNat[];
 
   /**
    * Where the alarms notify (alarm and OK).
@@ -52,39 +53,32 @@ export class NatMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: NatMonitoringProps) {
     super(scope, id);
-    const natMetric = (nat: NatInstance, metricName: string, statistic: string, period: Duration) => new cloudwatch.Metric({
-      namespace: HEARTBEAT_NAMESPACE, metricName, statistic, period, dimensionsMap: { NetworkInterfaceId: nat.networkInterface.ref },
-    });
-    const ec2Metric = (nat: NatInstance, metricName: string, statistic: string) => new cloudwatch.Metric({
-      namespace: 'AWS/EC2', metricName, statistic, period: Duration.minutes(5), dimensionsMap: { AutoScalingGroupName: nat.autoScalingGroup.autoScalingGroupName },
-    });
-
     props.nats.forEach((nat, i) => {
       const zone = `NAT ${i} (${nat.node.scope!.node.id})`;
       this.alarms.push(
-        ec2Metric(nat, 'StatusCheckFailed', 'Maximum').createAlarm(this, `Nat${i}StatusCheckFailed`, {
+        nat.metricStatusCheckFailed().createAlarm(this, `Nat${i}StatusCheckFailed`, {
           alarmDescription: `${zone}: the instance failed an EC2 status check; Auto Scaling replaces it, the route watchdog fails its zone over`,
           threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, evaluationPeriods: 1,
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
-        natMetric(nat, 'Heartbeat', 'SampleCount', Duration.minutes(1)).createAlarm(this, `Nat${i}HeartbeatMissing`, {
+        nat.metricHeartbeat().createAlarm(this, `Nat${i}HeartbeatMissing`, {
           alarmDescription: `${zone}: no self-check heartbeat for 3 minutes; NAT is not verified in place (run nat-doctor)`,
           threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, evaluationPeriods: 3, datapointsToAlarm: 3,
           treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         }),
-        natMetric(nat, 'ConntrackUsage', 'Maximum', Duration.minutes(1)).createAlarm(this, `Nat${i}ConntrackHigh`, {
+        nat.metricConntrackUsage().createAlarm(this, `Nat${i}ConntrackHigh`, {
           alarmDescription: `${zone}: the connection-tracking table is over ${props.conntrackThresholdPercent ?? 80}% full; new flows will be dropped when it is full`,
           threshold: props.conntrackThresholdPercent ?? 80, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
           evaluationPeriods: 3, datapointsToAlarm: 3, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
-        natMetric(nat, 'AllowanceExceeded', 'Sum', Duration.minutes(5)).createAlarm(this, `Nat${i}AllowanceExceeded`, {
+        nat.metricAllowanceExceeded().createAlarm(this, `Nat${i}AllowanceExceeded`, {
           alarmDescription: `${zone}: packets dropped for exceeding the instance's bandwidth, packet-rate or connection allowance; choose a larger instance type`,
           threshold: 0, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluationPeriods: 1,
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
       );
     });
-    const routeMoves = new cloudwatch.Metric({ namespace: HEARTBEAT_NAMESPACE, metricName: 'RouteMoved', statistic: 'Sum', period: Duration.minutes(1) });
+    const routeMoves = new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName: METRIC.routeMoved, statistic: 'Sum', period: Duration.minutes(1) });
     if (props.watchdog ?? true) {
       this.alarms.push(routeMoves.createAlarm(this, 'RouteFailover', {
         alarmDescription: 'The route watchdog moved a private default route: a zone failed over to another zone\'s NAT, or back',
@@ -106,21 +100,21 @@ export class NatMonitoring extends Construct {
             new cloudwatch.GraphWidget({
               title: 'Throughput (bytes per 5 minutes)', width: 12,
               left: props.nats.flatMap((nat, i) => [
-                ec2Metric(nat, 'NetworkIn', 'Sum').with({ label: `NAT ${i} in` }),
-                ec2Metric(nat, 'NetworkOut', 'Sum').with({ label: `NAT ${i} out` }),
+                nat.metricNetworkIn().with({ label: `NAT ${i} in` }),
+                nat.metricNetworkOut().with({ label: `NAT ${i} out` }),
               ]),
             }),
             new cloudwatch.GraphWidget({
               title: 'Connection-tracking table use (%)', width: 12,
-              left: props.nats.map((nat, i) => natMetric(nat, 'ConntrackUsage', 'Maximum', Duration.minutes(1)).with({ label: `NAT ${i}` })),
+              left: props.nats.map((nat, i) => nat.metricConntrackUsage().with({ label: `NAT ${i}` })),
               leftYAxis: { min: 0, max: 100 },
             }),
           ],
           [
             new cloudwatch.GraphWidget({
               title: 'Self-check heartbeats and allowance drops', width: 12,
-              left: props.nats.map((nat, i) => natMetric(nat, 'Heartbeat', 'SampleCount', Duration.minutes(1)).with({ label: `NAT ${i} heartbeats` })),
-              right: props.nats.map((nat, i) => natMetric(nat, 'AllowanceExceeded', 'Sum', Duration.minutes(5)).with({ label: `NAT ${i} allowance drops` })),
+              left: props.nats.map((nat, i) => nat.metricHeartbeat().with({ label: `NAT ${i} heartbeats` })),
+              right: props.nats.map((nat, i) => nat.metricAllowanceExceeded().with({ label: `NAT ${i} allowance drops` })),
             }),
             new cloudwatch.GraphWidget({ title: 'Route watchdog: routes moved', width: 12, left: [routeMoves] }),
           ],

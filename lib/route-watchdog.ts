@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
@@ -5,11 +6,11 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HEARTBEAT_NAMESPACE, NAT_GROUP_TAG, NatInstance, anyAutoScalingGroupArn } from './nat-instance';
-import { ASSETS_DIR } from './user-data';
+import { METRIC_NAMESPACE, NAT_GROUP_TAG } from '../assets/contract';
+import { SelfHealingNat, anyAutoScalingGroupArn } from './nat-instance';
+import { CONTROLLER_BUNDLE_DIR } from './paths';
 
 /** A private route table and the NAT interface it uses while that NAT is healthy. */
 export interface WatchedRouteTable {
@@ -21,7 +22,7 @@ export interface WatchedRouteTable {
 /** Properties of a {@link RouteWatchdog}. */
 export interface RouteWatchdogProps {
   /** The NATs to watch. */
-  readonly nats: NatInstance[];
+  readonly nats: SelfHealingNat[];
 
   /** The route tables whose default route the watchdog keeps on a healthy NAT. */
   readonly routeTables: WatchedRouteTable[];
@@ -55,7 +56,7 @@ export class RouteWatchdog extends Construct {
   public static readonly ENVIRONMENT_LIMIT = 4096;
 
   /** The watchdog function. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
 
   constructor(scope: Construct, id: string, props: RouteWatchdogProps) {
     super(scope, id);
@@ -70,7 +71,7 @@ export class RouteWatchdog extends Construct {
     // The compact form assets/watchdog/index.ts decodes: Lambda allows 4 KB of environment.
     const eniOf = props.nats.map((nat) => nat.networkInterface.ref);
     const config = {
-      ns: HEARTBEAT_NAMESPACE,
+      ns: METRIC_NAMESPACE,
       age: (props.heartbeatMaxAge ?? RouteWatchdog.DEFAULT_HEARTBEAT_MAX_AGE).toSeconds(),
       nats: props.nats.map((nat) => [nat.networkInterface.ref, nat.availabilityZone]),
       tables: props.routeTables.map((t) => [t.routeTableId, eniOf.indexOf(t.homeNetworkInterfaceId)]),
@@ -83,9 +84,9 @@ export class RouteWatchdog extends Construct {
         `would be about ${estimate} bytes, over Lambda's ${RouteWatchdog.ENVIRONMENT_LIMIT}-byte environment; turn the watchdog off (routeWatchdog: false) or use fewer private subnets`);
     }
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(ASSETS_DIR, 'watchdog', 'index.ts'),
-      handler: 'handler',
+    this.function = new lambda.Function(this, 'Function', {
+      code: prebuiltCode(),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -94,8 +95,6 @@ export class RouteWatchdog extends Construct {
       logGroup,
       environment: { WATCHDOG_CONFIG: stack.toJsonString(config) },
       description: 'Keeps private default routes on a healthy NAT instance',
-      // The SDK v3 clients come with the runtime; esbuild from npm bundles the rest (no Docker).
-      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'], forceDockerBundling: false },
     });
 
     role.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -162,4 +161,15 @@ export class RouteWatchdog extends Construct {
     const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as iam.CfnPolicy;
     (this.function.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', [stack.getLogicalId(policy)]);
   }
+}
+
+/**
+ * The watchdog's code, bundled once when the package is built (tools/build.ts), so that
+ * synthesizing needs neither esbuild nor Docker.
+ */
+function prebuiltCode(): lambda.Code {
+  if (!fs.existsSync(path.join(CONTROLLER_BUNDLE_DIR, 'index.js'))) {
+    throw new Error(`The route watchdog's prebuilt bundle is missing from ${CONTROLLER_BUNDLE_DIR}; in a clone of this repository, run npm run build`);
+  }
+  return lambda.Code.fromAsset(CONTROLLER_BUNDLE_DIR);
 }

@@ -2,9 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-
-/** Where the instance's scripts live in this package. */
-export const ASSETS_DIR = path.join(__dirname, '..', 'assets');
+import { BOOT_SCRIPTS_DIR } from './paths';
 
 /** Where user data installs the scripts on the instance. */
 export const INSTALL_DIR = '/opt/nat-instance';
@@ -27,7 +25,7 @@ export interface BootstrapOptions {
 
 /** Reads a script of this package's assets/ folder. */
 export function readAsset(name: string): Buffer {
-  return fs.readFileSync(path.join(ASSETS_DIR, name));
+  return fs.readFileSync(path.join(BOOT_SCRIPTS_DIR, name));
 }
 
 /**

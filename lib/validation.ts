@@ -85,12 +85,9 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return Math.floor(a.network / size) === Math.floor(b.network / size);
 }
 
-/**
- * Requires a whole number in `[min, max]`. Accepts numbers, and strings of digits the way
- * `-c key=value` delivers them.
- */
+/** Requires a whole number in `[min, max]`; strings from the command line are converted in bin/. */
 export function parseWholeNumber(option: string, value: unknown, min: number, max: number, why = ''): number {
-  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+  const n = value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
     const range = min === max ? `${min}` : `from ${min} to ${max}`;
     throw new NatConfigError(option, value, `a whole number ${range}${why}`);
@@ -105,21 +102,24 @@ export function isLiteral(value: string): boolean {
 
 const ALLOCATION_ID_PATTERN = /^eipalloc-([0-9a-f]{8}|[0-9a-f]{17})$/;
 
-/** Validates Elastic IP allocation IDs: well-formed, no duplicates, exactly `count` of them. */
+/**
+ * Validates literal Elastic IP allocation IDs: every one well-formed, and at least `count` of
+ * them, of which the first `count` (the ones used) are distinct.
+ */
 export function validateAllocationIds(option: string, ids: readonly string[], count: number): void {
   for (const id of ids) {
-    if (isLiteral(id) && !ALLOCATION_ID_PATTERN.test(id)) {
+    if (typeof id !== 'string' || (isLiteral(id) && !ALLOCATION_ID_PATTERN.test(id))) {
       throw new NatConfigError(option, id, 'Elastic IP allocation IDs such as eipalloc-0123456789abcdef0');
     }
   }
+  if (ids.length < count) {
+    throw new NatConfigError(option, [...ids], `at least ${count} allocation ID${count === 1 ? '' : 's'}, one for each NAT instance (a longer list is a pool whose first ${count} are used)`);
+  }
   const seen = new Set<string>();
-  for (const id of ids) {
+  for (const id of ids.slice(0, count)) {
     if (seen.has(id)) {
       throw new NatConfigError(option, [...ids], `each allocation ID once: ${id} is given twice, and an address can serve one NAT only`);
     }
     seen.add(id);
-  }
-  if (ids.length !== count) {
-    throw new NatConfigError(option, [...ids], `exactly ${count} allocation ID${count === 1 ? '' : 's'}, one for each NAT instance`);
   }
 }

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CONTEXT_KEYS, DEFAULT_STACK_NAME, configFromContext } from '../lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { CONTEXT_KEYS, DEFAULT_STACK_NAME, configFromContext } from '../bin/app-config';
 
 describe('configFromContext', () => {
   test('no app keys: the default stack name and no props', () => {
@@ -17,17 +18,18 @@ describe('configFromContext', () => {
     expect(config.props).toEqual({});
   });
 
-  test('-c strings become numbers and lists the way the stack takes them', () => {
+  test('-c strings become the typed props the stack takes: numbers, lists, an instance type, a credit mode', () => {
     const config = configFromContext({
       stackName: 'EgressVpc', vpcCidr: '10.1.0.0/16', azs: '3', natCount: ' 2 ', publicSubnetCidrMask: '26',
-      privateSubnetCidrMask: '19', instanceType: 't4g.micro', architecture: 'arm64', rootVolumeSize: '10',
+      privateSubnetCidrMask: '19', instanceType: 't4g.micro', creditSpecification: 'Standard', rootVolumeSize: '10',
       eipAllocationIds: 'eipalloc-01234567, eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16',
     });
+    expect(config.props.instanceType).toBeInstanceOf(ec2.InstanceType);
     expect(config).toEqual({
       stackName: 'EgressVpc',
       props: {
         vpcCidr: '10.1.0.0/16', azs: 3, natCount: 2, publicSubnetCidrMask: 26, privateSubnetCidrMask: 19,
-        instanceType: 't4g.micro', architecture: 'arm64', rootVolumeSize: 10,
+        instanceType: new ec2.InstanceType('t4g.micro'), creditSpecification: ec2.CpuCredits.STANDARD, rootVolumeSize: 10,
         eipAllocationIds: ['eipalloc-01234567', 'eipalloc-89abcdef'], additionalCidrs: ['100.64.0.0/16'],
       },
     });
@@ -47,6 +49,11 @@ describe('configFromContext', () => {
     expect(() => configFromContext({ natcount: '1' })).toThrow('(did you mean natCount?)');
     expect(() => configFromContext({ vpcCdir: '10.0.0.0/16' })).toThrow('(did you mean vpcCidr?)');
     expect(() => configFromContext({ colour: 'blue' })).toThrow(/expected one of [^(]*$/);
+  });
+
+  test('the removed architecture key says what replaced it', () => {
+    expect(() => configFromContext({ architecture: 'arm64' })).toThrow(
+      "Invalid context key: got 'architecture'; expected no architecture key: it was removed in 0.2.0, and the instance type alone decides it");
   });
 
   test('a stack name CloudFormation would refuse is rejected', () => {

@@ -6,7 +6,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { composeApp } from '../bin/compose';
-import { NatInstanceProvider } from '../lib';
+import { SelfHealingNatProvider } from '../lib';
 import { appContext } from './helpers';
 import { describeUnless } from './lab';
 
@@ -81,7 +81,7 @@ describe('cdk-nag (AWS Solutions)', () => {
       const stack = new Stack(app, 'UserStack');
       const vpc = new ec2.Vpc(stack, 'Vpc', {
         maxAzs: 2,
-        natGatewayProvider: new NatInstanceProvider(),
+        natGatewayProvider: new SelfHealingNatProvider(),
         ipAddresses: ec2.IpAddresses.awsIpamAllocation({ ipv4IpamPoolId: 'ipam-pool-0123456789abcdef0', ipv4NetmaskLength: 20, defaultSubnetIpv4NetmaskLength: 24 }),
       });
       // The user's VPC, the user's choice: flow logs are the stack's business here, not the provider's.

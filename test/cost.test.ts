@@ -1,6 +1,6 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { SUPPORTED_INSTANCE_FAMILIES } from '../lib';
+import { SUPPORTED_INSTANCE_FAMILIES } from '../lib/instance-types';
 import { CostInput, estimate, loadPrices } from '../tools/cost';
 
 const prices = loadPrices();

@@ -4,18 +4,11 @@ import * as zlib from 'zlib';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { NatInstanceProvider, NatInstanceProviderProps, NatInstanceStack, NatInstanceStackProps } from '../lib';
-
-/**
- * Context for test apps: bundling of the watchdog function is skipped (it takes esbuild a
- * moment per stack, and the tests build a hundred stacks); the CLI synth in app.test.ts and
- * watchdog.test.ts bundle it for real.
- */
-export const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+import { SelfHealingNatProvider, SelfHealingNatProviderProps, NatInstanceStack, NatInstanceStackProps } from '../lib';
 
 /** The stack of the app with the given props, under a fixed name. */
 export function natStack(props: NatInstanceStackProps = {}): NatInstanceStack {
-  return new NatInstanceStack(new App({ context: SKIP_BUNDLING }), 'TestNat', props);
+  return new NatInstanceStack(new App(), 'TestNat', props);
 }
 
 export function natTemplate(props: NatInstanceStackProps = {}): Template {
@@ -23,9 +16,9 @@ export function natTemplate(props: NatInstanceStackProps = {}): Template {
 }
 
 /** A plain ec2.Vpc in a user's own stack, with the provider as its NAT. */
-export function vpcWithProvider(providerProps: NatInstanceProviderProps = {}, vpcProps: Partial<ec2.VpcProps> = {}) {
-  const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'UserStack');
-  const provider = new NatInstanceProvider(providerProps);
+export function vpcWithProvider(providerProps: SelfHealingNatProviderProps = {}, vpcProps: Partial<ec2.VpcProps> = {}) {
+  const stack = new Stack(new App(), 'UserStack');
+  const provider = new SelfHealingNatProvider(providerProps);
   const vpc = new ec2.Vpc(stack, 'Vpc', { natGatewayProvider: provider, ...vpcProps });
   return { stack, provider, vpc, template: Template.fromStack(stack) };
 }
@@ -75,5 +68,5 @@ export function embeddedFiles(script: string): Record<string, Buffer> {
 /** The app's context from cdk.json (feature flags included), with test values on top. */
 export function appContext(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'));
-  return { ...cdkJson.context, ...SKIP_BUNDLING, ...extra };
+  return { ...cdkJson.context, ...extra };
 }

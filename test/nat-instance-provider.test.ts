@@ -1,14 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, Duration, Fn, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { NatInstanceProvider, USER_DATA_LIMIT_BYTES } from '../lib';
-import { SKIP_BUNDLING, embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
+import { SelfHealingNatProvider } from '../lib';
+import { USER_DATA_LIMIT_BYTES } from '../lib/user-data';
+import { embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
 
 const assets = path.join(__dirname, '..', 'assets');
 
-describe('NatInstanceProvider in a plain ec2.Vpc of a user stack', () => {
+describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
   const { stack, provider, vpc, template } = vpcWithProvider({}, { maxAzs: 2 });
 
   test('one NAT instance per public subnet, no NAT gateway, private routes to the same-zone interface', () => {
@@ -20,14 +21,14 @@ describe('NatInstanceProvider in a plain ec2.Vpc of a user stack', () => {
       template.hasResourceProperties('AWS::EC2::Route', {
         RouteTableId: stack.resolve(subnet.routeTable.routeTableId),
         DestinationCidrBlock: '0.0.0.0/0',
-        NetworkInterfaceId: stack.resolve(provider.natInstances[i].networkInterface.ref),
+        NetworkInterfaceId: stack.resolve(provider.natInstances[i].networkInterfaceId),
       });
     });
   });
 
   test('configuredGateways names each zone\'s interface', () => {
     expect(provider.configuredGateways.map((g) => stack.resolve(g.gatewayId)))
-      .toEqual(provider.natInstances.map((nat) => stack.resolve(nat.networkInterface.ref)));
+      .toEqual(provider.natInstances.map((nat) => stack.resolve(nat.networkInterfaceId)));
     expect(provider.configuredGateways.map((g) => g.az)).toEqual(vpc.availabilityZones);
   });
 
@@ -69,19 +70,19 @@ describe('NatInstanceProvider in a plain ec2.Vpc of a user stack', () => {
   });
 
   test('the provider refuses to serve a second VPC', () => {
-    expect(() => new ec2.Vpc(stack, 'Second', { natGatewayProvider: provider })).toThrow('A NatInstanceProvider serves one VPC; create one provider per VPC');
+    expect(() => new ec2.Vpc(stack, 'Second', { natGatewayProvider: provider })).toThrow('A SelfHealingNatProvider serves one VPC; create one provider per VPC');
   });
 
   test('securityGroup before use is an error that says what to do', () => {
-    expect(() => new NatInstanceProvider().securityGroup).toThrow('Pass the NatInstanceProvider to a Vpc before reading its securityGroup');
+    expect(() => new SelfHealingNatProvider().securityGroup).toThrow('Pass the SelfHealingNatProvider to a Vpc before reading its securityGroup');
   });
 });
 
-describe('NatInstanceProvider props', () => {
+describe('SelfHealingNatProvider props', () => {
   test('one NAT for three zones: all private subnets route to it', () => {
     const { stack, provider, template } = vpcWithProvider({}, { natGateways: 1, availabilityZones: ['a-1a', 'a-1b', 'a-1c'] });
     template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
-    const eni = stack.resolve(provider.natInstances[0].networkInterface.ref);
+    const eni = stack.resolve(provider.natInstances[0].networkInterfaceId);
     expect(Object.values(template.findResources('AWS::EC2::Route', { Properties: { NetworkInterfaceId: eni } }))).toHaveLength(3);
   });
 
@@ -94,42 +95,133 @@ describe('NatInstanceProvider props', () => {
     template.hasResource('AWS::AutoScaling::AutoScalingGroup', { CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT5M' } } });
   });
 
-  test('an explicit matching architecture is accepted', () => {
-    const { template } = vpcWithProvider({ instanceType: new ec2.InstanceType('c6i.large'), architecture: ec2.InstanceArchitecture.X86_64 }, { maxAzs: 1 });
-    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: Match.objectLike({ ImageId: { Ref: Match.stringLikeRegexp('x8664') } }),
+  test('the default image follows the instance type\'s architecture', () => {
+    const arm = vpcWithProvider({}, { maxAzs: 1 }).template;
+    arm.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ ImageId: { Ref: Match.stringLikeRegexp('arm64') } }) });
+    const x86 = vpcWithProvider({ instanceType: new ec2.InstanceType('c6i.large') }, { maxAzs: 1 }).template;
+    x86.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ ImageId: { Ref: Match.stringLikeRegexp('x8664') } }) });
+  });
+
+  test('a pinned machine image is used as given, with no SSM parameter', () => {
+    const machineImage = ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0123456789abcdef0' });
+    const { template } = vpcWithProvider({ machineImage }, { maxAzs: 1 });
+    const [lt] = Object.values(template.findResources('AWS::EC2::LaunchTemplate'));
+    const [map] = lt.Properties.LaunchTemplateData.ImageId['Fn::FindInMap'];
+    expect(template.toJSON().Mappings[map]).toEqual({ 'us-east-1': { ami: 'ami-0123456789abcdef0' } });
+    // Reading the image's OS before building (to refuse Windows) leaves no second map behind.
+    expect(Object.keys(template.toJSON().Mappings)).toEqual([map]);
+    expect(Object.keys(template.toJSON().Parameters ?? {}).filter((p) => /SsmParameterValue/.test(p))).toEqual([]);
+  });
+
+  test('a Windows image is refused: the boot scripts need Linux', () => {
+    const stack = new Stack(new App(), 'Windows');
+    const provider = new SelfHealingNatProvider({ machineImage: ec2.MachineImage.genericWindows({ 'us-east-1': 'ami-0123456789abcdef0' }) });
+    expect(() => new ec2.Vpc(stack, 'Vpc', { natGatewayProvider: provider, maxAzs: 1 }))
+      .toThrow("Invalid machineImage: got 'GenericWindowsImage'; expected a Linux image: Amazon Linux 2023 or a derivative");
+  });
+
+  test.each([ec2.CpuCredits.STANDARD, ec2.CpuCredits.UNLIMITED])('CPU credit mode %s of a burstable type reaches the launch template', (credits) => {
+    const { template } = vpcWithProvider({ creditSpecification: credits }, { maxAzs: 1 });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ CreditSpecification: { CpuCredits: credits } }) });
+  });
+
+  test('no credit mode is set unless asked for', () => {
+    const { template } = vpcWithProvider({}, { maxAzs: 1 });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ CreditSpecification: Match.absent() }) });
+  });
+
+  test('connections: the NATs\' security group, open to more sources on request', () => {
+    const stack = new Stack(new App(), 'Connections');
+    const provider = new SelfHealingNatProvider();
+    new ec2.Vpc(stack, 'Vpc', { natGatewayProvider: provider, maxAzs: 1 });
+    expect(() => new SelfHealingNatProvider().connections).toThrow('Pass the SelfHealingNatProvider to a Vpc before reading its connections');
+    expect(provider.connections.securityGroups).toEqual([provider.securityGroup]);
+    provider.connections.allowFrom(ec2.Peer.ipv4('100.64.0.0/16'), ec2.Port.tcp(443), 'peered network');
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '100.64.0.0/16', FromPort: 443, ToPort: 443 })]),
     });
   });
 
+  test('metric helpers name each NAT\'s own metrics', () => {
+    const { stack, provider } = vpcWithProvider({}, { maxAzs: 2 });
+    const [a, b] = provider.natInstances;
+    const heartbeat = a.metricHeartbeat();
+    expect({ ns: heartbeat.namespace, name: heartbeat.metricName, stat: heartbeat.statistic, period: heartbeat.period.toSeconds() })
+      .toEqual({ ns: 'NatInstance', name: 'Heartbeat', stat: 'SampleCount', period: 60 });
+    expect(stack.resolve(heartbeat.dimensions)).toEqual({ NetworkInterfaceId: stack.resolve(a.networkInterfaceId) });
+    expect(stack.resolve(b.metricConntrackUsage().dimensions)).toEqual({ NetworkInterfaceId: stack.resolve(b.networkInterfaceId) });
+    expect(a.metricConntrackUsage()).toMatchObject({ metricName: 'ConntrackUsage', statistic: 'Maximum' });
+    expect(a.metricAllowanceExceeded()).toMatchObject({ metricName: 'AllowanceExceeded', statistic: 'Sum' });
+    for (const [metric, name, stat] of [[a.metricStatusCheckFailed(), 'StatusCheckFailed', 'Maximum'], [a.metricNetworkIn(), 'NetworkIn', 'Sum'], [a.metricNetworkOut(), 'NetworkOut', 'Sum']] as const) {
+      expect({ ns: metric.namespace, name: metric.metricName, stat: metric.statistic }).toEqual({ ns: 'AWS/EC2', name, stat });
+      expect(stack.resolve(metric.dimensions)).toEqual({ AutoScalingGroupName: stack.resolve(a.autoScalingGroup.autoScalingGroupName) });
+    }
+    expect(a.metricHeartbeat({ period: Duration.minutes(5), statistic: 'Sum' })).toMatchObject({ statistic: 'Sum' });
+  });
+
   test('defaults are public constants', () => {
-    expect(NatInstanceProvider.DEFAULT_INSTANCE_TYPE).toBe('t4g.nano');
-    expect(NatInstanceProvider.DEFAULT_ROOT_VOLUME_SIZE).toBe(8);
-    expect(NatInstanceProvider.DEFAULT_BOOT_TIMEOUT.toMinutes()).toBe(15);
+    expect(SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE).toBe('t4g.nano');
+    expect(SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE).toBe(8);
+    expect(SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT.toMinutes()).toBe(15);
   });
 
   const invalid: Array<[string, () => unknown, string]> = [
-    ['arm64 type with x86_64 image', () => new NatInstanceProvider({ instanceType: new ec2.InstanceType('t4g.small'), architecture: ec2.InstanceArchitecture.X86_64 }),
-      "Invalid architecture: got 'x86_64'; expected the architecture of instanceType t4g.small, arm64"],
-    ['unsupported family', () => new NatInstanceProvider({ instanceType: new ec2.InstanceType('p5.48xlarge') }), "Invalid instanceType: got 'p5.48xlarge'"],
-    ['boot timeout too short', () => new NatInstanceProvider({ bootTimeout: Duration.seconds(30) }),
+    ['a credit mode for a type that is not burstable', () => new SelfHealingNatProvider({ instanceType: new ec2.InstanceType('c7g.medium'), creditSpecification: ec2.CpuCredits.STANDARD }),
+      "Invalid creditSpecification: got 'standard'; expected no credit mode for c7g.medium, which is not burstable: only T3, T3a and T4g instances earn CPU credits"],
+    ['an unknown credit mode', () => new SelfHealingNatProvider({ creditSpecification: 'free' as ec2.CpuCredits }),
+      "Invalid creditSpecification: got 'free'; expected one of standard, unlimited (ec2.CpuCredits)"],
+    ['unsupported family', () => new SelfHealingNatProvider({ instanceType: new ec2.InstanceType('p5.48xlarge') }), "Invalid instanceType: got 'p5.48xlarge'"],
+    ['boot timeout too short', () => new SelfHealingNatProvider({ bootTimeout: Duration.seconds(30) }),
       "Invalid bootTimeout: got '30 seconds'; expected from 1 minute to 12 hours (CloudFormation's limit)"],
-    ['fractional volume size', () => new NatInstanceProvider({ rootVolumeSize: 8.5 }), 'Invalid rootVolumeSize: got 8.5'],
-    ['additional CIDR with host bits', () => new NatInstanceProvider({ additionalCidrs: ['100.64.0.1/16'] }),
+    ['fractional volume size', () => new SelfHealingNatProvider({ rootVolumeSize: 8.5 }), 'Invalid rootVolumeSize: got 8.5'],
+    ['additional CIDR with host bits', () => new SelfHealingNatProvider({ additionalCidrs: ['100.64.0.1/16'] }),
       "Invalid additionalCidrs: got '100.64.0.1/16'; expected a network address: host bits are set, did you mean 100.64.0.0/16?"],
-    ['additional CIDR that would relay the internet', () => new NatInstanceProvider({ additionalCidrs: ['0.0.0.0/0'] }),
+    ['additional CIDR that would relay the internet', () => new SelfHealingNatProvider({ additionalCidrs: ['0.0.0.0/0'] }),
       "Invalid additionalCidrs: got '0.0.0.0/0'; expected an IPv4 CIDR block with a prefix from /8 to /28"],
-    ['more allocation IDs than NATs', () => vpcWithProvider({ eipAllocationIds: ['eipalloc-01234567', 'eipalloc-89abcdef'] }, { maxAzs: 1 }),
-      'Invalid eipAllocationIds: got ["eipalloc-01234567","eipalloc-89abcdef"]; expected exactly 1 allocation ID, one for each NAT instance'],
+    ['fewer allocation IDs than NATs', () => vpcWithProvider({ eipAllocationIds: ['eipalloc-01234567'] }, { maxAzs: 2 }),
+      'Invalid eipAllocationIds: got ["eipalloc-01234567"]; expected at least 2 allocation IDs, one for each NAT instance (a longer list is a pool whose first 2 are used)'],
+    ['a malformed ID in the pool', () => vpcWithProvider({ eipAllocationIds: ['eipalloc-01234567', 'eip-89abcdef'] }, { maxAzs: 1 }),
+      "Invalid eipAllocationIds: got 'eip-89abcdef'; expected Elastic IP allocation IDs such as eipalloc-0123456789abcdef0"],
+    ['the same ID for two NATs', () => vpcWithProvider({ eipAllocationIds: ['eipalloc-01234567', 'eipalloc-01234567'] }, { maxAzs: 2 }),
+      'expected each allocation ID once: eipalloc-01234567 is given twice'],
   ];
   test.each(invalid)('rejects %s', (_name, build, message) => {
     expect(build).toThrow(message);
   });
 
   test('a rejected provider leaves no resources in the stack', () => {
-    const stack = new Stack(new App({ context: SKIP_BUNDLING }), 'Partial');
-    const provider = new NatInstanceProvider({ eipAllocationIds: ['eipalloc-01234567'] });
+    const stack = new Stack(new App(), 'Partial');
+    const provider = new SelfHealingNatProvider({ eipAllocationIds: ['eipalloc-01234567'] });
     expect(() => new ec2.Vpc(stack, 'Vpc', { natGatewayProvider: provider, maxAzs: 2 })).toThrow('Invalid eipAllocationIds');
     expect(provider.natInstances).toHaveLength(0);
     expect(stack.node.tryFindChild('Vpc')?.node.findAll().filter((c) => c.node.id === 'NatInstance')).toHaveLength(0);
+  });
+});
+
+/** The intents of aws-cdk's own tests of NatProvider.gateway's eipAllocationIds. */
+describe('eipAllocationIds as NatProvider.gateway takes them', () => {
+  const associations = (template: Template) => Object.values(template.findResources('AWS::EC2::EIPAssociation')).map((r) => r.Properties.AllocationId);
+
+  test('one ID per NAT, in the order of the NAT subnets, and no Elastic IP allocated', () => {
+    const { template } = vpcWithProvider({ eipAllocationIds: ['eipalloc-01234567', 'eipalloc-89abcdef'] }, { maxAzs: 2 });
+    expect(associations(template)).toEqual(['eipalloc-01234567', 'eipalloc-89abcdef']);
+    template.resourceCountIs('AWS::EC2::EIP', 0);
+  });
+
+  test('a pool longer than the NAT count: the first IDs are used', () => {
+    const { template } = vpcWithProvider({ eipAllocationIds: ['eipalloc-01234567', 'eipalloc-89abcdef', 'eipalloc-0123456789abcdef0'] }, { maxAzs: 2 });
+    expect(associations(template)).toEqual(['eipalloc-01234567', 'eipalloc-89abcdef']);
+  });
+
+  test('a token list (Fn.split of an import) is selected by index at deployment', () => {
+    const { template } = vpcWithProvider({ eipAllocationIds: Fn.split(',', Fn.importValue('EgressAllocations')) }, { maxAzs: 2 });
+    const split = { 'Fn::Split': [',', { 'Fn::ImportValue': 'EgressAllocations' }] };
+    expect(associations(template)).toEqual([{ 'Fn::Select': [0, split] }, { 'Fn::Select': [1, split] }]);
+    template.resourceCountIs('AWS::EC2::EIP', 0);
+  });
+
+  test('a list of tokens and literals: tokens are left for CloudFormation', () => {
+    const { template } = vpcWithProvider({ eipAllocationIds: [Fn.importValue('First'), 'eipalloc-89abcdef'] }, { maxAzs: 2 });
+    expect(associations(template)).toEqual([{ 'Fn::ImportValue': 'First' }, 'eipalloc-89abcdef']);
   });
 });

@@ -2,7 +2,8 @@ import { App, CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { NatInstanceStack } from '../lib';
-import { SKIP_BUNDLING, natStack, natTemplate, userDataScripts } from './helpers';
+import { SelfHealingNat } from '../lib/nat-instance';
+import { natStack, natTemplate, userDataScripts } from './helpers';
 
 describe('NatInstanceStack with defaults', () => {
   const stack = natStack();
@@ -107,7 +108,7 @@ describe('NatInstanceStack with defaults', () => {
       template.hasResourceProperties('AWS::EC2::Route', {
         RouteTableId: ref(subnet.routeTable.routeTableId),
         DestinationCidrBlock: '0.0.0.0/0',
-        NetworkInterfaceId: ref(nats[i].networkInterface.ref),
+        NetworkInterfaceId: ref(nats[i].networkInterfaceId),
       });
     });
   });
@@ -129,8 +130,8 @@ describe('NatInstanceStack with defaults', () => {
     template.resourceCountIs('AWS::EC2::EIPAssociation', 2);
     for (const nat of stack.natProvider.natInstances) {
       template.hasResourceProperties('AWS::EC2::EIPAssociation', {
-        AllocationId: ref(nat.elasticIp!.attrAllocationId),
-        NetworkInterfaceId: ref(nat.networkInterface.ref),
+        AllocationId: ref((nat as SelfHealingNat).elasticIp!.attrAllocationId),
+        NetworkInterfaceId: ref(nat.networkInterfaceId),
         InstanceId: Match.absent(),
       });
     }
@@ -176,7 +177,7 @@ describe('NatInstanceStack with defaults', () => {
           MinSize: '1',
           MaxSize: '1',
           VPCZoneIdentifier: [ref(stack.vpc.publicSubnets[i].subnetId)],
-          LaunchTemplate: { LaunchTemplateId: ref(nat.launchTemplate.launchTemplateId!), Version: Match.anyValue() },
+          LaunchTemplate: { LaunchTemplateId: ref((nat as SelfHealingNat).launchTemplate.launchTemplateId!), Version: Match.anyValue() },
           Tags: Match.arrayWith([{ Key: 'NatInstanceGroup', Value: Match.anyValue(), PropagateAtLaunch: true }]),
         },
         CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT15M' } },
@@ -205,7 +206,7 @@ describe('NatInstanceStack with defaults', () => {
         AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' } }] },
         ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
       });
-      const interfaceArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':network-interface/', ref(nat.networkInterface.ref)]] };
+      const interfaceArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':network-interface/', ref(nat.networkInterfaceId)]] };
       template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: [ref(nat.role.roleName)],
         PolicyDocument: {
@@ -280,8 +281,8 @@ describe('NatInstanceStack with defaults', () => {
   test('outputs: the VPC and, per NAT, its egress address, interface and group', () => {
     template.hasOutput('VpcId', { Value: ref(stack.vpc.vpcId) });
     stack.natProvider.natInstances.forEach((nat, i) => {
-      template.hasOutput(`Nat${i}PublicAddress`, { Value: ref(nat.elasticIp!.ref) });
-      template.hasOutput(`Nat${i}NetworkInterface`, { Value: ref(nat.networkInterface.ref) });
+      template.hasOutput(`Nat${i}PublicAddress`, { Value: ref(nat.publicIp!) });
+      template.hasOutput(`Nat${i}NetworkInterface`, { Value: ref(nat.networkInterfaceId) });
       template.hasOutput(`Nat${i}AutoScalingGroup`, { Value: ref(nat.autoScalingGroup.autoScalingGroupName) });
     });
   });
@@ -290,7 +291,7 @@ describe('NatInstanceStack with defaults', () => {
     const scripts = userDataScripts(template);
     expect(scripts).toHaveLength(2);
     stack.natProvider.natInstances.forEach((nat, i) => {
-      const eni = (stack.resolve(nat.networkInterface.ref) as { Ref: string }).Ref;
+      const eni = (stack.resolve(nat.networkInterfaceId) as { Ref: string }).Ref;
       const asg = stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as ec2.CfnInstance);
       expect(scripts[i]).toContain(
         `/opt/nat-instance/nat-bootstrap.sh setup --eni-id \${${eni}} --vpc-cidr 10.0.0.0/16 --stack-name TestNat --resource ${asg}`);
@@ -305,7 +306,7 @@ describe('NatInstanceStack options', () => {
     template.resourceCountIs('AWS::EC2::Subnet', 6);
     template.resourceCountIs('AWS::EC2::NetworkInterface', 1);
     template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
-    const eni = stack.resolve(stack.natProvider.natInstances[0].networkInterface.ref);
+    const eni = stack.resolve(stack.natProvider.natInstances[0].networkInterfaceId);
     for (const subnet of stack.vpc.privateSubnets) {
       template.hasResourceProperties('AWS::EC2::Route', { RouteTableId: stack.resolve(subnet.routeTable.routeTableId), NetworkInterfaceId: eni });
     }
@@ -315,7 +316,7 @@ describe('NatInstanceStack options', () => {
   test('three zones with two NATs: the zone without a NAT routes to NAT (index mod 2), the others to their own', () => {
     const stack = natStack({ azs: 3, natCount: 2 });
     const template = Template.fromStack(stack);
-    const enis = stack.natProvider.natInstances.map((nat) => stack.resolve(nat.networkInterface.ref));
+    const enis = stack.natProvider.natInstances.map((nat) => stack.resolve(nat.networkInterfaceId));
     const expectedNat = [0, 1, 0];
     stack.vpc.privateSubnets.forEach((subnet, i) => {
       template.hasResourceProperties('AWS::EC2::Route', {
@@ -333,7 +334,7 @@ describe('NatInstanceStack options', () => {
   });
 
   test('a stack with a concrete environment uses the zone names it knows', () => {
-    const app = new App({ context: { ...SKIP_BUNDLING, 'availability-zones:account=111111111111:region=eu-west-1': ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] } });
+    const app = new App({ context: { 'availability-zones:account=111111111111:region=eu-west-1': ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] } });
     const stack = new NatInstanceStack(app, 'Env', { env: { account: '111111111111', region: 'eu-west-1' }, azs: 3 });
     Template.fromStack(stack).hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: 'eu-west-1c' });
     expect(() => new NatInstanceStack(app, 'TooMany', { env: { account: '111111111111', region: 'eu-west-1' }, azs: 4 }))
@@ -342,7 +343,7 @@ describe('NatInstanceStack options', () => {
 
   test('custom CIDR, subnet sizes, instance type and volume size', () => {
     const template = natTemplate({
-      vpcCidr: '172.16.0.0/20', publicSubnetCidrMask: 28, privateSubnetCidrMask: 22, instanceType: 'c7gn.medium', rootVolumeSize: 16,
+      vpcCidr: '172.16.0.0/20', publicSubnetCidrMask: 28, privateSubnetCidrMask: 22, instanceType: new ec2.InstanceType('c7gn.medium'), rootVolumeSize: 16,
     });
     template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '172.16.0.0/20' });
     template.hasResourceProperties('AWS::EC2::Subnet', { CidrBlock: '172.16.0.0/28' });
@@ -356,7 +357,7 @@ describe('NatInstanceStack options', () => {
   });
 
   test('an x86 instance type takes the x86_64 image', () => {
-    const template = natTemplate({ instanceType: 't3.micro' });
+    const template = natTemplate({ instanceType: new ec2.InstanceType('t3.micro') });
     template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({ InstanceType: 't3.micro', ImageId: { Ref: Match.stringLikeRegexp('al2023amikernel.*x8664') } }),
     });

@@ -18,7 +18,7 @@ describe('NatMonitoring in the stack', () => {
   });
 
   test.each([0, 1])('NAT %i: status check, heartbeat, conntrack table and ENA allowances', (i) => {
-    const eni = [{ Name: 'NetworkInterfaceId', Value: ref(nats[i].networkInterface.ref) }];
+    const eni = [{ Name: 'NetworkInterfaceId', Value: ref(nats[i].networkInterfaceId) }];
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/EC2', MetricName: 'StatusCheckFailed', Statistic: 'Maximum', Period: 300,
       Dimensions: [{ Name: 'AutoScalingGroupName', Value: ref(nats[i].autoScalingGroup.autoScalingGroupName) }],

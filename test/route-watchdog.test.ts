@@ -5,13 +5,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { decodeConfig } from '../assets/watchdog/index';
-import { NatInstanceProvider, NatInstanceStack } from '../lib';
-import { SKIP_BUNDLING, natStack } from './helpers';
+import { SelfHealingNatProvider, NatInstanceStack } from '../lib';
+import { natStack } from './helpers';
 
 describe('RouteWatchdog in the stack', () => {
   const stack = natStack({ azs: 3, natCount: 2 });
   const template = Template.fromStack(stack);
-  const watchdog = stack.natProvider.watchdog!;
+  const watchdogFunction = stack.natProvider.watchdogFunction!;
   const ref = (value: string) => stack.resolve(value);
 
   test('a Node.js function on arm64 with the NATs and route tables in its configuration', () => {
@@ -22,10 +22,10 @@ describe('RouteWatchdog in the stack', () => {
       Timeout: 60,
       Environment: { Variables: { WATCHDOG_CONFIG: Match.anyValue() } },
     });
-    const config = JSON.stringify(ref((watchdog.function.node.defaultChild as never as { environment: unknown }).environment as string));
+    const config = JSON.stringify(ref((watchdogFunction.node.defaultChild as never as { environment: unknown }).environment as string));
     const nats = stack.natProvider.natInstances;
     for (const nat of nats) {
-      expect(config).toContain(JSON.stringify(ref(nat.networkInterface.ref)).slice(1, -1));
+      expect(config).toContain(JSON.stringify(ref(nat.networkInterfaceId)).slice(1, -1));
     }
     // Three private route tables, the third (zone without a NAT) at home on NAT 0.
     expect(stack.vpc.privateSubnets).toHaveLength(3);
@@ -38,7 +38,7 @@ describe('RouteWatchdog in the stack', () => {
     // The compact form (Lambda allows 4 KB of environment), decoded as the function decodes it.
     const config = decodeConfig(JSON.parse(text));
     const id = (value: string) => (ref(value) as { Ref: string }).Ref;
-    const enis = stack.natProvider.natInstances.map((n) => id(n.networkInterface.ref));
+    const enis = stack.natProvider.natInstances.map((n) => id(n.networkInterfaceId));
     expect(config.routeTables.map((t) => [t.routeTableId, t.homeNetworkInterfaceId]))
       .toEqual(stack.vpc.privateSubnets.map((s, i) => [id(s.routeTable.routeTableId), enis[[0, 1, 0][i]]]));
     expect(config.nats.map((n) => n.networkInterfaceId)).toEqual(enis);
@@ -51,7 +51,7 @@ describe('RouteWatchdog in the stack', () => {
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':route-table/', ref(s.routeTable.routeTableId)]],
     }));
     template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [ref((watchdog.function.role!).roleName)],
+      Roles: [ref((watchdogFunction.role!).roleName)],
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
@@ -91,7 +91,7 @@ describe('RouteWatchdog in the stack', () => {
   });
 
   test('private route tables carry their home NAT interface for nat-doctor', () => {
-    const enis = stack.natProvider.natInstances.map((n) => ref(n.networkInterface.ref));
+    const enis = stack.natProvider.natInstances.map((n) => ref(n.networkInterfaceId));
     stack.vpc.privateSubnets.forEach((subnet, i) => {
       const table = template.toJSON().Resources[(ref(subnet.routeTable.routeTableId) as { Ref: string }).Ref];
       expect(table.Properties.Tags).toEqual(expect.arrayContaining([{ Key: 'NatInstanceHomeInterface', Value: enis[[0, 1, 0][i]] }]));
@@ -100,8 +100,8 @@ describe('RouteWatchdog in the stack', () => {
 
   test('a configuration too large for Lambda\'s environment fails at synth, saying what to do', () => {
     expect(() => natStack({ azs: 6, vpcCidr: '10.0.0.0/16', privateSubnetCidrMask: 20, publicSubnetCidrMask: 24 })).not.toThrow();
-    const provider = new NatInstanceProvider();
-    const app = new App({ context: SKIP_BUNDLING });
+    const provider = new SelfHealingNatProvider();
+    const app = new App();
     const big = new Stack(app, 'Big');
     const subnets = Array.from({ length: 25 }, (_, i) => ({ name: `Private${i}`, subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 }));
     expect(() => new ec2.Vpc(big, 'Vpc', {

@@ -1,4 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { NatInstanceStackProps } from '../lib';
 import { natStack } from './helpers';
 
@@ -10,7 +11,7 @@ const KEY = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234
 const CONFIGURATIONS: Record<string, NatInstanceStackProps> = {
   defaults: {},
   'three zones': { azs: 3 },
-  'x86 with a KMS key and an extra CIDR': { instanceType: 'c6i.large', ebsKmsKeyArn: KEY, additionalCidrs: ['100.64.0.0/16'] },
+  'x86 with a KMS key and an extra CIDR': { instanceType: new ec2.InstanceType('c6i.large'), ebsKmsKeyArn: KEY, additionalCidrs: ['100.64.0.0/16'] },
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- template JSON is untyped
@@ -74,13 +75,13 @@ describe.each(Object.entries(CONFIGURATIONS))('%s', (_name, props) => {
       const [, policy] = ofType('AWS::IAM::Policy').find(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([roleRef]))!;
       const statements = policy.Properties.PolicyDocument.Statement as Array<Record<string, Json>>;
       const moving = statements.filter((s) => [s.Action].flat().some((a: string) => /Attach|Detach|Modify/.test(a)));
-      const ownEni = JSON.stringify(stack.resolve(nat.networkInterface.ref));
+      const ownEni = JSON.stringify(stack.resolve(nat.networkInterfaceId));
       for (const statement of moving) {
         const resource = JSON.stringify(statement.Resource);
         if (resource.includes(':network-interface/')) {
           expect(resource).toContain(ownEni);
           for (const other of stack.natProvider.natInstances.filter((n) => n !== nat)) {
-            expect(resource).not.toContain(JSON.stringify(stack.resolve(other.networkInterface.ref)));
+            expect(resource).not.toContain(JSON.stringify(stack.resolve(other.networkInterfaceId)));
           }
         } else {
           expect(resource).toContain(':instance/*');

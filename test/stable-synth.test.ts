@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, CfnElement } from 'aws-cdk-lib';
 import { composeApp } from '../bin/compose';
+import { SelfHealingNat } from '../lib/nat-instance';
 import { appContext } from './helpers';
 
 /**
@@ -30,7 +31,7 @@ test('two synths of the same input are byte-identical', () => {
 test('the logical IDs of stateful resources are pinned', () => {
   const { stack } = synthesize();
   const id = (element: unknown) => stack.getLogicalId(element as CfnElement);
-  const nats = stack.natProvider.natInstances;
+  const nats = stack.natProvider.natInstances as SelfHealingNat[];
   expect({
     vpc: id(stack.vpc.node.defaultChild),
     publicSubnets: stack.vpc.publicSubnets.map((s) => id(s.node.defaultChild)),

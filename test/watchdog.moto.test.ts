@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Caller, evaluate, handleEvent } from '../assets/watchdog/index';
-import { diagnose, formatReport } from '../lib/doctor';
+import { diagnose, formatReport } from '../bin/doctor';
 import { describeUnless } from './lab';
 import { BuiltVpc, Moto, buildVpc, heartbeat, motoUnavailableReason } from './moto';
 
@@ -164,9 +164,9 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     expect(formatReport(report)).toMatch(/1 problem\(s\):\n- \[us-east-1a\] source\/dest check is on/);
   });
 
-  describe('the nat-doctor command', () => {
+  describe('the nat-doctor command, as its shipped bundle', () => {
     const run = (args: string[]) => {
-      const result = spawnSync('node', [path.join(__dirname, '..', 'bin', 'nat-doctor.cjs'), ...args], {
+      const result = spawnSync('node', [path.join(__dirname, '..', 'dist', 'nat-doctor.js'), ...args], {
         encoding: 'utf8', timeout: 60_000,
         env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' },
       });

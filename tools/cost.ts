@@ -9,7 +9,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { App } from 'aws-cdk-lib';
-import { NatInstanceProvider, NatInstanceStack, configFromContext, parseInstanceType } from '../lib';
+import { NatInstanceStack, SelfHealingNatProvider } from '../lib';
+import { parseInstanceType } from '../lib/instance-types';
+import { configFromContext } from '../bin/app-config';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -137,13 +139,13 @@ function main(): number {
   }
   // Building the stack validates the configuration exactly as synth does, and counts the NATs.
   const { props } = configFromContext(context);
-  const stack = new NatInstanceStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Cost', props);
+  const stack = new NatInstanceStack(new App(), 'Cost', props);
   const input: CostInput = {
     region: values.region,
     gbPerMonth: Number(values['gb-per-month']),
     natCount: stack.natProvider.natInstances.length,
-    instanceType: String(props.instanceType ?? NatInstanceProvider.DEFAULT_INSTANCE_TYPE),
-    rootVolumeSize: Number(props.rootVolumeSize ?? NatInstanceProvider.DEFAULT_ROOT_VOLUME_SIZE),
+    instanceType: String(props.instanceType ?? SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE),
+    rootVolumeSize: Number(props.rootVolumeSize ?? SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE),
     routeWatchdog: props.routeWatchdog !== false,
     alarms: props.alarms !== false,
     dashboard: props.alarms !== false && props.dashboard !== false,

@@ -1,4 +1,5 @@
 import { GetMetricDataCommand, GetMetricDataCommandOutput } from '@aws-sdk/client-cloudwatch';
+import { METRIC, NAT_METRIC_DIMENSION } from '../contract';
 
 /**
  * The latest heartbeat of each NAT interface (the NatInstance/Heartbeat metric the NAT's
@@ -14,7 +15,7 @@ export async function lastHeartbeats(
     EndTime: end,
     MetricDataQueries: enis.map((eni, i) => ({
       Id: `h${i}`,
-      MetricStat: { Metric: { Namespace: namespace, MetricName: 'Heartbeat', Dimensions: [{ Name: 'NetworkInterfaceId', Value: eni }] }, Period: 60, Stat: 'Maximum' },
+      MetricStat: { Metric: { Namespace: namespace, MetricName: METRIC.heartbeat, Dimensions: [{ Name: NAT_METRIC_DIMENSION, Value: eni }] }, Period: 60, Stat: 'Maximum' },
       ReturnData: true,
     })),
   }))).MetricDataResults ?? [];

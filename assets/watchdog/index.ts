@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { CurrentRoute, Decision, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
 import { lastHeartbeats } from './heartbeat';
+import { METRIC } from '../contract';
 
 export * from './decide';
 
@@ -148,7 +149,7 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
       moved++;
       log({
         ...decision, event: 'route-decision',
-        _aws: { Timestamp: now.getTime(), CloudWatchMetrics: [{ Namespace: config.heartbeatNamespace, Dimensions: [['RouteTableId'], []], Metrics: [{ Name: 'RouteMoved', Unit: 'Count' }] }] },
+        _aws: { Timestamp: now.getTime(), CloudWatchMetrics: [{ Namespace: config.heartbeatNamespace, Dimensions: [['RouteTableId'], []], Metrics: [{ Name: METRIC.routeMoved, Unit: 'Count' }] }] },
         RouteTableId: decision.routeTableId,
         RouteMoved: 1,
       });

@@ -1,10 +1,10 @@
-import { NatInstanceStackProps } from './nat-instance-stack';
-import { NatConfigError } from './validation';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { NatConfigError, NatInstanceStackProps } from '../lib';
 
 /** The app's default stack name. */
 export const DEFAULT_STACK_NAME = 'NatInstance';
 
-type Kind = 'string' | 'number' | 'list' | 'boolean';
+type Kind = 'string' | 'number' | 'list' | 'boolean' | 'instanceType' | 'creditSpecification';
 
 /**
  * The CDK context keys the app reads, each the name of a {@link NatInstanceStackProps} prop
@@ -17,8 +17,8 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   natCount: 'number',
   publicSubnetCidrMask: 'number',
   privateSubnetCidrMask: 'number',
-  instanceType: 'string',
-  architecture: 'string',
+  instanceType: 'instanceType',
+  creditSpecification: 'creditSpecification',
   eipAllocationIds: 'list',
   additionalCidrs: 'list',
   rootVolumeSize: 'number',
@@ -30,6 +30,11 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   alarmTopicArn: 'string',
   alarmEmail: 'string',
   dashboard: 'boolean',
+};
+
+/** Context keys the app no longer reads, and what to do instead. */
+const REMOVED_KEYS: Readonly<Record<string, string>> = {
+  architecture: 'no architecture key: it was removed in 0.2.0, and the instance type alone decides it (t4g, c7g, m7g... are arm64; t3, c6i, m7i... are x86_64)',
 };
 
 /** Context keys that belong to the CDK itself rather than to this app. */
@@ -57,6 +62,9 @@ export function configFromContext(context: Record<string, unknown>): AppConfig {
     if (isCdkKey(key)) {
       continue;
     }
+    if (key in REMOVED_KEYS) {
+      throw new NatConfigError('context key', key, REMOVED_KEYS[key]);
+    }
     const kind = CONTEXT_KEYS[key];
     if (!kind) {
       throw new NatConfigError('context key', key, `one of ${Object.keys(CONTEXT_KEYS).join(', ')}${suggest(key)}`);
@@ -74,6 +82,13 @@ export function configFromContext(context: Record<string, unknown>): AppConfig {
 }
 
 function convert(kind: Kind, raw: unknown): unknown {
+  if (kind === 'instanceType' && typeof raw === 'string') {
+    return new ec2.InstanceType(raw.trim());
+  }
+  if (kind === 'creditSpecification' && typeof raw === 'string') {
+    // ec2.CpuCredits holds the lower-case names CloudFormation takes.
+    return raw.trim().toLowerCase();
+  }
   if (kind === 'number' && typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw)) {
     return Number(raw);
   }

@@ -5,8 +5,7 @@ import {
   DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client,
 } from '@aws-sdk/client-ec2';
 import { lastHeartbeats } from '../assets/watchdog/heartbeat';
-import { HEARTBEAT_NAMESPACE, NAT_GROUP_TAG } from './nat-instance';
-import { HOME_INTERFACE_TAG } from './nat-instance-provider';
+import { HOME_INTERFACE_TAG, METRIC_NAMESPACE, NAT_GROUP_TAG } from '../assets/contract';
 
 /** The AWS clients nat-doctor uses. */
 export interface DoctorClients {
@@ -102,7 +101,7 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
   const openGroups = new Set(groups.filter((g) => (g.IpPermissions ?? []).some((p) =>
     (p.IpRanges ?? []).some((r) => r.CidrIp === '0.0.0.0/0') || (p.Ipv6Ranges ?? []).some((r) => r.CidrIpv6 === '::/0'))).map((g) => g.GroupId!));
   const lastBeat = enis.length === 0 ? new Map<string, Date | undefined>()
-    : await lastHeartbeats((command) => clients.cloudwatch.send(command), HEARTBEAT_NAMESPACE, enis, new Date(now.getTime() - 3600_000), new Date(now.getTime() + 60_000));
+    : await lastHeartbeats((command) => clients.cloudwatch.send(command), METRIC_NAMESPACE, enis, new Date(now.getTime() - 3600_000), new Date(now.getTime() + 60_000));
 
   const subnets = (await clients.ec2.send(new DescribeSubnetsCommand({ Filters: [vpcFilter] }))).Subnets ?? [];
   const subnetAz = new Map(subnets.map((s) => [s.SubnetId!, s.AvailabilityZone!]));

@@ -2,7 +2,7 @@ import { parseArgs } from 'util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { diagnose, formatReport } from '../lib/doctor';
+import { diagnose, formatReport } from './doctor';
 
 const USAGE = `Usage: nat-doctor (--stack NAME | --vpc-id VPC_ID) [--region REGION] [--json] [--max-heartbeat-age SECONDS]
 
