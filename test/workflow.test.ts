@@ -9,14 +9,14 @@ import * as yaml from 'js-yaml';
  * must hold no credentials, and the one that holds credentials must run no code from the pull
  * request. These tests guard the files against accidental edits; what stops a malicious branch
  * is outside the repository (workflow_run runs the default branch's file, and the role trusts
- * only the protected environment), and the README's policy examples are checked here too.
+ * only that file on main), and the README's policy examples are checked here too.
  */
 const root = path.join(__dirname, '..');
 const workflowFile = (name: string) => path.join(root, '.github', 'workflows', name);
 const validate = (target: string) => spawnSync('npx', ['action-validator', target], { encoding: 'utf8', timeout: 60_000 });
 
 interface Step { name?: string; run?: string; uses?: string; if?: string; id?: string; with?: Record<string, string>; env?: Record<string, string> }
-interface Job { if?: string; needs?: string; environment?: string; permissions?: Record<string, string>; steps: Step[] }
+interface Job { if?: string; needs?: string; permissions?: Record<string, string>; steps: Step[] }
 interface Workflow { on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> }
 
 const load = (name: string) => yaml.load(fs.readFileSync(workflowFile(name), 'utf8')) as Workflow;
@@ -80,24 +80,26 @@ describe('pull-request.yml: runs the pull request\'s code, and so holds nothing'
     expect(step(check, /actions\/checkout/)!.with).toMatchObject({ 'persist-credentials': false });
   });
 
-  test('hands the offline diff, the template and the pull request number on as an artifact', () => {
-    expect(step(check, /Hand the results/)!.run).toMatch(/echo "\$NUMBER" > pr-results\/number[\s\S]*cp pr-assembly\/\*\.template\.json pr-results\//);
+  test('hands on only its synthesized template, as an artifact', () => {
+    expect(step(check, /Hand the synthesized template/)!.run).toBe('mkdir -p pr-results\ncp pr-assembly/*.template.json pr-results/\n');
     expect(step(check, /upload-artifact/)!.with).toMatchObject({ name: 'pr-results', path: 'pr-results/' });
   });
 });
 
-describe('pull-request-diff.yml: holds credentials, and so runs nothing of the pull request', () => {
+describe('pull-request-diff.yml: holds credentials and gates the merge, and so runs nothing of the pull request', () => {
   test('runs from the default branch after the pull-request workflow, never on a pull request event', () => {
     expect(diff.on).toEqual({ workflow_run: { workflows: ['pull-request'], types: ['completed'] } });
     expect(diff.permissions).toEqual({});
+    for (const job of Object.values(diff.jobs)) {
+      expect(job.if).toContain("github.event.workflow_run.conclusion != 'cancelled'");
+    }
   });
 
-  test('only deployed-template has an id-token: no repository code there, a protected environment, no forks', () => {
+  test('only deployed-template has an id-token: no repository code there, and no forks', () => {
     const withToken = Object.entries(diff.jobs).filter(([, job]) => job.permissions?.['id-token']).map(([id]) => id);
     expect(withToken).toEqual(['deployed-template']);
     const job = diff.jobs['deployed-template'];
     expect(job.permissions).toEqual({ 'id-token': 'write' });
-    expect(job.environment).toBe('pr-diff');
     expect(job.if).toContain("vars.AWS_ROLE_ARN != ''");
     expect(job.if).toContain('github.event.workflow_run.head_repository.full_name == github.repository');
     expect(job.steps.map((s) => s.uses?.replace(/@.*/, '') ?? 'run')).toEqual(['aws-actions/configure-aws-credentials', 'run', 'actions/upload-artifact']);
@@ -106,24 +108,39 @@ describe('pull-request-diff.yml: holds credentials, and so runs nothing of the p
     expect(step(job, /get-template/)!.run).toMatch(/^mkdir deployed\naws cloudformation get-template --stack-name "\$STACK"/);
   });
 
-  test('comment: the default branch\'s tooling, the pull request\'s results as data, and no credentials', () => {
-    const job = diff.jobs.comment;
-    expect(job.permissions).toEqual({ contents: 'read', actions: 'read', 'pull-requests': 'write' });
-    expect(step(job, /actions\/checkout/)!.with).toEqual({ ref: '${{ github.event.repository.default_branch }}', 'persist-credentials': false });
+  test('review: the default branch\'s tooling, the pull request\'s template as data, no credentials', () => {
+    const job = diff.jobs.review;
+    expect(job.permissions).toEqual({ contents: 'read', actions: 'read', 'pull-requests': 'write', statuses: 'write' });
+    const checkouts = job.steps.filter((s) => s.uses?.startsWith('actions/checkout@'));
+    expect(checkouts.map((s) => s.with)).toEqual([{ ref: '${{ github.event.repository.default_branch }}', 'persist-credentials': false }]);
     expect(text(job)).not.toMatch(/configure-aws-credentials/);
-    // Nothing checks out or runs the pull request's commit.
-    expect(JSON.stringify(diff)).not.toMatch(/head_sha|head_branch|pull_request\.head/);
+    // The pull request's commit is named only to find the pull request and to set its status.
+    for (const s of job.steps.filter((s) => s.run)) {
+      expect(s.run).not.toMatch(/head_sha|head_branch|pull_request/);
+    }
     const results = job.steps.find((s) => s.with?.name === 'pr-results')!;
     expect(results.with).toMatchObject({ 'run-id': '${{ github.event.workflow_run.id }}' });
-    const deployedDiff = step(job, /Diff against the deployed stack/)!;
-    expect(deployedDiff.run).toContain('diff:offline -- --base-template deployed/template.json');
-    expect(deployedDiff.run).toContain('--head-template "pr-results/$STACK.template.json"');
+    const base = step(job, /Diff against the default branch/)!;
+    expect(base.run).toMatch(/npx cdk synth --quiet --output base-assembly\nnpm run --silent diff:offline -- --base-template "base-assembly\/\$STACK\.template\.json"/);
+    expect(base.run).toContain('--head-template "pr-results/$STACK.template.json"');
+    expect(base.env!.ALLOW).toBe('${{ steps.pr.outputs.allow }}');
+    expect(step(job, /Diff against the deployed stack/)!.run).toContain('diff:offline -- --base-template deployed/template.json');
   });
 
-  test('one comment per pull request, updated rather than duplicated, to a number checked to be one', () => {
-    const script = step(diff.jobs.comment, /github-script/)!.with!.script;
+  test('the pull request is found by the run\'s head commit, never taken from the artifact', () => {
+    const find = step(diff.jobs.review, /Find the pull request/)!.with!.script;
+    expect(find).toContain('p.head.sha === run.head_sha');
+    expect(find).toContain("l.name === 'replacement-intended'");
+    expect(JSON.stringify(diff)).not.toMatch(/pr-results\/number/);
+  });
+
+  test('one comment per pull request, updated rather than duplicated, and a commit status that can be required', () => {
+    const post = step(diff.jobs.review, /Post the comment/)!;
+    expect(post.env).toEqual({ NUMBER: '${{ steps.pr.outputs.number }}', STATUS: '${{ steps.base.outputs.status }}' });
+    const script = post.with!.script;
+    expect(script).toContain("createCommitStatus({ owner, repo, sha, state, context: 'template-diff / stateful resources', description })");
+    expect(script).toContain("status === '0' ? 'success' : status === '1' ? 'failure' : 'error'");
     expect(script).toContain('<!-- cdk-nat-instance: template diff -->');
-    expect(script).toContain("if (!/^[1-9][0-9]{0,9}$/.test(number))");
     expect(script).toContain('updateComment');
     expect(script).toContain('createComment');
   });
@@ -139,7 +156,7 @@ describe('the README\'s role for the deployed diff', () => {
     expect(policies).toHaveLength(2);
   });
 
-  test('trust: GitHub\'s OIDC tokens of the protected environment pr-diff only', () => {
+  test('trust: GitHub\'s OIDC tokens of pull-request-diff.yml on main only (a customised subject)', () => {
     const [trust] = policies;
     const [statement] = statements(trust);
     expect(statements(trust)).toHaveLength(1);
@@ -148,7 +165,7 @@ describe('the README\'s role for the deployed diff', () => {
     expect(statement.Condition).toEqual({
       StringEquals: {
         'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
-        'token.actions.githubusercontent.com:sub': 'repo:OWNER/REPO:environment:pr-diff',
+        'token.actions.githubusercontent.com:sub': 'repo:OWNER/REPO:ref:refs/heads/main:job_workflow_ref:OWNER/REPO/.github/workflows/pull-request-diff.yml@refs/heads/main',
       },
     });
   });

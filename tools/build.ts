@@ -6,9 +6,12 @@
  *
  *   npx tsx tools/build.ts [--bundles-only]
  *
- * `npm run build` runs tsc (tsconfig.build.json) and then this; `--bundles-only` is what the
- * app's synth (cdk.json "build") and the tests need from a clone: the bundles, not the library.
+ * `npm run build` (and so `npm pack`) empties dist/, compiles lib/ into it with tsc
+ * (tsconfig.build.json) and bundles; emptying first keeps the output of a deleted source from
+ * shipping. `--bundles-only` is what the app's synth (cdk.json "build"), npm run cost and the
+ * tests need in a clone: the watchdog's bundle.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
@@ -49,7 +52,19 @@ export function bundleDoctor(): string {
   return DOCTOR_BUNDLE;
 }
 
+/** Compiles the construct library into an emptied dist/. */
+function compileLibrary(): void {
+  fs.rmSync(path.join(PACKAGE_ROOT, 'dist'), { recursive: true, force: true });
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(PACKAGE_ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    throw new Error(`tsc failed (${tsc.status ?? tsc.signal})`);
+  }
+}
+
 if (require.main === module) {
+  if (!process.argv.includes('--bundles-only')) {
+    compileLibrary();
+  }
   const files = process.argv.includes('--bundles-only') ? [bundleWatchdog()] : [bundleWatchdog(), bundleDoctor()];
   for (const file of files) {
     process.stderr.write(`built ${path.relative(PACKAGE_ROOT, file)} (${Math.round(fs.statSync(file).size / 1024)} KiB)\n`);

@@ -12,6 +12,7 @@ import { App } from 'aws-cdk-lib';
 import { NatInstanceStack, SelfHealingNatProvider } from '../lib';
 import { parseInstanceType } from '../lib/instance-types';
 import { configFromContext } from '../bin/app-config';
+import { bundleWatchdog } from './build';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -139,6 +140,7 @@ function main(): number {
   }
   // Building the stack validates the configuration exactly as synth does, and counts the NATs.
   const { props } = configFromContext(context);
+  bundleWatchdog(); // the stack takes the watchdog's code from its bundle, which a clone builds on demand
   const stack = new NatInstanceStack(new App(), 'Cost', props);
   const input: CostInput = {
     region: values.region,
