@@ -2,7 +2,7 @@
 # demo.sh (npm run lab): try the NAT without an AWS account.
 #
 # Builds the simulated VPC of netns-lab.sh, shows that a private host cannot reach the internet
-# host, runs assets/configure-nat.sh exactly as shipped on the NAT host, and shows two private
+# host, runs assets/boot/configure-nat.sh exactly as shipped on the NAT host, and shows two private
 # hosts reaching the internet host through it: what the server saw, the NAT's rules and its
 # connection-tracking entries. Tears everything down at the end, also on failure or Ctrl-C.
 # Needs root, iproute2, nft (or iptables) and conntrack.
@@ -75,7 +75,7 @@ main() {
   client priv1 --token priv1-before
 
   step "On the NAT host: configure-nat.sh --vpc-cidr 10.0.0.0/16"
-  on nat "$ROOT/assets/configure-nat.sh" --vpc-cidr 10.0.0.0/16
+  on nat "$ROOT/assets/boot/configure-nat.sh" --vpc-cidr 10.0.0.0/16
 
   step "After: priv1 and priv2 connect, both from source port 40000"
   client priv1 --token priv1 --local-port 40000

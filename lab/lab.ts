@@ -10,7 +10,7 @@ import * as path from 'path';
 
 export const ROOT = path.join(__dirname, '..');
 export const LAB_SCRIPT = path.join(ROOT, 'lab', 'netns-lab.sh');
-export const CONFIGURE_NAT = path.join(ROOT, 'assets', 'configure-nat.sh');
+export const CONFIGURE_NAT = path.join(ROOT, 'assets', 'boot', 'configure-nat.sh');
 export const INTERNET_HOST = '198.51.100.20';
 export const NAT_ADDRESS = '10.0.0.10';
 export const VPC_CIDR = '10.0.0.0/16';

@@ -7,6 +7,7 @@ import { HOME_INTERFACE_TAG } from '../assets/contract';
 import { InstanceTypeInfo, parseInstanceType } from './instance-types';
 import { ISelfHealingNat, SelfHealingNat } from './nat-instance';
 import { RouteWatchdog, WatchedRouteTable } from './route-watchdog';
+import { BootScripts } from './user-data';
 import { NatConfigError, cidrsOverlap, parseCidr, parseWholeNumber, validateAllocationIds } from './validation';
 
 /** Properties of a {@link SelfHealingNatProvider}. */
@@ -241,6 +242,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       });
     }
 
+    const bootScripts = new BootScripts(vpc, 'NatBootScripts');
     options.natSubnets.forEach((subnet, i) => {
       this.nats.push(new SelfHealingNat(subnet, 'NatInstance', {
         vpc,
@@ -254,6 +256,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
         rootVolumeSize: this.rootVolumeSize,
         ebsEncryptionKey: this.props.ebsEncryptionKey,
         bootTimeout: this.bootTimeout,
+        bootScripts,
       }));
     });
 

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
 import { METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG, NAT_METRIC_DIMENSION } from '../assets/contract';
-import { addNatBoot } from './user-data';
+import { BootScripts, addNatBoot } from './user-data';
 
 /**
  * Every Auto Scaling group of the stack's account and region, as IAM matches them:
@@ -135,6 +135,9 @@ export interface SelfHealingNatProps {
 
   /** How long CloudFormation waits for the instance to report that NAT works. */
   readonly bootTimeout: Duration;
+
+  /** The boot scripts the instance fetches at its first boot. */
+  readonly bootScripts: BootScripts;
 }
 
 /**
@@ -250,7 +253,9 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     // that interface's public address.
     this.autoScalingGroup.node.addDependency(this.role, association, props.subnet.internetConnectivityEstablished);
 
+    props.bootScripts.grantRead(this.role);
     addNatBoot(userData, {
+      scripts: props.bootScripts,
       networkInterfaceId: this.networkInterface.ref,
       vpcCidrs: props.vpcCidrs,
       stackName: stack.stackName,

@@ -19,7 +19,7 @@ function findPackageRoot(start: string): string {
 export const PACKAGE_ROOT = findPackageRoot(__dirname);
 
 /** The boot scripts, shipped as they are in the source tree. */
-export const BOOT_SCRIPTS_DIR = path.join(PACKAGE_ROOT, 'assets');
+export const BOOT_SCRIPTS_DIR = path.join(PACKAGE_ROOT, 'assets', 'boot');
 
 /** The route watchdog's prebuilt Lambda bundle (tools/build.ts): one index.js. */
 export const CONTROLLER_BUNDLE_DIR = path.join(PACKAGE_ROOT, 'dist', 'watchdog');

@@ -1,7 +1,12 @@
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
+import { Aws, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
 import { BOOT_SCRIPTS_DIR } from './paths';
 
 /** Where user data installs the scripts on the instance. */
@@ -10,59 +15,116 @@ export const INSTALL_DIR = '/opt/nat-instance';
 /** EC2 refuses user data above 16 KiB (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
+/**
+ * What this project allows its user data: half of EC2's limit, so that the boot scripts can grow
+ * (they travel as assets) without the user data ever nearing the limit.
+ */
+export const USER_DATA_BUDGET_BYTES = 8 * 1024;
+
+/** The loader, embedded in the user data; it fetches the rest. */
+export const LOADER = 'load.sh';
+
+/** The scripts the loader fetches, verified by their SHA-256. */
+export const FETCHED_SCRIPTS = ['configure-nat.sh', 'nat-bootstrap.sh'] as const;
+
 const HEREDOC_END = 'NAT_INSTANCE_SCRIPT_END';
+
+/** Reads a script of this package's boot scripts. */
+export function readAsset(name: string): Buffer {
+  return fs.readFileSync(path.join(BOOT_SCRIPTS_DIR, name));
+}
+
+/** One boot script in the stack's asset bucket, with the digest the loader checks. */
+interface FetchedScript {
+  readonly name: string;
+  readonly asset: s3assets.Asset;
+  readonly sha256: string;
+}
+
+/**
+ * The boot scripts as assets of the stack, one file each (no archive to unpack on the instance),
+ * shared by every NAT of a provider.
+ */
+export class BootScripts extends Construct {
+  public readonly scripts: readonly FetchedScript[];
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.scripts = FETCHED_SCRIPTS.map((name) => ({
+      name,
+      asset: new s3assets.Asset(this, name.replace(/\W/g, ''), { path: path.join(BOOT_SCRIPTS_DIR, name) }),
+      sha256: crypto.createHash('sha256').update(readAsset(name)).digest('hex'),
+    }));
+  }
+
+  /** Lets a NAT role read exactly these objects, and nothing else of the bucket. */
+  public grantRead(role: iam.IRole): void {
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'FetchBootScripts',
+      actions: ['s3:GetObject'],
+      resources: this.scripts.map((s) => Stack.of(this).formatArn({
+        service: 's3', region: '', account: '', resource: s.asset.s3BucketName, resourceName: s.asset.s3ObjectKey,
+      })),
+    }));
+  }
+}
 
 /** What the first boot needs to know. */
 export interface BootstrapOptions {
+  /** The scripts to fetch. */
+  readonly scripts: BootScripts;
   /** The static network interface to attach. */
   readonly networkInterfaceId: string;
-  /** The CIDR blocks the NAT serves (literal strings or tokens). */
+  /** The CIDR blocks the NAT serves (validated literals or tokens). */
   readonly vpcCidrs: string[];
   /** The stack and logical ID to signal when the NAT is up, or has failed. */
   readonly stackName: string;
   readonly signalResource: string;
 }
 
-/** Reads a script of this package's assets/ folder. */
-export function readAsset(name: string): Buffer {
-  return fs.readFileSync(path.join(BOOT_SCRIPTS_DIR, name));
-}
-
 /**
- * A command that writes an asset script to the instance, byte for byte. The script travels
- * gzip-compressed and base64-encoded: EC2 caps user data at 16 KiB, and both scripts in plain
- * text would not fit. gzip output here has no timestamp, so synth stays deterministic.
+ * A command that writes a shipped script to the instance, byte for byte, gzip-compressed and
+ * base64-encoded. gzip output here has no timestamp, so synth stays deterministic.
  */
-function installScript(name: string): string {
+function embedScript(name: string): string {
   const encoded = zlib.gzipSync(readAsset(name), { level: 9 }).toString('base64');
   const lines = encoded.match(/.{1,76}/g) ?? [];
   return [`base64 -d <<'${HEREDOC_END}' | gunzip > ${INSTALL_DIR}/${name}`, ...lines, HEREDOC_END].join('\n');
 }
 
+/** Single-quoted for the shell; every value here was validated, and none holds a quote. */
+function quote(value: string): string {
+  if (value.includes("'")) {
+    throw new Error(`a value for the NAT user data holds a quote: ${value}`);
+  }
+  return `'${value}'`;
+}
+
 /**
- * Adds the NAT boot to a Linux user data: it writes the shipped scripts to the instance,
- * unchanged, and runs the bootstrap. The scripts travel inside the user data rather than as S3
- * assets, so the instance needs no S3 access and no bootstrapped asset bucket to boot.
+ * Adds the NAT boot to a Linux user data: the loader, embedded, which fetches the other scripts
+ * from the stack's asset bucket, checks each against its SHA-256 and runs the bootstrap.
  */
 export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): void {
-  const cidrArgs = options.vpcCidrs.map((cidr) => `--vpc-cidr ${cidr}`).join(' ');
+  const fetches = options.scripts.scripts.map((s) => `--fetch ${s.name} ${quote(s.asset.s3BucketName)} ${quote(s.asset.s3ObjectKey)} ${s.sha256}`);
   userData.addCommands(
     'set -euo pipefail',
     `install -d -m 0755 ${INSTALL_DIR}`,
-    installScript('configure-nat.sh'),
-    installScript('nat-bootstrap.sh'),
-    `chmod 0755 ${INSTALL_DIR}/configure-nat.sh ${INSTALL_DIR}/nat-bootstrap.sh`,
+    embedScript(LOADER),
+    `chmod 0755 ${INSTALL_DIR}/${LOADER}`,
     [
-      `${INSTALL_DIR}/nat-bootstrap.sh setup`,
-      `--eni-id ${options.networkInterfaceId}`,
-      cidrArgs,
-      `--stack-name ${options.stackName}`,
-      `--resource ${options.signalResource}`,
+      `${INSTALL_DIR}/${LOADER}`,
+      `--region ${quote(Aws.REGION)}`,
+      `--stack-name ${quote(options.stackName)}`,
+      `--resource ${quote(options.signalResource)}`,
+      ...fetches,
+      '--',
+      `--eni-id ${quote(options.networkInterfaceId)}`,
+      ...options.vpcCidrs.map((cidr) => `--vpc-cidr ${quote(cidr)}`),
     ].join(' '),
   );
-  // Tokens render as placeholders of about their resolved length; keep room for long stack names.
+  // Tokens render as placeholders of about their resolved length; keep room for long names.
   const estimate = Buffer.byteLength(userData.render(), 'utf8') + 256;
-  if (estimate > USER_DATA_LIMIT_BYTES) {
-    throw new Error(`The NAT instance user data is about ${estimate} bytes, over EC2's limit of ${USER_DATA_LIMIT_BYTES}; shorten the scripts in assets/`);
+  if (estimate > USER_DATA_BUDGET_BYTES) {
+    throw new Error(`The NAT instance user data is about ${estimate} bytes, over this project's budget of ${USER_DATA_BUDGET_BYTES} (EC2 allows ${USER_DATA_LIMIT_BYTES}); shorten assets/boot/${LOADER}`);
   }
 }

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { INTERNET_HOST, Lab, NAT_ADDRESS, VPC_CIDR, describeLab, pathWith } from './lab';
 
 /**
- * assets/configure-nat.sh, exactly as shipped, on the NAT host of a simulated VPC
+ * assets/boot/configure-nat.sh, exactly as shipped, on the NAT host of a simulated VPC
  * (lab/netns-lab.sh). Every assertion is about what packets did: what the internet host's
  * server saw, what a client got back, what the NAT host's connection tracking holds.
  */

@@ -40,6 +40,9 @@ function renderPart(part: unknown): string {
   if ('Fn::GetAtt' in obj) {
     return `\${${(obj['Fn::GetAtt'] as string[]).join('.')}}`;
   }
+  if ('Fn::Sub' in obj && typeof obj['Fn::Sub'] === 'string') {
+    return obj['Fn::Sub'];
+  }
   throw new Error(`unexpected intrinsic in user data: ${JSON.stringify(part)}`);
 }
 

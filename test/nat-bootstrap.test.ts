@@ -8,7 +8,7 @@ import * as path from 'path';
  * the instance metadata service, the AWS CLI, dnf, ip, systemctl. The tests read back what it
  * called, in order, and the files it wrote.
  */
-const script = path.join(__dirname, '..', 'assets', 'nat-bootstrap.sh');
+const script = path.join(__dirname, '..', 'assets', 'boot', 'nat-bootstrap.sh');
 const fake = path.join(__dirname, 'fakes', 'fake-command.sh');
 const FAKED = ['curl', 'aws', 'dnf', 'ip', 'systemctl', 'networkctl', 'ethtool', 'sleep', 'fallocate', 'mkswap', 'swapon', 'swapoff'];
 const MAC = '0a:00:00:00:00:06';

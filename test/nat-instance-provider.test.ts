@@ -1,13 +1,15 @@
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Duration, Fn, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { SelfHealingNatProvider } from '../lib';
-import { USER_DATA_LIMIT_BYTES } from '../lib/user-data';
+import { USER_DATA_BUDGET_BYTES } from '../lib/user-data';
 import { embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
 
-const assets = path.join(__dirname, '..', 'assets');
+const assets = path.join(__dirname, '..', 'assets', 'boot');
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
   const { stack, provider, vpc, template } = vpcWithProvider({}, { maxAzs: 2 });
@@ -44,16 +46,47 @@ describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
     }
   });
 
-  test('user data carries both scripts byte for byte, and fits in 16 KiB', () => {
+  test('user data carries the loader byte for byte, which fetches the other scripts by their SHA-256', () => {
+    const sha = (name: string) => crypto.createHash('sha256').update(fs.readFileSync(path.join(assets, name))).digest('hex');
     for (const script of userDataScripts(template)) {
       const files = embeddedFiles(script);
-      expect(Object.keys(files).sort()).toEqual(['/opt/nat-instance/configure-nat.sh', '/opt/nat-instance/nat-bootstrap.sh']);
-      expect(files['/opt/nat-instance/configure-nat.sh'].equals(fs.readFileSync(path.join(assets, 'configure-nat.sh')))).toBe(true);
-      expect(files['/opt/nat-instance/nat-bootstrap.sh'].equals(fs.readFileSync(path.join(assets, 'nat-bootstrap.sh')))).toBe(true);
+      expect(Object.keys(files)).toEqual(['/opt/nat-instance/load.sh']);
+      expect(files['/opt/nat-instance/load.sh'].equals(fs.readFileSync(path.join(assets, 'load.sh')))).toBe(true);
       expect(script.startsWith('#!/bin/bash\nset -euo pipefail\n')).toBe(true);
-      // References resolve to IDs of about their placeholders' length; a 128-character stack name is the worst case.
-      const worstCase = script.replace(/--stack-name \S+/, `--stack-name ${'S'.repeat(128)}`);
-      expect(Buffer.byteLength(worstCase)).toBeLessThan(USER_DATA_LIMIT_BYTES);
+      const bucket = "'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}'";
+      for (const name of ['configure-nat.sh', 'nat-bootstrap.sh']) {
+        expect(script).toMatch(new RegExp(`--fetch ${name} ${escape(bucket)} '[0-9a-f]{64}\\.sh' ${sha(name)} `));
+      }
+      expect(script).toMatch(/\n\/opt\/nat-instance\/load\.sh --region '\$\{AWS::Region\}' --stack-name 'UserStack' --resource '\w+' --fetch .* -- --eni-id '\$\{\w+\}' --vpc-cidr '10\.0\.0\.0\/16'$/);
+    }
+  });
+
+  test('each NAT role may read exactly the two script objects of the asset bucket', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes('FetchBootScripts'));
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      const statement = policy.Properties.PolicyDocument.Statement.find((s: { Sid?: string }) => s.Sid === 'FetchBootScripts');
+      expect(statement.Action).toBe('s3:GetObject');
+      expect(statement.Resource).toHaveLength(2);
+      for (const resource of statement.Resource) {
+        const text = JSON.stringify(resource);
+        expect(text).toMatch(/":s3:::",\{"Fn::Sub":"cdk-hnb659fds-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}"\},"\/[0-9a-f]{64}\.sh"\]\]\}$/);
+        expect(text).not.toContain('*');
+      }
+    }
+  });
+
+  test.each([
+    ['the default configuration', {}, {}],
+    ['the largest: seven more CIDR blocks, a VPC from IPAM', { additionalCidrs: ['100.64.0.0/16', '100.65.0.0/16', '100.66.0.0/16', '100.67.0.0/16', '100.68.0.0/16', '100.69.0.0/16', '100.70.0.0/16'] },
+      { ipAddresses: ec2.IpAddresses.awsIpamAllocation({ ipv4IpamPoolId: 'ipam-pool-0123456789abcdef0', ipv4NetmaskLength: 20, defaultSubnetIpv4NetmaskLength: 24 }) }],
+  ])('user data stays within 8 KiB: %s, with a 128-character stack name', (_name, props, vpcProps) => {
+    const { template: t } = vpcWithProvider(props, { maxAzs: 1, ...vpcProps });
+    for (const script of userDataScripts(t)) {
+      // References resolve to IDs of about their placeholders' length; the stack name is the longest.
+      const worstCase = script.replace(/--stack-name '\S+'/, `--stack-name '${'S'.repeat(128)}'`);
+      expect(Buffer.byteLength(worstCase)).toBeLessThanOrEqual(USER_DATA_BUDGET_BYTES);
+      expect(USER_DATA_BUDGET_BYTES).toBe(8 * 1024);
     }
   });
 
@@ -66,7 +99,7 @@ describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
     ipam.template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       SecurityGroupIngress: [Match.objectLike({ CidrIp: { 'Fn::GetAtt': [vpcId, 'CidrBlock'] } })],
     });
-    expect(userDataScripts(ipam.template)[0]).toContain(`--vpc-cidr \${${vpcId}.CidrBlock}`);
+    expect(userDataScripts(ipam.template)[0]).toContain(`--vpc-cidr '\${${vpcId}.CidrBlock}'`);
   });
 
   test('the provider refuses to serve a second VPC', () => {

@@ -287,14 +287,14 @@ describe('NatInstanceStack with defaults', () => {
     });
   });
 
-  test('user data writes both scripts and starts the bootstrap with the VPC CIDR', () => {
+  test('user data runs the loader for this stack and NAT, with the interface and the VPC CIDR for the bootstrap', () => {
     const scripts = userDataScripts(template);
     expect(scripts).toHaveLength(2);
     stack.natProvider.natInstances.forEach((nat, i) => {
       const eni = (stack.resolve(nat.networkInterfaceId) as { Ref: string }).Ref;
       const asg = stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as ec2.CfnInstance);
-      expect(scripts[i]).toContain(
-        `/opt/nat-instance/nat-bootstrap.sh setup --eni-id \${${eni}} --vpc-cidr 10.0.0.0/16 --stack-name TestNat --resource ${asg}`);
+      expect(scripts[i]).toMatch(new RegExp(`^/opt/nat-instance/load\\.sh --region '\\$\\{AWS::Region\\}' --stack-name 'TestNat' --resource '${asg}' ` +
+        `--fetch configure-nat\\.sh .* --fetch nat-bootstrap\\.sh .* -- --eni-id '\\$\\{${eni}\\}' --vpc-cidr '10\\.0\\.0\\.0/16'$`, 'm'));
     });
   });
 });
@@ -380,7 +380,7 @@ describe('NatInstanceStack options', () => {
         Match.objectLike({ CidrIp: '100.64.0.0/16', IpProtocol: '-1' }),
       ],
     });
-    expect(userDataScripts(template)[0]).toContain(' --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 ');
+    expect(userDataScripts(template)[0]).toMatch(/ --vpc-cidr '10\.0\.0\.0\/16' --vpc-cidr '100\.64\.0\.0\/16'$/m);
   });
 
   test('flow logs can be turned off, or kept longer', () => {

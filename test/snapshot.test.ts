@@ -2,8 +2,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { natStack } from './helpers';
 
 /**
- * Asset hashes change with every aws-cdk-lib release, and the embedded scripts with every edit
- * of assets/ (their bytes are asserted in nat-instance-provider.test.ts); the template around
+ * Asset hashes change with every aws-cdk-lib release, and the embedded loader and the fetched
+ * scripts' digests with every edit of assets/boot/ (their bytes are asserted in
+ * nat-instance-provider.test.ts); the template around
  * them must not change unnoticed.
  */
 function normalise(value: unknown): unknown {
@@ -25,6 +26,8 @@ test('the default stack matches its snapshot', () => {
   const normalised = normalise(Template.fromStack(natStack()).toJSON());
   const text = JSON.stringify(normalised);
   expect(text.match(/ASSET_HASH\.zip/g)).toHaveLength(2); // the default-SG custom resource and the watchdog
-  expect(text.match(/<gzip\+base64 of \/opt\/nat-instance\/(configure-nat|nat-bootstrap)\.sh>/g)).toHaveLength(4);
+  expect(text.match(/<gzip\+base64 of \/opt\/nat-instance\/load\.sh>/g)).toHaveLength(2); // the loader, once per NAT
+  // Each NAT fetches two scripts (key and digest in its user data) and its role may read them.
+  expect(text.match(/--fetch (configure-nat|nat-bootstrap)\.sh '[^']+' 'ASSET_HASH\.sh' ASSET_HASH /g)).toHaveLength(4);
   expect(normalised).toMatchSnapshot();
 });

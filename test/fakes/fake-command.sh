@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One fake for every command nat-bootstrap.sh runs, dispatched on the name it is called by.
+# One fake for every command nat-bootstrap.sh and load.sh run, dispatched on the name it is called by.
 # Each call is appended to $FAKE_LOG; state lives in $FAKE_STATE (a directory).
 set -euo pipefail
 
@@ -49,6 +49,12 @@ case "$name" in
       *"cloudformation signal-resource"*) ;;
       *"autoscaling set-instance-health"*) ;;
       *"cloudwatch put-metric-data"*) ;;
+      *"s3 cp --only-show-errors s3://"*)
+        # The asset bucket is a directory of the state: s3://BUCKET/KEY is $FAKE_STATE/s3/BUCKET/KEY.
+        source=${*: -2:1} target=${*: -1}
+        object=$state/s3/${source#s3://}
+        if [ ! -f "$object" ]; then echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"${source#*/*/*/}\" does not exist" >&2; exit 1; fi
+        cp "$object" "$target" ;;
       *) echo "fake aws: unexpected call: $*" >&2; exit 2 ;;
     esac
     ;;

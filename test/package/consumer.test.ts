@@ -96,7 +96,7 @@ test('the tarball holds exactly the compiled library with its types, the bundles
     ...fs.readdirSync(path.join(root, 'lib')).filter((f) => f.endsWith('.ts')).map((f) => `dist/lib/${f.replace(/\.ts$/, '')}`),
     'dist/assets/contract', // the names the library shares with the Lambda and the CLI
   ].flatMap((base) => [`${base}.js`, `${base}.d.ts`]);
-  const scripts = fs.readdirSync(path.join(root, 'assets')).filter((f) => f.endsWith('.sh')).map((f) => `assets/${f}`);
+  const scripts = fs.readdirSync(path.join(root, 'assets', 'boot')).filter((f) => f.endsWith('.sh')).map((f) => `assets/boot/${f}`);
   const expected = [...compiled, ...scripts, 'dist/watchdog/index.js', 'dist/nat-doctor.js', 'README.md', 'LICENSE', 'API.md', 'package.json'];
   expect(packed.files.map((f) => f.path).sort()).toEqual(expected.sort());
   expect(fs.readFileSync(path.join(root, 'LICENSE'), 'utf8')).toMatch(/^\s+Apache License\n\s+Version 2\.0, January 2004/);

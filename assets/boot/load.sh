@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# load.sh: the first thing a NAT instance runs, from its user data. It fetches the boot scripts
+# from the stack's asset bucket, refuses any whose SHA-256 is not the one the user data names,
+# installs them and hands over to `nat-bootstrap.sh setup`.
+#
+#   load.sh --region REGION --stack-name NAME --resource LOGICAL_ID
+#           --fetch FILE BUCKET KEY SHA256 [--fetch ...] -- [SETUP_ARGS ...]
+#
+# The scripts travel as assets rather than inside the user data, which EC2 caps at 16 KiB. A
+# fetch or hash failure fails the boot loudly: a FAILURE signal to CloudFormation, a message
+# on stderr, a non-zero exit, and nothing of the unverified file is kept or run.
+set -euo pipefail
+
+readonly PROG=${0##*/}
+# Overridable so that tests can run this script against fakes.
+IMDS=${NAT_IMDS_ENDPOINT:-http://169.254.169.254}
+INSTALL_DIR=${NAT_INSTALL_DIR:-/opt/nat-instance}
+RETRY_ATTEMPTS=${NAT_RETRY_ATTEMPTS:-8}
+RETRY_BASE_SECONDS=${NAT_RETRY_BASE_SECONDS:-2}
+
+REGION=""
+STACK_NAME=""
+RESOURCE=""
+FILES=()
+SETUP_ARGS=()
+HANDED_OVER=false
+WORK_DIR=""
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+
+usage() {
+  cat <<EOF
+Usage: $PROG --region REGION --stack-name NAME --resource LOGICAL_ID --fetch FILE BUCKET KEY SHA256 [--fetch ...] -- [SETUP_ARGS ...]
+EOF
+}
+
+# The same forms the construct validated before it wrote the user data: checked again here,
+# since nothing unchecked may reach a command line.
+check_value() {
+  local option=$1 value=$2 pattern=$3 expected=$4
+  [[ ${#value} -le 1024 && $value =~ $pattern ]] || die "$option: got '${value:0:80}'; expected $expected"
+}
+
+parse_args() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --region)
+        [ $# -ge 2 ] || die "--region needs a value"
+        check_value --region "$2" '^[a-z]{2}(-[a-z]+)+-[0-9]+$' 'an AWS region such as eu-west-1'
+        REGION=$2
+        shift 2 ;;
+      --stack-name)
+        [ $# -ge 2 ] || die "--stack-name needs a value"
+        check_value --stack-name "$2" '^[A-Za-z][A-Za-z0-9-]{0,127}$' 'a CloudFormation stack name'
+        STACK_NAME=$2
+        shift 2 ;;
+      --resource)
+        [ $# -ge 2 ] || die "--resource needs a value"
+        check_value --resource "$2" '^[A-Za-z0-9]{1,255}$' 'a logical resource ID'
+        RESOURCE=$2
+        shift 2 ;;
+      --fetch)
+        [ $# -ge 5 ] || die "--fetch needs FILE BUCKET KEY SHA256"
+        check_value '--fetch FILE' "$2" '^[a-z][a-z-]*\.sh$' 'a script name such as configure-nat.sh'
+        check_value '--fetch BUCKET' "$3" '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' 'an S3 bucket name'
+        check_value '--fetch KEY' "$4" '^[A-Za-z0-9][A-Za-z0-9._/-]*$' 'an S3 object key of letters, digits and ._/-'
+        [[ $4 != *..* ]] || die "--fetch KEY: got '$4'; expected a key without '..'"
+        check_value '--fetch SHA256' "$5" '^[0-9a-f]{64}$' 'a SHA-256 digest of 64 hexadecimal digits'
+        FILES+=("$2 $3 $4 $5")
+        shift 5 ;;
+      --)
+        shift
+        SETUP_ARGS=("$@")
+        break ;;
+      -h | --help) usage; exit 0 ;;
+      *) usage >&2; die "unknown argument '${1:0:80}'" ;;
+    esac
+  done
+  [ -n "$REGION" ] || die "--region is required"
+  [ -n "$STACK_NAME" ] || die "--stack-name is required"
+  [ -n "$RESOURCE" ] || die "--resource is required"
+  [ ${#FILES[@]} -gt 0 ] || die "at least one --fetch is required"
+}
+
+# Runs a command until it succeeds, waiting twice as long after each failure (capped at 30 s).
+retry() {
+  local attempt=1 delay=$RETRY_BASE_SECONDS
+  until "$@"; do
+    if [ "$attempt" -ge "$RETRY_ATTEMPTS" ]; then
+      log "giving up after $attempt attempts: $*"
+      return 1
+    fi
+    log "attempt $attempt failed, retrying in ${delay}s: $*"
+    sleep "$delay"
+    attempt=$((attempt + 1))
+    delay=$((delay * 2 > 30 ? 30 : delay * 2))
+  done
+}
+
+# Downloads one script, verifies it, and only then installs it.
+fetch() {
+  local name=$1 bucket=$2 key=$3 sha=$4 file actual
+  file=$WORK_DIR/$name
+  retry aws --region "$REGION" s3 cp --only-show-errors "s3://$bucket/$key" "$file" >&2 ||
+    die "cannot fetch $name from s3://$bucket/$key"
+  actual=$(sha256sum "$file" | awk '{print $1}')
+  [ "$actual" = "$sha" ] || die "$name from s3://$bucket/$key has SHA-256 $actual, not $sha; refusing to run it"
+  install -m 0755 "$file" "$INSTALL_DIR/$name"
+  log "installed $name ($sha)"
+}
+
+instance_id() {
+  local token
+  token=$(curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$IMDS/latest/api/token") &&
+    curl -sSf --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/instance-id"
+}
+
+# Until the bootstrap takes over, a failure here is the deployment's failure.
+report_failure() {
+  local status=$? id
+  [ -z "$WORK_DIR" ] || rm -rf "$WORK_DIR"
+  [ "$status" -ne 0 ] && [ "$HANDED_OVER" = false ] || return 0
+  if [ -n "$REGION" ] && [ -n "$STACK_NAME" ] && [ -n "$RESOURCE" ]; then
+    id=$(instance_id 2>/dev/null) || id=unknown-instance
+    [[ $id =~ ^i-[0-9a-z]{8,17}$ ]] || id=unknown-instance
+    aws --region "$REGION" cloudformation signal-resource --stack-name "$STACK_NAME" \
+      --logical-resource-id "$RESOURCE" --unique-id "$id" --status FAILURE ||
+      log "could not signal FAILURE to $STACK_NAME/$RESOURCE"
+  fi
+  exit "$status"
+}
+
+main() {
+  local entry
+  parse_args "$@"
+  trap report_failure EXIT
+  install -d -m 0755 "$INSTALL_DIR"
+  WORK_DIR=$(mktemp -d)
+  for entry in "${FILES[@]}"; do
+    # shellcheck disable=SC2086 # the four fields were validated and hold no spaces
+    fetch $entry
+  done
+  [ -x "$INSTALL_DIR/nat-bootstrap.sh" ] || die "no nat-bootstrap.sh among the fetched scripts"
+  rm -rf "$WORK_DIR"
+  WORK_DIR=""
+  HANDED_OVER=true
+  trap - EXIT
+  exec "$INSTALL_DIR/nat-bootstrap.sh" setup --stack-name "$STACK_NAME" --resource "$RESOURCE" "${SETUP_ARGS[@]}"
+}
+
+main "$@"

@@ -1,0 +1,136 @@
+import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/**
+ * load.sh, the loader the user data embeds, against fakes of the instance metadata service and
+ * the AWS CLI (test/fakes/fake-command.sh): the asset bucket is a folder, and the bootstrap it
+ * hands over to is a stand-in that records how it was called.
+ */
+const script = path.join(__dirname, '..', 'assets', 'boot', 'load.sh');
+const fake = path.join(__dirname, 'fakes', 'fake-command.sh');
+const BUCKET = 'cdk-hnb659fds-assets-111122223333-eu-west-1';
+const SELF = 'i-0self0000000000a';
+const CONFIGURE = '#!/usr/bin/env bash\necho configure\n';
+const sha = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
+const keyOf = (text: string) => `${sha(text)}.sh`;
+
+interface Run { status: number | null; stderr: string; calls: string[]; installed: string[]; handedOver?: string }
+
+function makeHost() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nat-load-'));
+  const bin = path.join(dir, 'bin');
+  const state = path.join(dir, 'state');
+  const install = path.join(dir, 'opt');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.mkdirSync(path.join(state, 's3', BUCKET), { recursive: true });
+  for (const name of ['curl', 'aws', 'sleep']) {
+    fs.symlinkSync(fake, path.join(bin, name));
+  }
+  const record = path.join(dir, 'handed-over');
+  // Stands in for nat-bootstrap.sh: records its arguments.
+  const bootstrap = `#!/usr/bin/env bash\nprintf '%s\\n' "$*" > '${record}'\n`;
+  const put = (text: string) => fs.writeFileSync(path.join(state, 's3', BUCKET, keyOf(text)), text);
+  put(CONFIGURE);
+  put(bootstrap);
+  const args = (overrides: { configureSha?: string; bootstrapKey?: string } = {}) => [
+    '--region', 'eu-west-1', '--stack-name', 'NatStack', '--resource', 'NatAsg1234',
+    '--fetch', 'configure-nat.sh', BUCKET, keyOf(CONFIGURE), overrides.configureSha ?? sha(CONFIGURE),
+    '--fetch', 'nat-bootstrap.sh', BUCKET, overrides.bootstrapKey ?? keyOf(bootstrap), sha(bootstrap),
+    '--', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0.0.0/16',
+  ];
+  const log = path.join(dir, 'calls.log');
+  const run = (argv: string[]): Run => {
+    fs.writeFileSync(log, '');
+    fs.rmSync(record, { force: true });
+    const env = {
+      PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log, FAKE_STATE: state,
+      NAT_IMDS_ENDPOINT: 'http://imds.invalid', NAT_INSTALL_DIR: install, NAT_RETRY_ATTEMPTS: '3', TMPDIR: dir,
+    };
+    const result = spawnSync('bash', [script, ...argv], { env, encoding: 'utf8', timeout: 30_000 });
+    return {
+      status: result.status,
+      stderr: result.stderr,
+      calls: fs.readFileSync(log, 'utf8').split('\n').filter(Boolean),
+      installed: fs.existsSync(install) ? fs.readdirSync(install).sort() : [],
+      handedOver: fs.existsSync(record) ? fs.readFileSync(record, 'utf8').trim() : undefined,
+    };
+  };
+  return { dir, state, install, bootstrap, args, run, put };
+}
+
+const FAILURE = `aws --region eu-west-1 cloudformation signal-resource --stack-name NatStack --logical-resource-id NatAsg1234 --unique-id ${SELF} --status FAILURE`;
+
+describe('load.sh', () => {
+  const host = makeHost();
+  afterAll(() => fs.rmSync(host.dir, { recursive: true, force: true }));
+
+  test('fetches both scripts, checks their SHA-256, installs them and hands over to the bootstrap\'s setup', () => {
+    const result = host.run(host.args());
+    expect({ status: result.status, stderr: result.stderr }).toMatchObject({ status: 0 });
+    const awsCalls = result.calls.filter((c) => c.startsWith('aws '));
+    expect(awsCalls).toHaveLength(2);
+    expect(awsCalls[0]).toMatch(new RegExp(`^aws --region eu-west-1 s3 cp --only-show-errors s3://${BUCKET}/${keyOf(CONFIGURE)} \\S+/configure-nat\\.sh$`));
+    expect(awsCalls[1]).toMatch(new RegExp(`^aws --region eu-west-1 s3 cp --only-show-errors s3://${BUCKET}/${keyOf(host.bootstrap)} \\S+/nat-bootstrap\\.sh$`));
+    expect(result.installed).toEqual(['configure-nat.sh', 'nat-bootstrap.sh']);
+    expect(fs.readFileSync(path.join(host.install, 'configure-nat.sh'), 'utf8')).toBe(CONFIGURE);
+    expect(fs.statSync(path.join(host.install, 'configure-nat.sh')).mode & 0o777).toBe(0o755);
+    expect(result.handedOver).toBe('setup --stack-name NatStack --resource NatAsg1234 --eni-id eni-0123456789abcdef0 --vpc-cidr 10.0.0.0/16');
+    expect(result.stderr).toContain(`load.sh: installed configure-nat.sh (${sha(CONFIGURE)})`);
+  });
+
+  test('a script whose digest is not the one in the user data is refused: not installed, not run, the deployment fails', () => {
+    fs.rmSync(host.install, { recursive: true, force: true });
+    const tampered = sha('something else');
+    const result = host.run(host.args({ configureSha: tampered }));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`load.sh: error: configure-nat.sh from s3://${BUCKET}/${keyOf(CONFIGURE)} has SHA-256 ${sha(CONFIGURE)}, not ${tampered}; refusing to run it`);
+    expect(result.installed).toEqual([]);
+    expect(result.handedOver).toBeUndefined();
+    expect(result.calls.filter((c) => c.startsWith('aws ')).pop()).toBe(FAILURE);
+    // Nothing of the unverified download is left in the temporary directory either.
+    expect(fs.readdirSync(host.dir).filter((f) => f.startsWith('tmp.'))).toEqual([]);
+  });
+
+  test('an object that cannot be fetched is retried, then fails the deployment loudly', () => {
+    fs.rmSync(host.install, { recursive: true, force: true });
+    const result = host.run(host.args({ bootstrapKey: `${'0'.repeat(64)}.sh` }));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`load.sh: error: cannot fetch nat-bootstrap.sh from s3://${BUCKET}/${'0'.repeat(64)}.sh`);
+    expect(result.calls.filter((c) => c.includes(`s3 cp --only-show-errors s3://${BUCKET}/${'0'.repeat(64)}.sh`))).toHaveLength(3);
+    expect(result.handedOver).toBeUndefined();
+    expect(result.calls.filter((c) => c.startsWith('aws ')).pop()).toBe(FAILURE);
+  });
+
+  const hostile: Array<[string, (args: string[]) => string[], string]> = [
+    ['a region with a command after it', (a) => replaceAt(a, 1, 'eu-west-1; rm -rf /'), "--region: got 'eu-west-1; rm -rf /'; expected an AWS region such as eu-west-1"],
+    ['a region with a newline', (a) => replaceAt(a, 1, 'eu-west-1\nreboot'), '--region: got'],
+    ['a stack name with a command substitution', (a) => replaceAt(a, 3, 'Nat$(reboot)'), "--stack-name: got 'Nat$(reboot)'; expected a CloudFormation stack name"],
+    ['a stack name with spaces', (a) => replaceAt(a, 3, 'Nat Stack'), "--stack-name: got 'Nat Stack'"],
+    ['a resource ID with a backtick', (a) => replaceAt(a, 5, 'Nat`id`'), "--resource: got 'Nat`id`'; expected a logical resource ID"],
+    ['a script name that is a path', (a) => replaceAt(a, 7, '../../etc/profile.sh'), "--fetch FILE: got '../../etc/profile.sh'; expected a script name such as configure-nat.sh"],
+    ['a bucket with a space', (a) => replaceAt(a, 8, 'my bucket'), "--fetch BUCKET: got 'my bucket'; expected an S3 bucket name"],
+    ['a key that climbs out', (a) => replaceAt(a, 9, 'assets/../../secret.sh'), "--fetch KEY: got 'assets/../../secret.sh'; expected a key without '..'"],
+    ['a key with a command substitution', (a) => replaceAt(a, 9, '$(curl evil).sh'), "--fetch KEY: got '$(curl evil).sh'"],
+    ['a digest in capitals', (a) => replaceAt(a, 10, sha(CONFIGURE).toUpperCase()), '--fetch SHA256: got'],
+    ['a short digest', (a) => replaceAt(a, 10, 'abc123'), "--fetch SHA256: got 'abc123'; expected a SHA-256 digest of 64 hexadecimal digits"],
+    ['a very long key', (a) => replaceAt(a, 9, `${'k'.repeat(5000)}.sh`), `--fetch KEY: got '${'k'.repeat(80)}'`],
+    ['an unknown option', (a) => ['--execute', 'reboot', ...a], "unknown argument '--execute'"],
+    ['no --fetch at all', (a) => a.slice(0, 6), 'at least one --fetch is required'],
+    ['a --fetch cut short', () => ['--region', 'eu-west-1', '--stack-name', 'S', '--resource', 'R', '--fetch', 'configure-nat.sh', BUCKET], '--fetch needs FILE BUCKET KEY SHA256'],
+  ];
+  test.each(hostile)('refuses %s before it runs anything', (_name, mutate, message) => {
+    fs.rmSync(host.install, { recursive: true, force: true });
+    const result = host.run(mutate(host.args()));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`load.sh: error: ${message}`);
+    expect(result.calls).toEqual([]);
+    expect(result.installed).toEqual([]);
+  });
+});
+
+function replaceAt(args: string[], index: number, value: string): string[] {
+  return args.map((a, i) => (i === index ? value : a));
+}
