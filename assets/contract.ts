@@ -27,3 +27,51 @@ export const NAT_GROUP_TAG = 'NatInstanceGroup';
 
 /** The tag on each private route table that names the NAT interface it uses while that NAT is healthy. */
 export const HOME_INTERFACE_TAG = 'NatInstanceHomeInterface';
+
+/**
+ * A route table tagged with this key (any value) is under an operator's manual control: the
+ * controller leaves its default route alone, and nat-doctor reports it as such.
+ */
+export const MANUAL_ROUTE_TAG = 'NatInstanceManualRoute';
+
+/**
+ * The namespace of one NAT's own metrics. Each NAT's role may publish to its own namespace only
+ * (an IAM condition on cloudwatch:namespace, which cannot restrict dimensions), so that no NAT can
+ * publish a heartbeat for another.
+ */
+export function natMetricNamespace(networkInterfaceId: string): string {
+  return `${METRIC_NAMESPACE}/${networkInterfaceId}`;
+}
+
+/** How often each NAT checks itself and, if NAT works, publishes its heartbeat, in seconds. */
+export const HEARTBEAT_PERIOD_SECONDS = 60;
+
+/**
+ * How late systemd may fire the check (the timer's AccuracySec). Its default of one minute would
+ * let a one-minute timer fire about every two minutes.
+ */
+export const CHECK_TIMER_ACCURACY_SECONDS = 1;
+
+/** CloudWatch stamps a one-minute datapoint with the start of its minute. */
+export const DATAPOINT_ALIGNMENT_SECONDS = 60;
+
+/** How long a published datapoint may take to be readable. */
+export const PUBLICATION_DELAY_SECONDS = 30;
+
+/**
+ * A heartbeat older than this means the NAT is not verified: two checks in a row missed, on top of
+ * the datapoint's alignment and its publication delay (210 s).
+ */
+export const HEARTBEAT_MAX_AGE_SECONDS = 2 * HEARTBEAT_PERIOD_SECONDS + DATAPOINT_ALIGNMENT_SECONDS + PUBLICATION_DELAY_SECONDS;
+
+/**
+ * A heartbeat stamped later than now by more than this is not fresh: CloudWatch accepts
+ * timestamps up to two hours ahead, and a NAT's own check never sets one.
+ */
+export const HEARTBEAT_FUTURE_TOLERANCE_SECONDS = 5;
+
+/** How long CloudFormation waits, by default, for a new NAT to report that NAT works. */
+export const DEFAULT_BOOT_TIMEOUT_SECONDS = 15 * 60;
+
+/** The tag on each NAT interface that holds its boot window in seconds, for nat-doctor. */
+export const BOOT_TIMEOUT_TAG = 'NatInstanceBootTimeout';

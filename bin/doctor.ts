@@ -1,15 +1,15 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import {
-  DescribeAddressesCommand, DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand,
-  DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client,
-} from '@aws-sdk/client-ec2';
-import { lastHeartbeats } from '../assets/watchdog/heartbeat';
-import { HOME_INTERFACE_TAG, METRIC_NAMESPACE, NAT_GROUP_TAG } from '../assets/contract';
+import { DescribeAddressesCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { BOOT_TIMEOUT_TAG, DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, NAT_GROUP_TAG } from '../assets/contract';
+import { NatHealth, NatState, WatchdogConfig, assessNat, planRoutes } from '../assets/watchdog/decide';
+import { Caller, observe } from '../assets/watchdog/index';
 
-/** The AWS clients nat-doctor uses. */
+/** The AWS clients nat-doctor uses: the controller's three, and CloudFormation to find a stack. */
 export interface DoctorClients {
   readonly ec2: EC2Client;
+  readonly autoscaling: AutoScalingClient;
   readonly cloudwatch: CloudWatchClient;
   readonly cloudformation: CloudFormationClient;
 }
@@ -26,10 +26,15 @@ export interface RouteReport {
   readonly az?: string;
   /** The NAT interface this table uses while that NAT is healthy. */
   readonly home?: string;
+  /** What the default route points at: a NAT interface, or another target (igw-..., nat-...). */
   readonly target?: string;
   readonly state: string;
-  /** home: the NAT it uses while that NAT is healthy; failed-over: another NAT; none: no NAT route. */
-  readonly placement: 'home' | 'failed-over' | 'none';
+  /**
+   * home: the NAT it uses while that NAT is healthy; failed-over: another NAT of this VPC;
+   * bypass: a target that is no NAT of this VPC; none: no default route; manual: under an
+   * operator's control (MANUAL_ROUTE_TAG).
+   */
+  readonly placement: 'home' | 'failed-over' | 'bypass' | 'none' | 'manual';
 }
 
 export interface ZoneReport {
@@ -39,6 +44,9 @@ export interface ZoneReport {
   readonly instanceState?: string;
   readonly statusChecks?: string;
   readonly attached: boolean;
+  /** The controller's own judgement of this NAT (assessNat). */
+  readonly state: NatState;
+  readonly health: string;
   readonly sourceDestCheck: boolean;
   readonly publicIp?: string;
   readonly openToInternet: boolean;
@@ -56,8 +64,6 @@ export interface DoctorReport {
 export interface DoctorOptions {
   readonly vpcId?: string;
   readonly stackName?: string;
-  /** A heartbeat older than this is a problem. @default 180 */
-  readonly heartbeatMaxAgeSeconds?: number;
   readonly now?: Date;
 }
 
@@ -73,13 +79,24 @@ async function vpcOfStack(clients: DoctorClients, stackName: string): Promise<st
   throw new Error(`stack ${stackName} has no VPC`);
 }
 
+/** What an unhealthy NAT needs, by the controller's reason. */
+function fixFor(health: NatHealth, instanceId: string | undefined, group: string | undefined): string {
+  if (/not attached|detached|attaching|detaching/.test(health.reason)) {
+    return `look at the Auto Scaling group's activity: aws autoscaling describe-scaling-activities --auto-scaling-group-name <the ${NAT_GROUP_TAG}=${group} group>`;
+  }
+  if (/heartbeat/.test(health.reason)) {
+    return `open a session (aws ssm start-session --target ${instanceId ?? '<instance>'}) and run: systemctl status nat-instance nat-instance-check.timer`;
+  }
+  return `Auto Scaling replaces an impaired instance; if it does not, terminate it: aws ec2 terminate-instances --instance-ids ${instanceId ?? '<instance>'}`;
+}
+
 /**
- * Looks at every NAT of a VPC (its interfaces tagged NatInstanceGroup) and at every route table
- * whose default route goes to a NAT interface or nowhere, and lists what is wrong.
+ * Looks at every NAT of a VPC (its interfaces tagged NatInstanceGroup) and every private route
+ * table of the stack (tagged with its home NAT), judges each NAT with the controller's own
+ * assessNat and each route with its planRoutes, and lists what is wrong.
  */
 export async function diagnose(clients: DoctorClients, options: DoctorOptions): Promise<DoctorReport> {
   const now = options.now ?? new Date();
-  const maxAge = options.heartbeatMaxAgeSeconds ?? 180;
   const vpcId = options.vpcId ?? (options.stackName ? await vpcOfStack(clients, options.stackName) : undefined);
   if (!vpcId) {
     throw new Error('give --vpc-id or --stack');
@@ -92,63 +109,65 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
   if (interfaces.length === 0) {
     problems.push({ az: '-', problem: `no NAT interface (tag ${NAT_GROUP_TAG}) in ${vpcId}`, fix: 'check the VPC ID or stack name, and that the stack deployed' });
   }
+  const tag = (tags: Array<{ Key?: string; Value?: string }> | undefined, key: string) => tags?.find((t) => t.Key === key)?.Value;
   const enis = interfaces.map((i) => i.NetworkInterfaceId!);
-  const instanceIds = interfaces.map((i) => i.Attachment?.InstanceId).filter((id): id is string => !!id);
-  const statuses = instanceIds.length === 0 ? [] : (await clients.ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: instanceIds, IncludeAllInstances: true }))).InstanceStatuses ?? [];
+  const eniAz = new Map(interfaces.map((i) => [i.NetworkInterfaceId!, i.AvailabilityZone!]));
+  const subnets = (await clients.ec2.send(new DescribeSubnetsCommand({ Filters: [vpcFilter] }))).Subnets ?? [];
+  const subnetAz = new Map(subnets.map((s) => [s.SubnetId!, s.AvailabilityZone!]));
+  const allTables = (await clients.ec2.send(new DescribeRouteTablesCommand({ Filters: [vpcFilter] }))).RouteTables ?? [];
+  // The stack's private tables carry their home NAT in a tag; others count only if they route to
+  // a NAT interface. Public (internet gateway) and isolated tables are not the NATs' business.
+  const tables = allTables.flatMap((t) => {
+    const route = (t.Routes ?? []).find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
+    const az = (t.Associations ?? []).map((a) => (a.SubnetId ? subnetAz.get(a.SubnetId) : undefined)).find((z) => z);
+    const home = tag(t.Tags, HOME_INTERFACE_TAG) ?? (route?.NetworkInterfaceId && eniAz.has(route.NetworkInterfaceId) ? interfaces.find((i) => i.AvailabilityZone === az)?.NetworkInterfaceId : undefined);
+    return home ? [{ table: t, route, az: az ?? eniAz.get(home) ?? '-', home }] : [];
+  });
+
+  const bootTimeouts = interfaces.map((i) => Number(tag(i.TagSet, BOOT_TIMEOUT_TAG)) || DEFAULT_BOOT_TIMEOUT_SECONDS);
+  const config: WatchdogConfig = {
+    nats: interfaces.map((i) => ({ networkInterfaceId: i.NetworkInterfaceId!, az: i.AvailabilityZone! })),
+    routeTables: tables.map((t) => ({ routeTableId: t.table.RouteTableId!, az: t.az, homeNetworkInterfaceId: t.home })),
+    bootTimeoutSeconds: Math.max(DEFAULT_BOOT_TIMEOUT_SECONDS, ...bootTimeouts),
+  };
+  // The controller's own observation, judgement and plan: nat-doctor cannot disagree with it.
+  const { observations, routes } = enis.length === 0 ? { observations: [], routes: [] } : await observe(config, clients, new Caller(), now);
+  const health = observations.map((o, i) => assessNat(o, { now, bootTimeoutSeconds: bootTimeouts[i] }));
+  const decisions = planRoutes(config, health, routes);
+
   const addresses = enis.length === 0 ? [] : (await clients.ec2.send(new DescribeAddressesCommand({ Filters: [{ Name: 'network-interface-id', Values: enis }] }))).Addresses ?? [];
   const groupIds = [...new Set(interfaces.flatMap((i) => (i.Groups ?? []).map((g) => g.GroupId!)))];
   const groups = groupIds.length === 0 ? [] : (await clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: groupIds }))).SecurityGroups ?? [];
   const openGroups = new Set(groups.filter((g) => (g.IpPermissions ?? []).some((p) =>
     (p.IpRanges ?? []).some((r) => r.CidrIp === '0.0.0.0/0') || (p.Ipv6Ranges ?? []).some((r) => r.CidrIpv6 === '::/0'))).map((g) => g.GroupId!));
-  const lastBeat = enis.length === 0 ? new Map<string, Date | undefined>()
-    : await lastHeartbeats((command) => clients.cloudwatch.send(command), METRIC_NAMESPACE, enis, new Date(now.getTime() - 3600_000), new Date(now.getTime() + 60_000));
 
-  const subnets = (await clients.ec2.send(new DescribeSubnetsCommand({ Filters: [vpcFilter] }))).Subnets ?? [];
-  const subnetAz = new Map(subnets.map((s) => [s.SubnetId!, s.AvailabilityZone!]));
-  const tables = (await clients.ec2.send(new DescribeRouteTablesCommand({ Filters: [vpcFilter] }))).RouteTables ?? [];
-  const eniAz = new Map(interfaces.map((i) => [i.NetworkInterfaceId!, i.AvailabilityZone!]));
-  const routes: RouteReport[] = [];
-  for (const table of tables) {
-    const route = (table.Routes ?? []).find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
-    const tagged = table.Tags?.find((t) => t.Key === HOME_INTERFACE_TAG)?.Value;
-    // The stack's private tables carry their home NAT in a tag; others count only if they route
-    // to an interface. Public (internet gateway) and isolated (no default route) tables are not ours.
-    if (!tagged && !route?.NetworkInterfaceId) {
-      continue;
-    }
-    const az = (table.Associations ?? []).map((a) => (a.SubnetId ? subnetAz.get(a.SubnetId) : undefined)).find((z) => z);
-    const home = tagged ?? interfaces.find((i) => i.AvailabilityZone === az)?.NetworkInterfaceId;
-    const target = route?.NetworkInterfaceId;
-    const placement = !target || !eniAz.has(target) ? 'none' : target === home ? 'home' : 'failed-over';
-    routes.push({ routeTableId: table.RouteTableId!, az, home, target, state: route?.State ?? 'missing', placement });
-  }
+  const routeReports: RouteReport[] = tables.map(({ table, route, az, home }) => {
+    const target = route?.NetworkInterfaceId ?? route?.GatewayId ?? route?.NatGatewayId ?? route?.TransitGatewayId ?? route?.VpcPeeringConnectionId ?? route?.InstanceId;
+    const manual = routes.find((r) => r.routeTableId === table.RouteTableId)?.manual === true;
+    const placement: RouteReport['placement'] = manual ? 'manual' : !route ? 'none'
+      : !route.NetworkInterfaceId || !eniAz.has(route.NetworkInterfaceId) ? 'bypass' : route.NetworkInterfaceId === home ? 'home' : 'failed-over';
+    return { routeTableId: table.RouteTableId!, az, home, target, state: route?.State ?? 'missing', placement };
+  });
 
-  const zones: ZoneReport[] = interfaces.map((i) => {
+  const zones: ZoneReport[] = interfaces.map((i, n) => {
     const eni = i.NetworkInterfaceId!;
     const az = i.AvailabilityZone!;
-    const instanceId = i.Attachment?.InstanceId;
-    const status = statuses.find((s) => s.InstanceId === instanceId);
-    const beat = lastBeat.get(eni);
-    const age = beat === undefined ? undefined : Math.round((now.getTime() - beat.getTime()) / 1000);
+    const o = observations[n];
+    const h = health[n];
     const zone: ZoneReport = {
-      az, networkInterfaceId: eni, instanceId,
-      instanceState: status?.InstanceState?.Name,
-      statusChecks: status ? `${status.InstanceStatus?.Status}/${status.SystemStatus?.Status}` : undefined,
-      attached: i.Attachment?.Status === 'attached',
+      az, networkInterfaceId: eni, instanceId: o.instanceId, instanceState: o.instanceState,
+      statusChecks: o.instanceStatus || o.systemStatus ? `${o.instanceStatus}/${o.systemStatus}` : undefined,
+      attached: o.attachmentStatus === 'attached', state: h.state, health: h.reason,
       sourceDestCheck: i.SourceDestCheck ?? true,
       publicIp: addresses.find((a) => a.NetworkInterfaceId === eni)?.PublicIp,
       openToInternet: (i.Groups ?? []).some((g) => openGroups.has(g.GroupId!)),
-      heartbeatAgeSeconds: age,
+      heartbeatAgeSeconds: o.lastHeartbeat === undefined ? undefined : Math.round((now.getTime() - o.lastHeartbeat.getTime()) / 1000),
       // Each NAT's row lists the tables whose home it is, wherever their traffic goes now.
-      routes: routes.filter((r) => r.home === eni),
+      routes: routeReports.filter((r) => r.home === eni),
     };
     const add = (problem: string, fix: string) => problems.push({ az, problem, fix });
-    if (!zone.attached) {
-      add(`NAT interface ${eni} is not attached to an instance`, `look at the Auto Scaling group's activity: aws autoscaling describe-scaling-activities --auto-scaling-group-name <the NatInstanceGroup=${i.TagSet?.find((t) => t.Key === NAT_GROUP_TAG)?.Value} group>`);
-    } else if (zone.instanceState === 'running' && /initializing/.test(zone.statusChecks ?? '') && !/impaired/.test(zone.statusChecks ?? '')) {
-      add(`NAT instance ${instanceId} is booting (status checks ${zone.statusChecks})`, 'wait a few minutes and run nat-doctor again');
-    } else if (zone.instanceState !== 'running' || zone.statusChecks !== 'ok/ok') {
-      add(`NAT instance ${instanceId} is ${zone.instanceState ?? 'unknown'}, status checks ${zone.statusChecks ?? 'unknown'}`, 'Auto Scaling replaces an impaired instance; if it does not, terminate it: aws ec2 terminate-instances --instance-ids ' + instanceId);
+    if (h.state === 'unhealthy') {
+      add(`NAT ${eni}${o.instanceId ? ` (${o.instanceId})` : ''} is unhealthy: ${h.reason}`, fixFor(h, o.instanceId, tag(i.TagSet, NAT_GROUP_TAG)));
     }
     if (zone.sourceDestCheck) {
       add(`source/dest check is on for ${eni}, so EC2 drops forwarded traffic`, `aws ec2 modify-network-interface-attribute --network-interface-id ${eni} --no-source-dest-check`);
@@ -159,21 +178,28 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
     if (zone.openToInternet) {
       add(`a security group of ${eni} admits 0.0.0.0/0 or ::/0`, 'revoke the rule: the NAT needs traffic from the VPC CIDR blocks only');
     }
-    if (age === undefined || age > maxAge) {
-      add(age === undefined ? `no heartbeat from the NAT self-check of ${eni}` : `last heartbeat ${age} s ago (limit ${maxAge} s)`,
-        `open a session (aws ssm start-session --target ${instanceId ?? '<instance>'}) and run: systemctl status nat-instance nat-instance-check.timer`);
-    }
     return zone;
   });
-  for (const route of routes) {
-    if (route.state === 'blackhole' || route.state === 'missing') {
-      problems.push({ az: route.az ?? '-', problem: `default route of ${route.routeTableId} is ${route.state}${route.target ? ` (${route.target})` : ''}`,
-        fix: 'the route watchdog repairs it within a minute while a NAT is healthy; by hand: aws ec2 replace-route --route-table-id ' + route.routeTableId + ' --destination-cidr-block 0.0.0.0/0 --network-interface-id <a healthy NAT interface>' });
-    } else if (route.placement === 'failed-over') {
-      const home = zones.find((z) => z.networkInterfaceId === route.home);
-      if (home && !problems.some((p) => p.az === home.az)) {
-        problems.push({ az: route.az!, problem: `${route.routeTableId} still goes through another zone's NAT although its own is healthy`, fix: 'check the route watchdog\'s logs (RouteWatchdog function in CloudWatch Logs)' });
-      }
+
+  const healthy = new Set(health.filter((h) => h.healthy).map((h) => h.networkInterfaceId));
+  for (const route of routeReports) {
+    const at = route.az ?? '-';
+    const decision = decisions.find((d) => d.routeTableId === route.routeTableId);
+    const to = route.home && healthy.has(route.home) ? route.home : decision?.target ?? '<a healthy NAT interface>';
+    if (route.placement === 'manual') {
+      continue;
+    }
+    if (route.state === 'missing') {
+      problems.push({ az: at, problem: `${route.routeTableId} has no default route`,
+        fix: `aws ec2 create-route --route-table-id ${route.routeTableId} --destination-cidr-block 0.0.0.0/0 --network-interface-id ${to}` });
+    } else if (route.placement === 'bypass') {
+      problems.push({ az: at, problem: `the default route of ${route.routeTableId} goes to ${route.target ?? 'an unknown target'}, which is no NAT of this VPC: private traffic bypasses the NAT`,
+        fix: `aws ec2 replace-route --route-table-id ${route.routeTableId} --destination-cidr-block 0.0.0.0/0 --network-interface-id ${to}` });
+    } else if (route.state === 'blackhole') {
+      problems.push({ az: at, problem: `default route of ${route.routeTableId} is blackhole (${route.target})`,
+        fix: `the controller repairs it within a minute while a NAT is healthy; by hand: aws ec2 replace-route --route-table-id ${route.routeTableId} --destination-cidr-block 0.0.0.0/0 --network-interface-id ${to}` });
+    } else if (decision?.action === 'move' && route.placement === 'failed-over' && route.home && healthy.has(route.home)) {
+      problems.push({ az: at, problem: `${route.routeTableId} still goes through another zone's NAT although its own is healthy`, fix: 'check the route watchdog\'s logs (RouteWatchdog function in CloudWatch Logs)' });
     }
   }
   return { vpcId, zones, problems, healthy: problems.length === 0 };
@@ -184,10 +210,10 @@ export function formatReport(report: DoctorReport): string {
   const rows = [['AZ', 'NAT interface', 'instance', 'state', 'checks', 'src/dst', 'Elastic IP', 'exposure', 'heartbeat', 'private default routes']];
   for (const z of report.zones) {
     rows.push([
-      z.az, z.networkInterfaceId, z.instanceId ?? '-', z.attached ? z.instanceState ?? '?' : 'detached', z.statusChecks ?? '-',
+      z.az, z.networkInterfaceId, z.instanceId ?? '-', z.state === 'healthy' ? (z.attached ? z.instanceState ?? '?' : 'detached') : z.state, z.statusChecks ?? '-',
       z.sourceDestCheck ? 'ON' : 'off', z.publicIp ?? '-', z.openToInternet ? 'OPEN' : 'VPC only',
       z.heartbeatAgeSeconds === undefined ? 'never' : `${z.heartbeatAgeSeconds} s ago`,
-      z.routes.map((r) => `${r.routeTableId} ${r.state}${r.placement === 'failed-over' ? ' (failed over)' : ''}`).join(', ') || '-',
+      z.routes.map((r) => `${r.routeTableId} ${r.state}${['failed-over', 'bypass', 'manual'].includes(r.placement) ? ` (${r.placement})` : ''}`).join(', ') || '-',
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -196,7 +222,9 @@ export function formatReport(report: DoctorReport): string {
   const failedOver = report.zones.flatMap((z) => z.routes).filter((r) => r.placement === 'failed-over');
   lines.push('', `VPC ${report.vpcId}: ${report.zones.length} NAT(s), ${failedOver.length} route table(s) failed over`);
   if (report.problems.length === 0) {
-    lines.push('OK: every NAT is healthy and every private default route is active.');
+    const replacing = report.zones.filter((z) => z.state === 'replacing');
+    lines.push(replacing.length === 0 ? 'OK: every NAT is healthy and every private default route is active.'
+      : `OK: no problem; replacing: ${replacing.map((z) => `${z.az} (${z.health})`).join('; ')}`);
   } else {
     lines.push(`${report.problems.length} problem(s):`);
     for (const p of report.problems) {

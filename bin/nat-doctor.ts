@@ -1,21 +1,22 @@
 import { parseArgs } from 'util';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { diagnose, formatReport } from './doctor';
 
-const USAGE = `Usage: nat-doctor (--stack NAME | --vpc-id VPC_ID) [--region REGION] [--json] [--max-heartbeat-age SECONDS]
+const USAGE = `Usage: nat-doctor (--stack NAME | --vpc-id VPC_ID) [--region REGION] [--json]
 
-Checks the NAT instances of a deployed VPC: per availability zone the NAT instance and its
-state, its interface and source/dest check, its Elastic IP, the exposure of its security group,
-the last heartbeat of its self-check, and each private route table's default route (active or
-blackhole, home or failed over to another zone's NAT).
+Checks the NAT instances of a deployed VPC: per availability zone the NAT's health as the
+controller judges it (healthy, replacing, or unhealthy and why: its instance, status checks and
+self-check heartbeat), its interface and source/dest check, its Elastic IP, the exposure of its
+security group, and each private route table's default route (active or blackhole; home, failed
+over to another zone's NAT, under manual control, or bypassing the NAT altogether).
 
   --stack NAME              the CloudFormation stack deployed from this project
   --vpc-id VPC_ID           or the VPC itself
   --region REGION           default: the AWS SDK's (AWS_REGION, profile)
   --json                    print the report as JSON, for pipelines
-  --max-heartbeat-age S     a heartbeat older than S seconds is a problem (default 180)
 
 Exits 0 when everything is healthy, 1 when anything is wrong (each problem with its fix),
 2 on bad usage or when AWS cannot be asked.`;
@@ -27,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         stack: { type: 'string' }, 'vpc-id': { type: 'string' }, region: { type: 'string' }, json: { type: 'boolean', default: false },
-        'max-heartbeat-age': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
   } catch (error) {
@@ -42,16 +43,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`nat-doctor: give exactly one of --stack or --vpc-id\n${USAGE}\n`);
     return 2;
   }
-  const maxAge = values['max-heartbeat-age'] === undefined ? undefined : Number(values['max-heartbeat-age']);
-  if (maxAge !== undefined && !(Number.isInteger(maxAge) && maxAge > 0)) {
-    process.stderr.write(`nat-doctor: --max-heartbeat-age: got '${values['max-heartbeat-age']}'; expected a whole number of seconds above 0\n`);
-    return 2;
-  }
   const config = { region: values.region };
   try {
     const report = await diagnose(
-      { ec2: new EC2Client(config), cloudwatch: new CloudWatchClient(config), cloudformation: new CloudFormationClient(config) },
-      { stackName: values.stack, vpcId: values['vpc-id'], heartbeatMaxAgeSeconds: maxAge },
+      { ec2: new EC2Client(config), autoscaling: new AutoScalingClient(config), cloudwatch: new CloudWatchClient(config), cloudformation: new CloudFormationClient(config) },
+      { stackName: values.stack, vpcId: values['vpc-id'] },
     );
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.healthy ? 0 : 1;

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { HOME_INTERFACE_TAG } from '../assets/contract';
+import { DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG } from '../assets/contract';
 import { InstanceTypeInfo, parseInstanceType } from './instance-types';
 import { ISelfHealingNat, SelfHealingNat } from './nat-instance';
 import { RouteWatchdog, WatchedRouteTable } from './route-watchdog';
@@ -122,7 +122,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
   public static readonly DEFAULT_ROOT_VOLUME_SIZE = 8;
 
   /** How long a deployment waits for a NAT instance when no timeout is given. */
-  public static readonly DEFAULT_BOOT_TIMEOUT = Duration.minutes(15);
+  public static readonly DEFAULT_BOOT_TIMEOUT = Duration.seconds(DEFAULT_BOOT_TIMEOUT_SECONDS);
 
   private readonly instanceType: ec2.InstanceType;
   private readonly typeInfo: InstanceTypeInfo;
@@ -264,7 +264,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       this.configureSubnet(subnet);
     }
     if (this.props.routeWatchdog ?? true) {
-      this._watchdog = new RouteWatchdog(vpc, 'NatRouteWatchdog', { nats: this.nats, routeTables: this.routes });
+      this._watchdog = new RouteWatchdog(vpc, 'NatRouteWatchdog', { nats: this.nats, routeTables: this.routes, bootTimeout: this.bootTimeout });
     }
   }
 

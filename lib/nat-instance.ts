@@ -5,7 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
-import { METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG, NAT_METRIC_DIMENSION } from '../assets/contract';
+import { BOOT_TIMEOUT_TAG, METRIC, NAT_GROUP_TAG, NAT_METRIC_DIMENSION, natMetricNamespace } from '../assets/contract';
 import { BootScripts, addNatBoot } from './user-data';
 
 /**
@@ -44,6 +44,12 @@ export interface ISelfHealingNat extends IConstruct {
 
   /** The instance role. */
   readonly role: iam.IRole;
+
+  /**
+   * The CloudWatch namespace of this NAT's own metrics (NatInstance/ and its interface ID): the
+   * only namespace its role may publish to, so that no NAT can report for another.
+   */
+  readonly metricNamespace: string;
 
   /**
    * Self-check heartbeats: one sample a minute while the instance verifies that NAT works.
@@ -153,6 +159,8 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
 
   public readonly publicIp?: string;
 
+  public readonly metricNamespace: string;
+
   /** The Elastic IP, when this construct allocated it. */
   public readonly elasticIp?: ec2.CfnEIP;
 
@@ -184,6 +192,7 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
       description: `NAT instance interface (${this.node.path})`,
     });
     this.networkInterfaceId = this.networkInterface.ref;
+    this.metricNamespace = natMetricNamespace(this.networkInterfaceId);
 
     if (props.eipAllocationId) {
       this.allocationId = props.eipAllocationId;
@@ -245,8 +254,9 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
       updatePolicy: autoscaling.UpdatePolicy.replacingUpdate(),
     });
     Tags.of(this.autoScalingGroup).add(NAT_GROUP_TAG, groupTag, { applyToLaunchedInstances: true });
-    // nat-doctor finds a VPC's NATs by this tag on their interfaces.
+    // nat-doctor finds a VPC's NATs by this tag on their interfaces, and their boot window by the next.
     Tags.of(this.networkInterface).add(NAT_GROUP_TAG, groupTag);
+    Tags.of(this.networkInterface).add(BOOT_TIMEOUT_TAG, String(props.bootTimeout.toSeconds()));
     Tags.of(this.autoScalingGroup).add('Name', this.node.path, { applyToLaunchedInstances: true });
     // The instance needs, from the first second of its boot, its permissions, the internet (to
     // install packages and reach the AWS APIs) and, once it routes through the static interface,
@@ -256,6 +266,7 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     props.bootScripts.grantRead(this.role);
     addNatBoot(userData, {
       scripts: props.bootScripts,
+      metricNamespace: this.metricNamespace,
       networkInterfaceId: this.networkInterface.ref,
       vpcCidrs: props.vpcCidrs,
       stackName: stack.stackName,
@@ -321,7 +332,9 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
       sid: 'PublishHeartbeat',
       actions: ['cloudwatch:PutMetricData'], // supports no resource-level permissions; the condition narrows it
       resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
+      // Its own namespace only: a condition cannot restrict dimensions, so a shared namespace would
+      // let one NAT publish a heartbeat for another.
+      conditions: { StringEquals: { 'cloudwatch:namespace': this.metricNamespace } },
     }));
     // cloudformation:SignalResource on this stack comes with the group's signals.
   }
@@ -353,7 +366,7 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
   /** A metric the NAT publishes itself, by its interface. */
   private natMetric(metricName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
-      namespace: METRIC_NAMESPACE, metricName, dimensionsMap: { [NAT_METRIC_DIMENSION]: this.networkInterfaceId }, ...props,
+      namespace: this.metricNamespace, metricName, dimensionsMap: { [NAT_METRIC_DIMENSION]: this.networkInterfaceId }, ...props,
     });
   }
 

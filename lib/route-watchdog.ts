@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, NAT_GROUP_TAG } from '../assets/contract';
+import { NAT_GROUP_TAG } from '../assets/contract';
 import { SelfHealingNat, anyAutoScalingGroupArn } from './nat-instance';
 import { CONTROLLER_BUNDLE_DIR } from './paths';
 
@@ -35,12 +35,8 @@ export interface RouteWatchdogProps {
    */
   readonly schedule?: Duration;
 
-  /**
-   * A NAT whose self-check heartbeat is older than this is unhealthy.
-   *
-   * @default Duration.minutes(3)
-   */
-  readonly heartbeatMaxAge?: Duration;
+  /** How long a new NAT may take to prove that NAT works: its boot window. */
+  readonly bootTimeout: Duration;
 }
 
 /**
@@ -51,7 +47,6 @@ export interface RouteWatchdogProps {
  */
 export class RouteWatchdog extends Construct {
   public static readonly DEFAULT_SCHEDULE = Duration.minutes(1);
-  public static readonly DEFAULT_HEARTBEAT_MAX_AGE = Duration.minutes(3);
   /** Lambda's limit on the size of a function's environment, in bytes. */
   public static readonly ENVIRONMENT_LIMIT = 4096;
 
@@ -71,8 +66,7 @@ export class RouteWatchdog extends Construct {
     // The compact form assets/watchdog/index.ts decodes: Lambda allows 4 KB of environment.
     const eniOf = props.nats.map((nat) => nat.networkInterface.ref);
     const config = {
-      ns: METRIC_NAMESPACE,
-      age: (props.heartbeatMaxAge ?? RouteWatchdog.DEFAULT_HEARTBEAT_MAX_AGE).toSeconds(),
+      boot: props.bootTimeout.toSeconds(),
       nats: props.nats.map((nat) => [nat.networkInterface.ref, nat.availabilityZone]),
       tables: props.routeTables.map((t) => [t.routeTableId, eniOf.indexOf(t.homeNetworkInterfaceId)]),
     };

@@ -7,6 +7,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { CHECK_TIMER_ACCURACY_SECONDS, HEARTBEAT_PERIOD_SECONDS, METRIC, NAT_METRIC_DIMENSION } from '../assets/contract';
 import { BOOT_SCRIPTS_DIR } from './paths';
 
 /** Where user data installs the scripts on the instance. */
@@ -75,6 +76,8 @@ export interface BootstrapOptions {
   readonly scripts: BootScripts;
   /** The static network interface to attach. */
   readonly networkInterfaceId: string;
+  /** The NAT's own metric namespace. */
+  readonly metricNamespace: string;
   /** The CIDR blocks the NAT serves (validated literals or tokens). */
   readonly vpcCidrs: string[];
   /** The stack and logical ID to signal when the NAT is up, or has failed. */
@@ -120,6 +123,11 @@ export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): v
       '--',
       `--eni-id ${quote(options.networkInterfaceId)}`,
       ...options.vpcCidrs.map((cidr) => `--vpc-cidr ${quote(cidr)}`),
+      // The contract's values, so that no script holds a second copy of them.
+      `--metric-namespace ${quote(options.metricNamespace)}`,
+      `--metric-dimension ${NAT_METRIC_DIMENSION}`,
+      `--heartbeat-metric ${METRIC.heartbeat} --conntrack-metric ${METRIC.conntrackUsage} --allowance-metric ${METRIC.allowanceExceeded}`,
+      `--check-period ${HEARTBEAT_PERIOD_SECONDS} --check-accuracy ${CHECK_TIMER_ACCURACY_SECONDS}`,
     ].join(' '),
   );
   // Tokens render as placeholders of about their resolved length; keep room for long names.

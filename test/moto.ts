@@ -6,6 +6,7 @@ import {
   CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DescribeImagesCommand, EC2Client, AllocateAddressCommand, AssociateAddressCommand,
   AssociateRouteTableCommand, ModifyNetworkInterfaceAttributeCommand, RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { DEFAULT_BOOT_TIMEOUT_SECONDS, METRIC, NAT_METRIC_DIMENSION, natMetricNamespace } from '../assets/contract';
 import { WatchdogConfig } from '../assets/watchdog/decide';
 
 /**
@@ -75,7 +76,7 @@ const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d', 'us-east-
  * source/dest-check-free interface with an Elastic IP, and private route tables whose default
  * route goes to that interface; then a heartbeat from every NAT.
  */
-export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs: number, tablesPerAz: number, cidrSecond: number): Promise<BuiltVpc> {
+export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs: number, tablesPerAz: number, cidrSecond: number, beatAt = new Date()): Promise<BuiltVpc> {
   const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: `10.${cidrSecond}.0.0/16` }))).Vpc!.VpcId!;
   const image = (await ec2.send(new DescribeImagesCommand({ MaxResults: 5 }))).Images![0].ImageId!;
   const groupId = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: `nat-${vpcId}`, Description: 'NAT' }))).GroupId!;
@@ -106,7 +107,7 @@ export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs
     zones.push({ az, instanceId, networkInterfaceId: eni, routeTableIds });
   }
   for (const zone of zones) {
-    await heartbeat(cloudwatch, zone.networkInterfaceId);
+    await heartbeat(cloudwatch, zone.networkInterfaceId, beatAt);
   }
   return {
     vpcId,
@@ -114,8 +115,7 @@ export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs
     config: {
       nats: zones.map((z) => ({ az: z.az, networkInterfaceId: z.networkInterfaceId })),
       routeTables: zones.flatMap((z) => z.routeTableIds.map((id) => ({ routeTableId: id, az: z.az, homeNetworkInterfaceId: z.networkInterfaceId }))),
-      heartbeatNamespace: 'NatInstance',
-      heartbeatMaxAgeSeconds: 180,
+      bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
     },
   };
 }
@@ -123,7 +123,7 @@ export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs
 /** What a NAT's self-check publishes once it has verified itself. */
 export async function heartbeat(cloudwatch: CloudWatchClient, eni: string, at = new Date()): Promise<void> {
   await cloudwatch.send(new PutMetricDataCommand({
-    Namespace: 'NatInstance',
-    MetricData: [{ MetricName: 'Heartbeat', Dimensions: [{ Name: 'NetworkInterfaceId', Value: eni }], Value: 1, Unit: 'Count', Timestamp: at }],
+    Namespace: natMetricNamespace(eni),
+    MetricData: [{ MetricName: METRIC.heartbeat, Dimensions: [{ Name: NAT_METRIC_DIMENSION, Value: eni }], Value: 1, Unit: 'Count', Timestamp: at }],
   }));
 }

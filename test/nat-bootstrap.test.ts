@@ -2,6 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CHECK_TIMER_ACCURACY_SECONDS, HEARTBEAT_PERIOD_SECONDS, METRIC, NAT_METRIC_DIMENSION, natMetricNamespace } from '../assets/contract';
 
 /**
  * nat-bootstrap.sh runs against fakes of every command it calls (test/fakes/fake-command.sh):
@@ -73,11 +74,23 @@ function makeHost(): Host {
 }
 
 const SETUP = ['setup', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0.0.0/16', '--vpc-cidr', '100.64.0.0/16',
-  '--stack-name', 'NatStack', '--resource', 'NatAsg1234'];
+  '--stack-name', 'NatStack', '--resource', 'NatAsg1234', ...contractArgs()];
+
+/** The contract's values, as the construct writes them into the user data (lib/user-data.ts). */
+function contractArgs(): string[] {
+  return ['--metric-namespace', natMetricNamespace('eni-0123456789abcdef0'), '--metric-dimension', NAT_METRIC_DIMENSION,
+    '--heartbeat-metric', METRIC.heartbeat, '--conntrack-metric', METRIC.conntrackUsage, '--allowance-metric', METRIC.allowanceExceeded,
+    '--check-period', String(HEARTBEAT_PERIOD_SECONDS), '--check-accuracy', String(CHECK_TIMER_ACCURACY_SECONDS)];
+}
+
+/** SETUP with one option's value replaced. */
+function withArg(option: string, value: string): string[] {
+  return SETUP.map((arg, i) => (SETUP[i - 1] === option ? value : arg));
+}
 
 const awsCalls = (calls: string[]) => calls.filter((c) => c.startsWith('aws '));
-const HEARTBEAT = 'aws --region eu-west-1 cloudwatch put-metric-data --namespace NatInstance --metric-name Heartbeat --dimensions NetworkInterfaceId=eni-0123456789abcdef0 --value 1 --unit Count';
-const loadMetrics = (usage: number, exceeded: number) => 'aws --region eu-west-1 cloudwatch put-metric-data --namespace NatInstance --metric-data ' + JSON.stringify([
+const HEARTBEAT = 'aws --region eu-west-1 cloudwatch put-metric-data --namespace NatInstance/eni-0123456789abcdef0 --metric-name Heartbeat --dimensions NetworkInterfaceId=eni-0123456789abcdef0 --value 1 --unit Count';
+const loadMetrics = (usage: number, exceeded: number) => 'aws --region eu-west-1 cloudwatch put-metric-data --namespace NatInstance/eni-0123456789abcdef0 --metric-data ' + JSON.stringify([
   { MetricName: 'ConntrackUsage', Dimensions: [{ Name: 'NetworkInterfaceId', Value: 'eni-0123456789abcdef0' }], Value: usage, Unit: 'Percent' },
   { MetricName: 'AllowanceExceeded', Dimensions: [{ Name: 'NetworkInterfaceId', Value: 'eni-0123456789abcdef0' }], Value: exceeded, Unit: 'Count' },
 ]);
@@ -123,7 +136,9 @@ describe('nat-bootstrap.sh setup', () => {
     expect(host.run(SETUP).status).toBe(0);
     expect(fs.readFileSync(path.join(host.etc, 'sysctl.d', '90-nat-instance.conf'), 'utf8')).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
     expect(fs.readFileSync(path.join(host.etc, 'nat-instance', 'nat-instance.env'), 'utf8')).toBe(
-      'NAT_ENI_ID=eni-0123456789abcdef0\nNAT_VPC_CIDRS="10.0.0.0/16 100.64.0.0/16"\nNAT_STACK_NAME=NatStack\n');
+      'NAT_ENI_ID=eni-0123456789abcdef0\nNAT_VPC_CIDRS="10.0.0.0/16 100.64.0.0/16"\nNAT_STACK_NAME=NatStack\n' +
+      'NAT_METRIC_NAMESPACE=NatInstance/eni-0123456789abcdef0\nNAT_METRIC_DIMENSION=NetworkInterfaceId\nNAT_HEARTBEAT_METRIC=Heartbeat\n' +
+      'NAT_CONNTRACK_METRIC=ConntrackUsage\nNAT_ALLOWANCE_METRIC=AllowanceExceeded\nNAT_CHECK_PERIOD=60\nNAT_CHECK_ACCURACY=1\n');
     const units = path.join(host.etc, 'systemd', 'system');
     const unit = fs.readFileSync(path.join(units, 'nat-instance.service'), 'utf8');
     expect(unit).toContain(`EnvironmentFile=${path.join(host.etc, 'nat-instance', 'nat-instance.env')}`);
@@ -132,7 +147,10 @@ describe('nat-bootstrap.sh setup', () => {
     expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
     expect(fs.readFileSync(path.join(units, 'nat-instance-check.service'), 'utf8')).toMatch(/^ExecStart=\S+\/nat-bootstrap\.sh check$/m);
     const timer = fs.readFileSync(path.join(units, 'nat-instance-check.timer'), 'utf8');
-    expect(timer).toMatch(/^OnUnitActiveSec=1min$/m);
+    // The period from the contract, and an accuracy of a second, so that the check cannot drift
+    // towards the heartbeat's age limit (systemd's default accuracy is a minute).
+    expect(timer).toMatch(/^OnUnitActiveSec=60s$/m);
+    expect(timer).toMatch(/^AccuracySec=1s$/m);
     expect(timer).toMatch(/^WantedBy=timers\.target$/m);
   });
 
@@ -228,6 +246,15 @@ describe('nat-bootstrap.sh setup', () => {
     [['reboot'], "unknown mode 'reboot'; expected setup, start or check"],
     [['setup', '--colour', 'red'], "unknown argument '--colour'"],
     [[], 'a mode is required: setup, start or check'],
+    // Hostile contract values: each would reach the environment file or a command line.
+    [withArg('--metric-namespace', 'NatInstance/$(reboot)'), "--metric-namespace: got 'NatInstance/$(reboot)'; expected a CloudWatch namespace"],
+    [withArg('--metric-namespace', 'NatInstance\nNAT_ENI_ID=eni-0evil'), '--metric-namespace: got'],
+    [withArg('--metric-namespace', 'N'.repeat(300)), `--metric-namespace: got '${'N'.repeat(80)}'`],
+    [withArg('--heartbeat-metric', 'Heart beat'), "--heartbeat-metric: got 'Heart beat'; expected a metric or dimension name of letters and digits"],
+    [withArg('--metric-dimension', 'Network`id`'), "--metric-dimension: got 'Network`id`'"],
+    [withArg('--check-period', 'soon'), "--check-period: got 'soon'; expected whole seconds from 10 to 9999"],
+    [withArg('--check-period', '5'), "--check-period: got '5'"],
+    [withArg('--check-accuracy', '1min'), "--check-accuracy: got '1min'; expected whole seconds from 1 to 999"],
   ])('bad arguments %j: a clear error and no AWS call', (args, message) => {
     const { status, stderr, calls } = host.run(args as string[]);
     expect(status).toBe(1);
@@ -240,7 +267,11 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
   let host: Host;
   beforeEach(() => { host = makeHost(); host.addCommand('nft'); });
   afterEach(() => fs.rmSync(host.dir, { recursive: true, force: true }));
-  const settings = { NAT_ENI_ID: 'eni-0123456789abcdef0', NAT_VPC_CIDRS: '10.0.0.0/16' };
+  const settings = {
+    NAT_ENI_ID: 'eni-0123456789abcdef0', NAT_VPC_CIDRS: '10.0.0.0/16', NAT_METRIC_NAMESPACE: 'NatInstance/eni-0123456789abcdef0',
+    NAT_METRIC_DIMENSION: 'NetworkInterfaceId', NAT_HEARTBEAT_METRIC: 'Heartbeat', NAT_CONNTRACK_METRIC: 'ConntrackUsage',
+    NAT_ALLOWANCE_METRIC: 'AllowanceExceeded', NAT_CHECK_PERIOD: '60', NAT_CHECK_ACCURACY: '1',
+  };
 
   test('reattaches if needed, restores the route and NAT, and signals nothing', () => {
     host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);

@@ -57,7 +57,7 @@ describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
       for (const name of ['configure-nat.sh', 'nat-bootstrap.sh']) {
         expect(script).toMatch(new RegExp(`--fetch ${name} ${escape(bucket)} '[0-9a-f]{64}\\.sh' ${sha(name)} `));
       }
-      expect(script).toMatch(/\n\/opt\/nat-instance\/load\.sh --region '\$\{AWS::Region\}' --stack-name 'UserStack' --resource '\w+' --fetch .* -- --eni-id '\$\{\w+\}' --vpc-cidr '10\.0\.0\.0\/16'$/);
+      expect(script).toMatch(/\n\/opt\/nat-instance\/load\.sh --region '\$\{AWS::Region\}' --stack-name 'UserStack' --resource '\w+' --fetch .* -- --eni-id '\$\{\w+\}' --vpc-cidr '10\.0\.0\.0\/16' --metric-namespace /);
     }
   });
 
@@ -180,7 +180,7 @@ describe('SelfHealingNatProvider props', () => {
     const [a, b] = provider.natInstances;
     const heartbeat = a.metricHeartbeat();
     expect({ ns: heartbeat.namespace, name: heartbeat.metricName, stat: heartbeat.statistic, period: heartbeat.period.toSeconds() })
-      .toEqual({ ns: 'NatInstance', name: 'Heartbeat', stat: 'SampleCount', period: 60 });
+      .toEqual({ ns: a.metricNamespace, name: 'Heartbeat', stat: 'SampleCount', period: 60 });
     expect(stack.resolve(heartbeat.dimensions)).toEqual({ NetworkInterfaceId: stack.resolve(a.networkInterfaceId) });
     expect(stack.resolve(b.metricConntrackUsage().dimensions)).toEqual({ NetworkInterfaceId: stack.resolve(b.networkInterfaceId) });
     expect(a.metricConntrackUsage()).toMatchObject({ metricName: 'ConntrackUsage', statistic: 'Maximum' });

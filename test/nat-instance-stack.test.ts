@@ -212,6 +212,7 @@ describe('NatInstanceStack with defaults', () => {
         PolicyDocument: {
           Statement: Match.arrayWith([
             Match.objectLike({ Action: 'cloudformation:SignalResource', Resource: { Ref: 'AWS::StackId' } }),
+            Match.objectLike({ Sid: 'FetchBootScripts', Action: 's3:GetObject' }),
             Match.objectLike({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' }),
             Match.objectLike({ Action: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface', 'ec2:ModifyNetworkInterfaceAttribute'], Resource: interfaceArn }),
             Match.objectLike({ Action: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'], Condition: { StringEquals: { 'aws:ResourceTag/NatInstanceGroup': Match.anyValue() } } }),
@@ -221,7 +222,10 @@ describe('NatInstanceStack with defaults', () => {
               // Auto Scaling group ARNs have a colon, not a slash, after autoScalingGroup.
               Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':autoscaling:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':autoScalingGroup:*:autoScalingGroupName/*']] },
             }),
-            Match.objectLike({ Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'NatInstance' } } }),
+            Match.objectLike({
+              Action: 'cloudwatch:PutMetricData', Resource: '*',
+              Condition: { StringEquals: { 'cloudwatch:namespace': { 'Fn::Join': ['', ['NatInstance/', ref(nat.networkInterfaceId)]] } } },
+            }),
           ]),
         },
       });
@@ -238,7 +242,7 @@ describe('NatInstanceStack with defaults', () => {
         if (statement.Resource === '*') {
           for (const action of actions) {
             if (action === 'cloudwatch:PutMetricData') {
-              expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'NatInstance' } });
+              expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': { 'Fn::Join': ['', ['NatInstance/', { Ref: expect.stringMatching(/NetworkInterface/) }]] } } });
             } else {
               expect(action).toMatch(/^ec2:Describe|^autoscaling:Describe|^cloudwatch:GetMetricData$/);
             }
@@ -294,7 +298,9 @@ describe('NatInstanceStack with defaults', () => {
       const eni = (stack.resolve(nat.networkInterfaceId) as { Ref: string }).Ref;
       const asg = stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as ec2.CfnInstance);
       expect(scripts[i]).toMatch(new RegExp(`^/opt/nat-instance/load\\.sh --region '\\$\\{AWS::Region\\}' --stack-name 'TestNat' --resource '${asg}' ` +
-        `--fetch configure-nat\\.sh .* --fetch nat-bootstrap\\.sh .* -- --eni-id '\\$\\{${eni}\\}' --vpc-cidr '10\\.0\\.0\\.0/16'$`, 'm'));
+        `--fetch configure-nat\\.sh .* --fetch nat-bootstrap\\.sh .* -- --eni-id '\\$\\{${eni}\\}' --vpc-cidr '10\\.0\\.0\\.0/16' ` +
+        `--metric-namespace 'NatInstance/\\$\\{${eni}\\}' --metric-dimension NetworkInterfaceId --heartbeat-metric Heartbeat ` +
+        '--conntrack-metric ConntrackUsage --allowance-metric AllowanceExceeded --check-period 60 --check-accuracy 1$', 'm'));
     });
   });
 });
@@ -380,7 +386,7 @@ describe('NatInstanceStack options', () => {
         Match.objectLike({ CidrIp: '100.64.0.0/16', IpProtocol: '-1' }),
       ],
     });
-    expect(userDataScripts(template)[0]).toMatch(/ --vpc-cidr '10\.0\.0\.0\/16' --vpc-cidr '100\.64\.0\.0\/16'$/m);
+    expect(userDataScripts(template)[0]).toMatch(/ --vpc-cidr '10\.0\.0\.0\/16' --vpc-cidr '100\.64\.0\.0\/16' --metric-namespace /);
   });
 
   test('flow logs can be turned off, or kept longer', () => {

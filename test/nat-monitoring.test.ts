@@ -19,22 +19,24 @@ describe('NatMonitoring in the stack', () => {
 
   test.each([0, 1])('NAT %i: status check, heartbeat, conntrack table and ENA allowances', (i) => {
     const eni = [{ Name: 'NetworkInterfaceId', Value: ref(nats[i].networkInterfaceId) }];
+    // Each NAT's own namespace, the only one its role may publish to.
+    const own = { 'Fn::Join': ['', ['NatInstance/', ref(nats[i].networkInterfaceId)]] };
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/EC2', MetricName: 'StatusCheckFailed', Statistic: 'Maximum', Period: 300,
       Dimensions: [{ Name: 'AutoScalingGroupName', Value: ref(nats[i].autoScalingGroup.autoScalingGroupName) }],
       Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1,
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'NatInstance', MetricName: 'Heartbeat', Statistic: 'SampleCount', Period: 60, Dimensions: eni,
+      Namespace: own, MetricName: 'Heartbeat', Statistic: 'SampleCount', Period: 60, Dimensions: eni,
       Threshold: 1, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 3,
       // A NAT that stops beating altogether is the case that matters most.
       TreatMissingData: 'breaching',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'NatInstance', MetricName: 'ConntrackUsage', Statistic: 'Maximum', Dimensions: eni, Threshold: 80, ComparisonOperator: 'GreaterThanThreshold',
+      Namespace: own, MetricName: 'ConntrackUsage', Statistic: 'Maximum', Dimensions: eni, Threshold: 80, ComparisonOperator: 'GreaterThanThreshold',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'NatInstance', MetricName: 'AllowanceExceeded', Statistic: 'Sum', Period: 300, Dimensions: eni, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold',
+      Namespace: own, MetricName: 'AllowanceExceeded', Statistic: 'Sum', Period: 300, Dimensions: eni, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold',
     });
   });
 

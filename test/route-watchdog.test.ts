@@ -42,7 +42,7 @@ describe('RouteWatchdog in the stack', () => {
     expect(config.routeTables.map((t) => [t.routeTableId, t.homeNetworkInterfaceId]))
       .toEqual(stack.vpc.privateSubnets.map((s, i) => [id(s.routeTable.routeTableId), enis[[0, 1, 0][i]]]));
     expect(config.nats.map((n) => n.networkInterfaceId)).toEqual(enis);
-    expect(config).toMatchObject({ heartbeatNamespace: 'NatInstance', heartbeatMaxAgeSeconds: 180 });
+    expect(config).toMatchObject({ bootTimeoutSeconds: 900 });
     expect(text.length).toBeLessThan(1000);
   });
 

@@ -1,6 +1,9 @@
+import { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { natMetricNamespace } from '../assets/contract';
 import { NatInstanceStackProps } from '../lib';
+import { SelfHealingNat } from '../lib/nat-instance';
 import { natStack } from './helpers';
 
 /**
@@ -96,5 +99,77 @@ describe.each(Object.entries(CONFIGURATIONS))('%s', (_name, props) => {
     expect(ofType('AWS::EC2::FlowLog')).toHaveLength(1);
     const [[, group]] = ofType('AWS::Logs::LogGroup');
     expect(group.Properties.RetentionInDays).toBe(30);
+  });
+});
+
+/**
+ * No NAT can vouch for another: CloudWatch's cloudwatch:namespace condition cannot restrict
+ * dimensions, so each NAT publishes in a namespace of its own and may publish nowhere else. moto
+ * ignores IAM conditions, so this is proven over the synthesized policies, evaluated the way IAM
+ * evaluates these statements (an unknown condition counts as satisfied, so that the proof errs
+ * towards "allowed").
+ */
+describe('a forged heartbeat (NAT A for NAT B) is denied by IAM', () => {
+  const stack = natStack({ azs: 3 });
+  const resources = Template.fromStack(stack).toJSON().Resources as Resources;
+  const nats = stack.natProvider.natInstances as SelfHealingNat[];
+  const namespaceOf = (nat: SelfHealingNat) => stack.resolve(natMetricNamespace(nat.networkInterfaceId));
+  type Statement = { Effect: string; Action: string | string[]; Resource: Json; Condition?: Record<string, Record<string, Json>> };
+
+  /** The statements of every policy attached to a role, by the role's logical ID. */
+  const statementsOf = (roleId: string): Statement[] => Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles ?? []).some((ref: Json) => ref.Ref === roleId))
+    .flatMap((r) => r.Properties.PolicyDocument.Statement);
+  const actionMatches = (pattern: string, action: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.:]/g, '\\$&')).join('.*')}$`, 'i').test(action);
+  /** May a principal with these statements PutMetricData into this namespace? */
+  const mayPublish = (statements: Statement[], namespace: Json) => statements.some((s) => s.Effect === 'Allow'
+    && [s.Action].flat().some((a) => actionMatches(a, 'cloudwatch:PutMetricData'))
+    && Object.entries(s.Condition ?? {}).every(([operator, keys]) => Object.entries(keys).every(([key, value]) => {
+      if (key !== 'cloudwatch:namespace') {
+        return true;
+      }
+      if (operator === 'StringEquals') {
+        return [value].flat().some((v) => JSON.stringify(v) === JSON.stringify(namespace));
+      }
+      return true; // StringLike or anything else: assume it matches
+    })));
+
+  test('each NAT publishes into its own namespace only, and cannot publish into another\'s', () => {
+    expect(nats).toHaveLength(3);
+    for (const a of nats) {
+      const roleId = stack.getLogicalId(a.role.node.defaultChild as CfnElement);
+      const statements = statementsOf(roleId);
+      expect(mayPublish(statements, namespaceOf(a))).toBe(true);
+      for (const b of nats.filter((n) => n !== a)) {
+        expect(mayPublish(statements, namespaceOf(b))).toBe(false);
+      }
+      // Nor into the shared namespace the controller's RouteMoved metric uses.
+      expect(mayPublish(statements, 'NatInstance')).toBe(false);
+    }
+  });
+
+  test('no other role of the stack may publish metrics at all (the controller logs its metric)', () => {
+    const natRoles = new Set(nats.map((n) => stack.getLogicalId(n.role.node.defaultChild as CfnElement)));
+    const others = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::IAM::Role' && !natRoles.has(id));
+    expect(others.length).toBeGreaterThan(0);
+    for (const [id] of others) {
+      for (const nat of nats) {
+        expect(mayPublish(statementsOf(id), namespaceOf(nat))).toBe(false);
+      }
+    }
+  });
+
+  test('the evaluator does allow what a policy without the condition would allow (it can fail)', () => {
+    const open: Statement[] = [{ Effect: 'Allow', Action: 'cloudwatch:Put*', Resource: '*' }];
+    expect(mayPublish(open, namespaceOf(nats[1]))).toBe(true);
+    const like: Statement[] = [{ Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringLike: { 'cloudwatch:namespace': 'NatInstance/*' } } }];
+    expect(mayPublish(like, namespaceOf(nats[1]))).toBe(true);
+  });
+
+  test('the alarms read each NAT\'s metrics from that NAT\'s own namespace, as the controller and nat-doctor do (lastHeartbeats)', () => {
+    expect(natMetricNamespace('eni-0123456789abcdef0')).toBe('NatInstance/eni-0123456789abcdef0');
+    for (const nat of nats) {
+      expect(stack.resolve(nat.metricHeartbeat().namespace)).toEqual(namespaceOf(nat));
+    }
   });
 });

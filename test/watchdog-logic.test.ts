@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   Caller, Decision, NatHealth, NatObservation, WatchdogConfig, assessNat, decodeConfig, handleEvent, planRoutes,
 } from '../assets/watchdog/index';
+import { HEARTBEAT_MAX_AGE_SECONDS, HEARTBEAT_PERIOD_SECONDS } from '../assets/contract';
 
 /**
  * The watchdog's decisions as pure functions, and its error paths (throttling, an API error
@@ -24,22 +25,25 @@ const CONFIG: WatchdogConfig = {
     { routeTableId: 'rtb-b', az: 'az-b', homeNetworkInterfaceId: 'eni-b' },
     { routeTableId: 'rtb-c', az: 'az-c', homeNetworkInterfaceId: 'eni-c' },
   ],
-  heartbeatNamespace: 'NatInstance',
-  heartbeatMaxAgeSeconds: 180,
+  bootTimeoutSeconds: 900,
 };
+const at = (now: Date, leaving = new Set<string>()) => ({ now, leaving, bootTimeoutSeconds: 900 });
 
 const good = (eni: string, instance: string): NatObservation => ({
   networkInterfaceId: eni, instanceId: instance, attachmentStatus: 'attached', instanceState: 'running',
   instanceStatus: 'ok', systemStatus: 'ok', lastHeartbeat: new Date(NOW.getTime() - 60_000),
   attachTime: new Date(NOW.getTime() - 3600_000), lifecycleState: 'InService',
 });
-const healthy = (eni: string): NatHealth => ({ networkInterfaceId: eni, healthy: true, reason: 'ok' });
-const sick = (eni: string): NatHealth => ({ networkInterfaceId: eni, healthy: false, reason: 'broken' });
+const healthy = (eni: string): NatHealth => ({ networkInterfaceId: eni, healthy: true, state: 'healthy', reason: 'ok' });
+const sick = (eni: string): NatHealth => ({ networkInterfaceId: eni, healthy: false, state: 'unhealthy', reason: 'broken' });
 const onHome = CONFIG.routeTables.map((t) => ({ routeTableId: t.routeTableId, networkInterfaceId: t.homeNetworkInterfaceId, state: 'active' }));
 const targets = (decisions: Decision[]) => Object.fromEntries(decisions.map((d) => [d.routeTableId, [d.action, d.target]]));
 
 describe('assessNat', () => {
-  const none = new Set<string>();
+  test('the age limit is two check periods, a datapoint\'s alignment and its publication delay, from the contract', () => {
+    expect(HEARTBEAT_MAX_AGE_SECONDS).toBe(2 * HEARTBEAT_PERIOD_SECONDS + 60 + 30);
+  });
+
   test.each([
     ['healthy', {}, true, 'heartbeat 60 s ago'],
     ['being detached', { attachmentStatus: 'detaching' }, false, 'interface detaching on i-1'],
@@ -48,24 +52,45 @@ describe('assessNat', () => {
     ['status check impaired', { instanceStatus: 'impaired' }, false, 'status checks: instance impaired, system ok'],
     ['still initializing, its self-check beating', { systemStatus: 'initializing' }, true, 'booting (status checks: instance ok, system initializing), self-check passed 60 s ago'],
     ['no heartbeat yet', { lastHeartbeat: undefined }, false, 'no heartbeat from the NAT self-check'],
-    ['stale heartbeat', { lastHeartbeat: new Date(NOW.getTime() - 200_000) }, false, 'last heartbeat 200 s ago (limit 180 s)'],
+    ['stale heartbeat', { lastHeartbeat: new Date(NOW.getTime() - 211_000) }, false, 'last heartbeat 211 s ago (limit 210 s)'],
+    ['a heartbeat at the age limit', { lastHeartbeat: new Date(NOW.getTime() - 210_000) }, true, 'heartbeat 210 s ago'],
+    ['a heartbeat stamped in the future', { lastHeartbeat: new Date(NOW.getTime() + 3600_000) }, false, 'last heartbeat stamped 3600 s in the future; a NAT\'s own check never does that'],
+    ['a heartbeat just past the clock-skew tolerance', { lastHeartbeat: new Date(NOW.getTime() + 6_000) }, false, 'last heartbeat stamped 6 s in the future; a NAT\'s own check never does that'],
+    ['a heartbeat within the clock-skew tolerance', { lastHeartbeat: new Date(NOW.getTime() + 5_000) }, true, 'heartbeat -5 s ago'],
   ])('%s', (_name, change, isHealthy, reason) => {
-    expect(assessNat({ ...good('eni-a', 'i-1'), ...change }, NOW, 180, none)).toEqual({ networkInterfaceId: 'eni-a', healthy: isHealthy, reason });
+    const health = assessNat({ ...good('eni-a', 'i-1'), ...change }, at(NOW));
+    expect(health).toEqual({ networkInterfaceId: 'eni-a', healthy: isHealthy, state: isHealthy ? 'healthy' : 'unhealthy', reason });
+  });
+
+  test('a new instance without a heartbeat since it took the interface: replacing inside its boot window, unhealthy after', () => {
+    const fresh = { ...good('eni-a', 'i-2'), instanceStatus: 'initializing', attachTime: new Date(NOW.getTime() - 120_000), lastHeartbeat: undefined };
+    expect(assessNat(fresh, at(NOW))).toEqual({
+      networkInterfaceId: 'eni-a', healthy: false, state: 'replacing',
+      reason: 'new instance i-2 took the interface over 120 s ago and has not yet proved NAT (boot window 900 s)',
+    });
+    // The old instance's heartbeat does not make the new one healthy, nor a failure.
+    expect(assessNat({ ...fresh, lastHeartbeat: new Date(NOW.getTime() - 200_000) }, at(NOW))).toMatchObject({ state: 'replacing' });
+    expect(assessNat(fresh, { ...at(NOW), bootTimeoutSeconds: 60 })).toMatchObject({ state: 'unhealthy', reason: 'no heartbeat from the NAT self-check' });
+    // Leaving or stopped beats replacing.
+    expect(assessNat({ ...fresh, instanceState: 'stopped' }, at(NOW))).toMatchObject({ state: 'unhealthy' });
   });
 
   test('an instance on its way out is unhealthy even while it still passes every check', () => {
-    expect(assessNat(good('eni-a', 'i-1'), NOW, 180, new Set(['i-1']))).toMatchObject({ healthy: false, reason: 'instance i-1 is being stopped or terminated (InService)' });
-    expect(assessNat({ ...good('eni-a', 'i-1'), lifecycleState: 'Terminating:Wait' }, NOW, 180, none))
+    expect(assessNat(good('eni-a', 'i-1'), at(NOW, new Set(['i-1'])))).toMatchObject({ healthy: false, reason: 'instance i-1 is being stopped or terminated (InService)' });
+    expect(assessNat({ ...good('eni-a', 'i-1'), lifecycleState: 'Terminating:Wait' }, at(NOW)))
       .toMatchObject({ healthy: false, reason: 'instance i-1 is being stopped or terminated (Terminating:Wait)' });
-    expect(assessNat({ ...good('eni-a', 'i-1'), lifecycleState: 'Standby' }, NOW, 180, none)).toMatchObject({ healthy: false });
+    expect(assessNat({ ...good('eni-a', 'i-1'), lifecycleState: 'Standby' }, at(NOW))).toMatchObject({ healthy: false });
   });
 
   test('a replacement still initializing counts as healthy once its own self-check has beaten since it took the interface', () => {
     const booting = { ...good('eni-a', 'i-2'), instanceStatus: 'initializing', systemStatus: 'initializing', attachTime: new Date(NOW.getTime() - 90_000) };
-    expect(assessNat(booting, NOW, 180, none)).toMatchObject({ healthy: true, reason: expect.stringMatching(/^booting \(status checks: instance initializing/) });
+    expect(assessNat(booting, at(NOW))).toMatchObject({ healthy: true, reason: expect.stringMatching(/^booting \(status checks: instance initializing/) });
     // The heartbeat is from the instance it replaced, before this one attached.
-    expect(assessNat({ ...booting, lastHeartbeat: new Date(NOW.getTime() - 170_000) }, NOW, 180, none))
-      .toMatchObject({ healthy: false, reason: expect.stringContaining('no heartbeat since it took the interface over') });
+    expect(assessNat({ ...booting, lastHeartbeat: new Date(NOW.getTime() - 170_000) }, at(NOW)))
+      .toMatchObject({ healthy: false, state: 'replacing' });
+    // Past its boot window, the same is a fault.
+    expect(assessNat({ ...booting, attachTime: new Date(NOW.getTime() - 1000_000), lastHeartbeat: new Date(NOW.getTime() - 1060_000) }, at(NOW)))
+      .toMatchObject({ healthy: false, state: 'unhealthy' });
   });
 });
 
@@ -113,16 +138,23 @@ describe('planRoutes', () => {
   });
 
   test('the compact configuration of the environment decodes to the full one', () => {
-    expect(decodeConfig({ ns: 'NatInstance', age: 180, nats: [['eni-a', 'az-a'], ['eni-b', 'az-b']], tables: [['rtb-a', 0], ['rtb-b', 1], ['rtb-c', 0]] })).toEqual({
+    expect(decodeConfig({ boot: 900, nats: [['eni-a', 'az-a'], ['eni-b', 'az-b']], tables: [['rtb-a', 0], ['rtb-b', 1], ['rtb-c', 0]] })).toEqual({
       nats: [{ networkInterfaceId: 'eni-a', az: 'az-a' }, { networkInterfaceId: 'eni-b', az: 'az-b' }],
       routeTables: [
         { routeTableId: 'rtb-a', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
         { routeTableId: 'rtb-b', az: 'az-b', homeNetworkInterfaceId: 'eni-b' },
         { routeTableId: 'rtb-c', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
       ],
-      heartbeatNamespace: 'NatInstance',
-      heartbeatMaxAgeSeconds: 180,
+      bootTimeoutSeconds: 900,
     });
+  });
+
+  test('a table under manual control is left alone, whatever the health of its NATs', () => {
+    const routes = onHome.map((r) => (r.routeTableId === 'rtb-a' ? { ...r, networkInterfaceId: 'eni-c', manual: true } : r));
+    const decisions = planRoutes(CONFIG, CONFIG.nats.map((n) => healthy(n.networkInterfaceId)), routes);
+    expect(targets(decisions)).toEqual({ 'rtb-a': ['hold', 'eni-c'], 'rtb-b': ['keep', 'eni-b'], 'rtb-c': ['keep', 'eni-c'] });
+    expect(decisions[0].reason).toBe('under manual control (tagged NatInstanceManualRoute): left alone');
+    expect(targets(planRoutes(CONFIG, [sick('eni-a'), healthy('eni-b'), healthy('eni-c')], routes))['rtb-a']).toEqual(['hold', 'eni-c']);
   });
 
   test('idempotent: planning again on the result moves nothing', () => {

@@ -4,9 +4,12 @@ import * as path from 'path';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
-  AssociateRouteTableCommand, CreateRouteCommand, CreateRouteTableCommand, CreateSubnetCommand, DescribeRouteTablesCommand, DetachNetworkInterfaceCommand,
-  DescribeNetworkInterfacesCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand,
+  AssociateRouteTableCommand, AttachInternetGatewayCommand, AttachNetworkInterfaceCommand, CreateInternetGatewayCommand, CreateRouteCommand, CreateRouteTableCommand,
+  CreateSubnetCommand, CreateTagsCommand, DeleteRouteCommand, DescribeImagesCommand, DescribeRouteTablesCommand, DetachNetworkInterfaceCommand,
+  DescribeNetworkInterfacesCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand, ReplaceRouteCommand, RunInstancesCommand, StartInstancesCommand,
+  StopInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { MANUAL_ROUTE_TAG } from '../assets/contract';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Caller, evaluate, handleEvent } from '../assets/watchdog/index';
 import { diagnose, formatReport } from '../bin/doctor';
@@ -42,13 +45,13 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
   });
 
   const clients = () => ({ ec2, cloudwatch, autoscaling });
-  const build = (azs = 3, tables = 1) => buildVpc(ec2, cloudwatch, azs, tables, ++vpcs);
+  const build = (azs = 3, tables = 1, beatAt?: Date) => buildVpc(ec2, cloudwatch, azs, tables, ++vpcs, beatAt);
   const routeTargets = async (vpc: BuiltVpc) => {
     const tables = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: vpc.config.routeTables.map((t) => t.routeTableId) }))).RouteTables!;
     return Object.fromEntries(tables.map((t) => [t.RouteTableId!, t.Routes!.find((r) => r.DestinationCidrBlock === '0.0.0.0/0')?.NetworkInterfaceId]));
   };
   const homes = (vpc: BuiltVpc) => Object.fromEntries(vpc.config.routeTables.map((t) => [t.routeTableId, t.homeNetworkInterfaceId]));
-  const doctor = (vpc: BuiltVpc) => diagnose({ ec2, cloudwatch, cloudformation: new CloudFormationClient(moto.clientConfig) }, { vpcId: vpc.vpcId });
+  const doctor = (vpc: BuiltVpc) => diagnose({ ec2, autoscaling, cloudwatch, cloudformation: new CloudFormationClient(moto.clientConfig) }, { vpcId: vpc.vpcId });
 
   test('all healthy: nothing moves, and nat-doctor reports every zone healthy', async () => {
     const vpc = await build();
@@ -79,13 +82,15 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
 
     const report = await doctor(vpc);
     expect(report.healthy).toBe(false);
-    expect(report.problems.map((p) => p.problem)).toContain(`NAT instance ${a.instanceId} is stopped, status checks not-applicable/not-applicable`);
+    // The controller's own judgement, word for word.
+    expect(report.problems.map((p) => p.problem)).toContain(`NAT ${a.networkInterfaceId} (${a.instanceId}) is unhealthy: instance ${a.instanceId} is stopped`);
+    expect(report.zones.find((z) => z.az === a.az)).toMatchObject({ state: 'unhealthy', health: `instance ${a.instanceId} is stopped` });
     // Each zone's row lists its own private route tables: A's now goes through B's NAT.
     expect(report.zones.find((z) => z.az === a.az)!.routes).toEqual([
       { routeTableId: a.routeTableIds[0], az: a.az, home: a.networkInterfaceId, target: b.networkInterfaceId, state: 'active', placement: 'failed-over' },
     ]);
     expect(report.zones.find((z) => z.az === b.az)!.routes.map((r) => r.placement)).toEqual(['home']);
-    expect(formatReport(report)).toContain(`${a.routeTableIds[0]} active (failed over)`);
+    expect(formatReport(report)).toContain(`${a.routeTableIds[0]} active (failed-over)`);
 
     await ec2.send(new StartInstancesCommand({ InstanceIds: [a.instanceId] }));
     await heartbeat(cloudwatch, a.networkInterfaceId);
@@ -122,10 +127,10 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     const targets = await routeTargets(vpc);
     expect([targets[a.routeTableIds[0]], targets[b.routeTableIds[0]], targets[c.routeTableIds[0]]]).toEqual([a.networkInterfaceId, a.networkInterfaceId, a.networkInterfaceId]);
 
-    const report = await diagnose({ ec2, cloudwatch, cloudformation: new CloudFormationClient(moto.clientConfig) }, { vpcId: vpc.vpcId, now: later });
+    const report = await diagnose({ ec2, autoscaling, cloudwatch, cloudformation: new CloudFormationClient(moto.clientConfig) }, { vpcId: vpc.vpcId, now: later });
     expect(report.problems.map((p) => [p.az, p.problem])).toEqual(expect.arrayContaining([
-      [c.az, `NAT interface ${c.networkInterfaceId} is not attached to an instance`],
-      [b.az, expect.stringMatching(/^last heartbeat \d+ s ago \(limit 180 s\)$/)],
+      [c.az, `NAT ${c.networkInterfaceId} is unhealthy: interface not attached to any instance`],
+      [b.az, expect.stringMatching(new RegExp(`^NAT ${b.networkInterfaceId} \\(${b.instanceId}\\) is unhealthy: last heartbeat \\d+ s ago \\(limit 210 s\\)$`))],
     ]));
 
     // Ten minutes on nobody has beaten: nothing is healthy, so nothing moves.
@@ -149,6 +154,75 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     expect(report.problems).toEqual([]);
     expect(report.zones[0].routes.map((r) => [r.routeTableId, r.az, r.placement])).toEqual([[a.routeTableIds[0], a.az, 'home'], [shared, 'us-east-1c', 'home']]);
     expect(JSON.stringify(report)).not.toContain(isolated);
+  });
+
+  test('a heartbeat stamped in the future is not fresh: the zone fails over, and nat-doctor says why', async () => {
+    const vpc = await build(2, 1, new Date(Date.now() - 300_000));
+    const [a, b] = vpc.zones;
+    await heartbeat(cloudwatch, a.networkInterfaceId, new Date(Date.now() + 1800_000));
+    await heartbeat(cloudwatch, b.networkInterfaceId);
+    const result = await evaluate(vpc.config, clients(), { log: quiet });
+    expect(result.decisions.find((d) => d.routeTableId === a.routeTableIds[0])).toMatchObject({ action: 'move', target: b.networkInterfaceId });
+    const report = await doctor(vpc);
+    expect(report.zones[0]).toMatchObject({ state: 'unhealthy', health: expect.stringMatching(/^last heartbeat stamped 1[78]\d\d s in the future/) });
+  });
+
+  test('a replacement inside its boot window reads "replacing", not a failure, and routes keep away from it', async () => {
+    // Every heartbeat is five minutes old; B's NAT beats now, A's interface moves to a new instance.
+    const vpc = await build(2, 1, new Date(Date.now() - 300_000));
+    const [a, b] = vpc.zones;
+    await heartbeat(cloudwatch, b.networkInterfaceId);
+    const attachment = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [a.networkInterfaceId] }))).NetworkInterfaces![0].Attachment!;
+    await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachment.AttachmentId }));
+    const image = (await ec2.send(new DescribeImagesCommand({ MaxResults: 1 }))).Images![0].ImageId!;
+    const subnet = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [a.networkInterfaceId] }))).NetworkInterfaces![0].SubnetId!;
+    const replacement = (await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1, SubnetId: subnet, InstanceType: 't4g.nano' }))).Instances![0].InstanceId!;
+    await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: a.networkInterfaceId, InstanceId: replacement, DeviceIndex: 1 }));
+
+    const report = await doctor(vpc);
+    expect(report.zones[0]).toMatchObject({ state: 'replacing', instanceId: replacement, health: expect.stringMatching(new RegExp(`^new instance ${replacement} took the interface over \\d+ s ago`)) });
+    expect(report.problems).toEqual([]);
+    expect(formatReport(report)).toMatch(/OK: no problem; replacing: us-east-1a \(new instance/);
+    const result = await evaluate(vpc.config, clients(), { log: quiet });
+    expect(result.decisions.find((d) => d.routeTableId === a.routeTableIds[0])).toMatchObject({ action: 'move', target: b.networkInterfaceId });
+  });
+
+  test('nat-doctor: a private default route to the internet gateway is an error, a missing one gets create-route', async () => {
+    const vpc = await build(2);
+    const [a, b] = vpc.zones;
+    const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
+    await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc.vpcId }));
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: a.routeTableIds[0], DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
+    await ec2.send(new DeleteRouteCommand({ RouteTableId: b.routeTableIds[0], DestinationCidrBlock: '0.0.0.0/0' }));
+    const report = await doctor(vpc);
+    expect(report.healthy).toBe(false);
+    expect(report.problems).toEqual([
+      {
+        az: a.az,
+        problem: `the default route of ${a.routeTableIds[0]} goes to ${igw}, which is no NAT of this VPC: private traffic bypasses the NAT`,
+        fix: `aws ec2 replace-route --route-table-id ${a.routeTableIds[0]} --destination-cidr-block 0.0.0.0/0 --network-interface-id ${a.networkInterfaceId}`,
+      },
+      {
+        az: b.az,
+        problem: `${b.routeTableIds[0]} has no default route`,
+        fix: `aws ec2 create-route --route-table-id ${b.routeTableIds[0]} --destination-cidr-block 0.0.0.0/0 --network-interface-id ${b.networkInterfaceId}`,
+      },
+    ]);
+    expect(report.zones[0].routes[0]).toMatchObject({ placement: 'bypass', target: igw });
+  });
+
+  test('a route table under manual control is left alone by the controller and is no problem to nat-doctor', async () => {
+    const vpc = await build(2);
+    const [a, b] = vpc.zones;
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: a.routeTableIds[0], DestinationCidrBlock: '0.0.0.0/0', NetworkInterfaceId: b.networkInterfaceId }));
+    await ec2.send(new CreateTagsCommand({ Resources: [a.routeTableIds[0]], Tags: [{ Key: MANUAL_ROUTE_TAG, Value: 'change 1234' }] }));
+    const result = await evaluate(vpc.config, clients(), { log: quiet });
+    expect(result.moved).toBe(0);
+    expect(result.decisions[0]).toMatchObject({ action: 'hold', reason: `under manual control (tagged ${MANUAL_ROUTE_TAG}): left alone` });
+    expect((await routeTargets(vpc))[a.routeTableIds[0]]).toBe(b.networkInterfaceId);
+    const report = await doctor(vpc);
+    expect(report.problems).toEqual([]);
+    expect(report.zones[0].routes[0]).toMatchObject({ placement: 'manual', target: b.networkInterfaceId });
   });
 
   test('nat-doctor names source/dest check left on, with the command that fixes it', async () => {
@@ -177,7 +251,8 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
       const help = run(['--help']);
       expect(help).toMatchObject({ status: 0, stdout: expect.stringContaining('Usage: nat-doctor (--stack NAME | --vpc-id VPC_ID)') });
       expect(run([])).toMatchObject({ status: 2, stderr: expect.stringContaining('give exactly one of --stack or --vpc-id') });
-      expect(run(['--vpc-id', 'vpc-1', '--max-heartbeat-age', 'soon'])).toMatchObject({ status: 2, stderr: expect.stringContaining("--max-heartbeat-age: got 'soon'") });
+      // The age limit is the controller's, not an option: the two cannot disagree.
+      expect(run(['--vpc-id', 'vpc-1', '--max-heartbeat-age', '999'])).toMatchObject({ status: 2, stderr: expect.stringContaining("Unknown option '--max-heartbeat-age'") });
     });
 
     test('a healthy VPC: a table and exit 0; --json for machines; a stopped NAT: exit 1 with the reason', async () => {
@@ -193,7 +268,7 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
       await ec2.send(new StopInstancesCommand({ InstanceIds: [vpc.zones[1].instanceId] }));
       const broken = run(['--vpc-id', vpc.vpcId]);
       expect(broken.status).toBe(1);
-      expect(broken.stdout).toContain(`NAT instance ${vpc.zones[1].instanceId} is stopped`);
+      expect(broken.stdout).toContain(`is unhealthy: instance ${vpc.zones[1].instanceId} is stopped`);
       expect(broken.stdout).toContain('fix: ');
     });
 

@@ -2,7 +2,10 @@
 # nat-bootstrap.sh: make an EC2 instance the NAT of its availability zone.
 #
 #   nat-bootstrap.sh setup --eni-id ENI --vpc-cidr CIDR [--vpc-cidr CIDR ...]
-#                          --stack-name NAME --resource LOGICAL_ID
+#                          --stack-name NAME --resource LOGICAL_ID CONTRACT
+#       CONTRACT: --metric-namespace NS --metric-dimension NAME --heartbeat-metric NAME
+#                 --conntrack-metric NAME --allowance-metric NAME --check-period SECONDS
+#                 --check-accuracy SECONDS (the construct writes them from assets/contract.ts)
 #       First boot (run by user data): install nft if the image lacks it, persist forwarding,
 #       install a systemd unit that runs `start` at every boot, run `start`, and signal the
 #       result to CloudFormation.
@@ -43,6 +46,13 @@ VPC_CIDRS=()
 read -r -a VPC_CIDRS <<<"${NAT_VPC_CIDRS:-}"
 STACK_NAME=${NAT_STACK_NAME:-}
 RESOURCE=${NAT_RESOURCE:-}
+METRIC_NAMESPACE=${NAT_METRIC_NAMESPACE:-}
+METRIC_DIMENSION=${NAT_METRIC_DIMENSION:-}
+HEARTBEAT_METRIC=${NAT_HEARTBEAT_METRIC:-}
+CONNTRACK_METRIC=${NAT_CONNTRACK_METRIC:-}
+ALLOWANCE_METRIC=${NAT_ALLOWANCE_METRIC:-}
+CHECK_PERIOD=${NAT_CHECK_PERIOD:-}
+CHECK_ACCURACY=${NAT_CHECK_ACCURACY:-}
 TOKEN=""
 INSTANCE_ID=""
 REGION=""
@@ -59,7 +69,9 @@ has() { command -v "$1" >/dev/null 2>&1; }
 usage() {
   cat <<EOF
 Usage: $PROG setup --eni-id ENI --vpc-cidr CIDR [--vpc-cidr CIDR ...] --stack-name NAME --resource LOGICAL_ID
-       $PROG start|check   (settings from NAT_ENI_ID and NAT_VPC_CIDRS, as the systemd units set them)
+                   --metric-namespace NS --metric-dimension NAME --heartbeat-metric NAME --conntrack-metric NAME
+                   --allowance-metric NAME --check-period SECONDS --check-accuracy SECONDS
+       $PROG start|check   (the same settings from NAT_* variables, as the systemd units set them)
 EOF
 }
 
@@ -80,6 +92,13 @@ parse_args() {
       --vpc-cidr) VPC_CIDRS+=("$2") ;;
       --stack-name) STACK_NAME=$2 ;;
       --resource) RESOURCE=$2 ;;
+      --metric-namespace) METRIC_NAMESPACE=$2 ;;
+      --metric-dimension) METRIC_DIMENSION=$2 ;;
+      --heartbeat-metric) HEARTBEAT_METRIC=$2 ;;
+      --conntrack-metric) CONNTRACK_METRIC=$2 ;;
+      --allowance-metric) ALLOWANCE_METRIC=$2 ;;
+      --check-period) CHECK_PERIOD=$2 ;;
+      --check-accuracy) CHECK_ACCURACY=$2 ;;
       *) usage >&2; die "unknown argument '$1'" ;;
     esac
     shift 2
@@ -90,6 +109,17 @@ parse_args() {
     [ -n "$STACK_NAME" ] || die "--stack-name is required for setup"
     [ -n "$RESOURCE" ] || die "--resource is required for setup"
   fi
+  # Each value is written to the environment file and to command lines: checked here again,
+  # although the construct checked it, so that nothing unchecked reaches either.
+  [[ $METRIC_NAMESPACE =~ ^[A-Za-z0-9._/#:-]{1,255}$ ]] ||
+    die "--metric-namespace: got '${METRIC_NAMESPACE:0:80}'; expected a CloudWatch namespace of letters, digits and ._/#:-"
+  local option value
+  for option in metric-dimension:"$METRIC_DIMENSION" heartbeat-metric:"$HEARTBEAT_METRIC" conntrack-metric:"$CONNTRACK_METRIC" allowance-metric:"$ALLOWANCE_METRIC"; do
+    value=${option#*:}
+    [[ $value =~ ^[A-Za-z][A-Za-z0-9]{0,63}$ ]] || die "--${option%%:*}: got '${value:0:80}'; expected a metric or dimension name of letters and digits"
+  done
+  [[ $CHECK_PERIOD =~ ^[1-9][0-9]{1,3}$ ]] || die "--check-period: got '${CHECK_PERIOD:0:80}'; expected whole seconds from 10 to 9999"
+  [[ $CHECK_ACCURACY =~ ^[1-9][0-9]{0,2}$ ]] || die "--check-accuracy: got '${CHECK_ACCURACY:0:80}'; expected whole seconds from 1 to 999"
 }
 
 # Runs a command until it succeeds, waiting twice as long after each failure (capped at 30 s).
@@ -323,6 +353,13 @@ EOF
 NAT_ENI_ID=$ENI_ID
 NAT_VPC_CIDRS="${VPC_CIDRS[*]}"
 NAT_STACK_NAME=$STACK_NAME
+NAT_METRIC_NAMESPACE=$METRIC_NAMESPACE
+NAT_METRIC_DIMENSION=$METRIC_DIMENSION
+NAT_HEARTBEAT_METRIC=$HEARTBEAT_METRIC
+NAT_CONNTRACK_METRIC=$CONNTRACK_METRIC
+NAT_ALLOWANCE_METRIC=$ALLOWANCE_METRIC
+NAT_CHECK_PERIOD=$CHECK_PERIOD
+NAT_CHECK_ACCURACY=$CHECK_ACCURACY
 EOF
   cat >"$UNIT_DIR/nat-instance.service" <<EOF
 [Unit]
@@ -351,11 +388,13 @@ ExecStart=$INSTALL_DIR/$PROG check
 EOF
   cat >"$UNIT_DIR/nat-instance-check.timer" <<EOF
 [Unit]
-Description=NAT instance: check every minute
+Description=NAT instance: check every ${CHECK_PERIOD}s
 
 [Timer]
 OnBootSec=2min
-OnUnitActiveSec=1min
+OnUnitActiveSec=${CHECK_PERIOD}s
+# systemd's default of one minute would let the check fire up to a minute late each time.
+AccuracySec=${CHECK_ACCURACY}s
 
 [Install]
 WantedBy=timers.target
@@ -373,8 +412,8 @@ heartbeat() {
     log "no heartbeat: this instance is leaving service ($state)"
     return 0
   fi
-  aws --region "$REGION" cloudwatch put-metric-data --namespace NatInstance --metric-name Heartbeat \
-    --dimensions "NetworkInterfaceId=$ENI_ID" --value 1 --unit Count ||
+  aws --region "$REGION" cloudwatch put-metric-data --namespace "$METRIC_NAMESPACE" --metric-name "$HEARTBEAT_METRIC" \
+    --dimensions "$METRIC_DIMENSION=$ENI_ID" --value 1 --unit Count ||
     log "could not publish the heartbeat; the route watchdog will treat this NAT as unhealthy"
   publish_load
 }
@@ -401,9 +440,9 @@ publish_load() {
   [[ $previous =~ ^[0-9]+$ ]] || previous=0
   delta=$((total >= previous ? total - previous : total))
   printf '%s\n' "$total" >"$STATE_DIR/allowance-exceeded"
-  dims="[{\"Name\":\"NetworkInterfaceId\",\"Value\":\"$ENI_ID\"}]"
-  aws --region "$REGION" cloudwatch put-metric-data --namespace NatInstance --metric-data \
-    "[{\"MetricName\":\"ConntrackUsage\",\"Dimensions\":$dims,\"Value\":$usage,\"Unit\":\"Percent\"},{\"MetricName\":\"AllowanceExceeded\",\"Dimensions\":$dims,\"Value\":$delta,\"Unit\":\"Count\"}]" ||
+  dims="[{\"Name\":\"$METRIC_DIMENSION\",\"Value\":\"$ENI_ID\"}]"
+  aws --region "$REGION" cloudwatch put-metric-data --namespace "$METRIC_NAMESPACE" --metric-data \
+    "[{\"MetricName\":\"$CONNTRACK_METRIC\",\"Dimensions\":$dims,\"Value\":$usage,\"Unit\":\"Percent\"},{\"MetricName\":\"$ALLOWANCE_METRIC\",\"Dimensions\":$dims,\"Value\":$delta,\"Unit\":\"Count\"}]" ||
     log "could not publish the load metrics"
 }
 

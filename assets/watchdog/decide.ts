@@ -1,7 +1,9 @@
 /**
  * The route watchdog's decisions, as pure functions: which NATs are healthy, and where each
- * private route table's default route should point. No AWS calls here.
+ * private route table's default route should point. No AWS calls here. nat-doctor judges health
+ * with the same assessNat, so the two cannot disagree.
  */
+import { HEARTBEAT_FUTURE_TOLERANCE_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, MANUAL_ROUTE_TAG } from '../contract';
 
 /** One NAT, as the stack configured it. */
 export interface NatConfig {
@@ -20,10 +22,8 @@ export interface RouteTableConfig {
 export interface WatchdogConfig {
   readonly nats: NatConfig[];
   readonly routeTables: RouteTableConfig[];
-  /** CloudWatch namespace of the NATs' heartbeat metric. */
-  readonly heartbeatNamespace: string;
-  /** A heartbeat older than this many seconds makes a NAT unhealthy. */
-  readonly heartbeatMaxAgeSeconds: number;
+  /** How long a new NAT may take to prove that NAT works (the provider's bootTimeout). */
+  readonly bootTimeoutSeconds: number;
 }
 
 /** What the watchdog saw of one NAT. */
@@ -43,10 +43,27 @@ export interface NatObservation {
   readonly lastHeartbeat?: Date;
 }
 
+/**
+ * healthy: routes may use the NAT. replacing: a new instance holds the interface and is still
+ * within its boot window without having proved NAT; routes may not use it yet, but it is no
+ * fault. unhealthy: anything else.
+ */
+export type NatState = 'healthy' | 'replacing' | 'unhealthy';
+
 export interface NatHealth {
   readonly networkInterfaceId: string;
   readonly healthy: boolean;
+  readonly state: NatState;
   readonly reason: string;
+}
+
+/** What assessNat needs besides the observation. */
+export interface AssessOptions {
+  readonly now: Date;
+  /** Instances known to be leaving (from the event being handled). */
+  readonly leaving?: ReadonlySet<string>;
+  /** The boot window of a new instance, from its attachment on. */
+  readonly bootTimeoutSeconds: number;
 }
 
 /** Auto Scaling lifecycle states of an instance that is on its way out of service. */
@@ -56,13 +73,17 @@ export function isLeavingState(state: string | undefined): boolean {
 
 /**
  * A NAT is healthy when its interface is attached to a running instance that passes both status
- * checks, that is not on its way out, and whose self-check published a recent heartbeat. A new
- * instance's checks stay "initializing" for minutes after it took the interface over; its own
- * heartbeat since then (its self-check verified NAT) counts for them, so that a replacement does
- * not fail the zone over and back for nothing.
+ * checks, that is not on its way out, and whose self-check published a heartbeat that is recent
+ * (HEARTBEAT_MAX_AGE_SECONDS) and not stamped in the future. A new instance's checks stay
+ * "initializing" for minutes after it took the interface over; its own heartbeat since then (its
+ * self-check verified NAT) counts for them, so that a replacement does not fail the zone over and
+ * back for nothing. Until that first heartbeat, within its boot window, it is replacing.
  */
-export function assessNat(observation: NatObservation, now: Date, maxAgeSeconds: number, leaving: ReadonlySet<string>): NatHealth {
-  const unhealthy = (reason: string): NatHealth => ({ networkInterfaceId: observation.networkInterfaceId, healthy: false, reason });
+export function assessNat(observation: NatObservation, options: AssessOptions): NatHealth {
+  const { now } = options;
+  const leaving = options.leaving ?? new Set<string>();
+  const eni = observation.networkInterfaceId;
+  const unhealthy = (reason: string): NatHealth => ({ networkInterfaceId: eni, healthy: false, state: 'unhealthy', reason });
   if (!observation.instanceId) {
     return unhealthy('interface not attached to any instance');
   }
@@ -80,22 +101,31 @@ export function assessNat(observation: NatObservation, now: Date, maxAgeSeconds:
   if (checks.some((c) => c !== 'ok' && c !== 'initializing')) {
     return unhealthy(checksText);
   }
-  if (!observation.lastHeartbeat) {
+  const beat = observation.lastHeartbeat;
+  const age = beat === undefined ? undefined : (now.getTime() - beat.getTime()) / 1000;
+  if (age !== undefined && age < -HEARTBEAT_FUTURE_TOLERANCE_SECONDS) {
+    return unhealthy(`last heartbeat stamped ${Math.round(-age)} s in the future; a NAT's own check never does that`);
+  }
+  // Heartbeat timestamps are the start of their one-minute period.
+  const sinceAttach = beat !== undefined && observation.attachTime !== undefined && beat.getTime() >= observation.attachTime.getTime() - 60_000;
+  const inBootWindow = observation.attachTime !== undefined && now.getTime() - observation.attachTime.getTime() <= options.bootTimeoutSeconds * 1000;
+  if (!sinceAttach && inBootWindow) {
+    const since = Math.round((now.getTime() - observation.attachTime!.getTime()) / 1000);
+    return { networkInterfaceId: eni, healthy: false, state: 'replacing', reason: `new instance ${observation.instanceId} took the interface over ${since} s ago and has not yet proved NAT (boot window ${options.bootTimeoutSeconds} s)` };
+  }
+  if (age === undefined) {
     return unhealthy('no heartbeat from the NAT self-check');
   }
-  const age = (now.getTime() - observation.lastHeartbeat.getTime()) / 1000;
-  if (age > maxAgeSeconds) {
-    return unhealthy(`last heartbeat ${Math.round(age)} s ago (limit ${maxAgeSeconds} s)`);
+  if (age > HEARTBEAT_MAX_AGE_SECONDS) {
+    return unhealthy(`last heartbeat ${Math.round(age)} s ago (limit ${HEARTBEAT_MAX_AGE_SECONDS} s)`);
   }
   if (checks.includes('initializing')) {
-    // Heartbeat timestamps are the start of their one-minute period.
-    const sinceAttach = observation.attachTime && observation.lastHeartbeat.getTime() >= observation.attachTime.getTime() - 60_000;
     if (!sinceAttach) {
       return unhealthy(`${checksText}, and no heartbeat since it took the interface over`);
     }
-    return { networkInterfaceId: observation.networkInterfaceId, healthy: true, reason: `booting (${checksText}), self-check passed ${Math.round(age)} s ago` };
+    return { networkInterfaceId: eni, healthy: true, state: 'healthy', reason: `booting (${checksText}), self-check passed ${Math.round(age)} s ago` };
   }
-  return { networkInterfaceId: observation.networkInterfaceId, healthy: true, reason: `heartbeat ${Math.round(age)} s ago` };
+  return { networkInterfaceId: eni, healthy: true, state: 'healthy', reason: `heartbeat ${Math.round(age)} s ago` };
 }
 
 /** The current default route of a route table. */
@@ -105,6 +135,8 @@ export interface CurrentRoute {
   readonly networkInterfaceId?: string;
   /** active or blackhole, as EC2 reports it; missing when there is no default route. */
   readonly state?: string;
+  /** The table is tagged for an operator's manual control (MANUAL_ROUTE_TAG). */
+  readonly manual?: boolean;
 }
 
 export type Action = 'keep' | 'move' | 'hold';
@@ -138,6 +170,9 @@ export function planRoutes(config: WatchdogConfig, health: readonly NatHealth[],
     const base = { routeTableId: table.routeTableId, az: table.az, current: route?.networkInterfaceId, currentState: route?.state };
     let target: string | undefined;
     let reason: string;
+    if (route?.manual) {
+      return { ...base, target: route.networkInterfaceId, action: 'hold' as const, reason: `under manual control (tagged ${MANUAL_ROUTE_TAG}): left alone` };
+    }
     if (!route || (route.networkInterfaceId === undefined && route.state === undefined)) {
       return { ...base, target: undefined, action: 'hold' as const, reason: 'no default route yet; CloudFormation creates it' };
     }

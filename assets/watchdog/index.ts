@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { CurrentRoute, Decision, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
 import { lastHeartbeats } from './heartbeat';
-import { METRIC } from '../contract';
+import { HEARTBEAT_MAX_AGE_SECONDS, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE } from '../contract';
 
 export * from './decide';
 
@@ -91,8 +91,9 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
   })))).AutoScalingInstances ?? [];
   const lifecycleState = new Map(lifecycle.map((i) => [i.InstanceId!, i.LifecycleState]));
 
-  const heartbeat = await lastHeartbeats((command) => caller.call(() => clients.cloudwatch.send(command)), config.heartbeatNamespace, enis,
-    new Date(now.getTime() - (config.heartbeatMaxAgeSeconds + 300) * 1000), new Date(now.getTime() + 60_000));
+  // Up to an hour ahead: a heartbeat stamped in the future must be seen to be refused.
+  const heartbeat = await lastHeartbeats((command) => caller.call(() => clients.cloudwatch.send(command)), enis,
+    new Date(now.getTime() - (HEARTBEAT_MAX_AGE_SECONDS + 300) * 1000), new Date(now.getTime() + 3600_000));
 
   const observations: NatObservation[] = enis.map((eni) => {
     const attachment = attached.get(eni);
@@ -115,7 +116,8 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
   })))).RouteTables ?? [];
   const routes: CurrentRoute[] = tables.map((t) => {
     const route = (t.Routes ?? []).find((r) => r.DestinationCidrBlock === DEFAULT_ROUTE);
-    return { routeTableId: t.RouteTableId!, networkInterfaceId: route?.NetworkInterfaceId, state: route?.State };
+    const manual = (t.Tags ?? []).some((tag) => tag.Key === MANUAL_ROUTE_TAG);
+    return { routeTableId: t.RouteTableId!, networkInterfaceId: route?.NetworkInterfaceId, state: route?.State, ...(manual ? { manual } : {}) };
   });
   return { observations, routes };
 }
@@ -127,7 +129,7 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
   const caller = options.caller ?? new Caller();
   const leaving = new Set(options.leaving ?? []);
   const { observations, routes } = await observe(config, clients, caller, now);
-  const health = observations.map((o) => assessNat(o, now, config.heartbeatMaxAgeSeconds, leaving));
+  const health = observations.map((o) => assessNat(o, { now, leaving, bootTimeoutSeconds: config.bootTimeoutSeconds }));
   for (const h of health) {
     log({ event: 'nat-health', ...h });
   }
@@ -149,7 +151,7 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
       moved++;
       log({
         ...decision, event: 'route-decision',
-        _aws: { Timestamp: now.getTime(), CloudWatchMetrics: [{ Namespace: config.heartbeatNamespace, Dimensions: [['RouteTableId'], []], Metrics: [{ Name: METRIC.routeMoved, Unit: 'Count' }] }] },
+        _aws: { Timestamp: now.getTime(), CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [['RouteTableId'], []], Metrics: [{ Name: METRIC.routeMoved, Unit: 'Count' }] }] },
         RouteTableId: decision.routeTableId,
         RouteMoved: 1,
       });
@@ -170,8 +172,8 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
  * its home NAT].
  */
 export interface CompactConfig {
-  readonly ns: string;
-  readonly age: number;
+  /** The boot timeout, in seconds. */
+  readonly boot: number;
   readonly nats: Array<[string, string]>;
   readonly tables: Array<[string, number]>;
 }
@@ -181,8 +183,7 @@ export function decodeConfig(compact: CompactConfig): WatchdogConfig {
   return {
     nats,
     routeTables: compact.tables.map(([routeTableId, home]) => ({ routeTableId, az: nats[home].az, homeNetworkInterfaceId: nats[home].networkInterfaceId })),
-    heartbeatNamespace: compact.ns,
-    heartbeatMaxAgeSeconds: compact.age,
+    bootTimeoutSeconds: compact.boot,
   };
 }
 
