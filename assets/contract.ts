@@ -75,3 +75,11 @@ export const DEFAULT_BOOT_TIMEOUT_SECONDS = 15 * 60;
 
 /** The tag on each NAT interface that holds its boot window in seconds, for nat-doctor. */
 export const BOOT_TIMEOUT_TAG = 'NatInstanceBootTimeout';
+
+/**
+ * The lifecycle hooks every NAT group declares: at launch the controller attaches the static
+ * interface and completes the action once the instance has proved NAT; at termination it moves
+ * the zone's routes away first.
+ */
+export const LAUNCH_HOOK_NAME = 'NatInstanceLaunch';
+export const TERMINATE_HOOK_NAME = 'NatInstanceTerminate';

@@ -87,9 +87,10 @@ export interface SelfHealingNatProviderProps {
   readonly ebsEncryptionKey?: kms.IKey;
 
   /**
-   * Whether to deploy the route watchdog: a Lambda function that moves a zone's private default
-   * routes to a healthy NAT of another zone when that zone's NAT fails or is being replaced, and
-   * moves them back once it is healthy again.
+   * Whether the controller fails a zone over: moves its private default routes to a healthy NAT
+   * of another zone while its own NAT is unhealthy or being replaced, and back once it is
+   * healthy again. The controller itself is always deployed, since it attaches each NAT's
+   * interface; `false` turns off cross-zone failover only.
    *
    * @default true
    */
@@ -170,7 +171,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     return [...this.nats];
   }
 
-  /** The route watchdog's function, unless the watchdog is turned off. */
+  /** The controller's function (the route watchdog), once the provider has been given to a VPC. */
   public get watchdogFunction(): lambda.IFunction | undefined {
     return this._watchdog?.function;
   }
@@ -263,9 +264,13 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     for (const subnet of options.privateSubnets) {
       this.configureSubnet(subnet);
     }
-    if (this.props.routeWatchdog ?? true) {
-      this._watchdog = new RouteWatchdog(vpc, 'NatRouteWatchdog', { nats: this.nats, routeTables: this.routes, bootTimeout: this.bootTimeout });
-    }
+    // One zone at a time: a change that replaces the groups (a new image, instance type or boot
+    // script) replaces the next zone's only once the previous zone's new NAT has proved itself.
+    this.nats.slice(1).forEach((nat, i) => nat.autoScalingGroup.node.addDependency(this.nats[i].autoScalingGroup));
+    // Always deployed: it attaches each NAT's interface. routeWatchdog: false turns off failover only.
+    this._watchdog = new RouteWatchdog(vpc, 'NatRouteWatchdog', {
+      nats: this.nats, routeTables: this.routes, bootTimeout: this.bootTimeout, failover: this.props.routeWatchdog ?? true,
+    });
   }
 
   /**

@@ -117,8 +117,9 @@ export interface NatInstanceStackProps extends StackProps {
   readonly flowLogRetentionDays?: number;
 
   /**
-   * Whether to deploy the route watchdog that fails a zone's private routes over to another
-   * zone's NAT while its own is unhealthy or being replaced.
+   * Whether the controller fails a zone's private routes over to another zone's NAT while its
+   * own is unhealthy or being replaced. The controller is always deployed (it attaches each NAT's
+   * interface); `false` turns off cross-zone failover only.
    *
    * @default true
    */

@@ -5,7 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
-import { BOOT_TIMEOUT_TAG, METRIC, NAT_GROUP_TAG, NAT_METRIC_DIMENSION, natMetricNamespace } from '../assets/contract';
+import { BOOT_TIMEOUT_TAG, LAUNCH_HOOK_NAME, METRIC, NAT_GROUP_TAG, NAT_METRIC_DIMENSION, TERMINATE_HOOK_NAME, natMetricNamespace } from '../assets/contract';
 import { BootScripts, addNatBoot } from './user-data';
 
 /**
@@ -224,8 +224,10 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
       userData,
       role: this.role,
       securityGroup: props.securityGroup,
-      // The first boot installs packages through the primary interface, before the static one is attached.
-      associatePublicIpAddress: true,
+      // One public IPv4 per NAT, the Elastic IP: the instance's own traffic (package repositories,
+      // AWS APIs, Session Manager) leaves through the static interface, which the controller
+      // attaches at launch. Explicit, since the public subnets map public addresses on launch.
+      associatePublicIpAddress: false,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
       httpPutResponseHopLimit: 1, // containers on the NAT get no instance credentials
       httpEndpoint: true,
@@ -258,6 +260,7 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     Tags.of(this.networkInterface).add(NAT_GROUP_TAG, groupTag);
     Tags.of(this.networkInterface).add(BOOT_TIMEOUT_TAG, String(props.bootTimeout.toSeconds()));
     Tags.of(this.autoScalingGroup).add('Name', this.node.path, { applyToLaunchedInstances: true });
+    this.declareLifecycleHooks(props.bootTimeout);
     // The instance needs, from the first second of its boot, its permissions, the internet (to
     // install packages and reach the AWS APIs) and, once it routes through the static interface,
     // that interface's public address.
@@ -277,6 +280,32 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     this.acknowledgeChecks();
   }
 
+  /**
+   * The hooks are part of the group itself (LifecycleHookSpecificationList): CDK's
+   * addLifecycleHook creates a separate resource after the group, so the group's first instance,
+   * and the first of every replacing update's new group, would launch without the hook
+   * (aws-cdk issue 7712) and never get its interface.
+   */
+  private declareLifecycleHooks(bootTimeout: Duration): void {
+    const group = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    group.lifecycleHookSpecificationList = [
+      {
+        lifecycleHookName: LAUNCH_HOOK_NAME,
+        lifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+        // Auto Scaling allows at most two hours; an instance that has not proved NAT by then goes.
+        heartbeatTimeout: Math.min(bootTimeout.toSeconds(), 7200),
+        defaultResult: 'ABANDON',
+      },
+      {
+        lifecycleHookName: TERMINATE_HOOK_NAME,
+        lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        // Time for the controller to move the zone's routes away before the instance goes.
+        heartbeatTimeout: 60,
+        defaultResult: 'CONTINUE',
+      },
+    ];
+  }
+
   /** Why the AWS Solutions rules (cdk-nag) that flag this construct do not apply. */
   private acknowledgeChecks(): void {
     Validations.of(this.role).acknowledge(
@@ -286,11 +315,7 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
       },
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'Only ec2:DescribeNetworkInterfaces and cloudwatch:PutMetricData (limited to the heartbeat namespace by a condition), which support no resource-level permissions.',
-      },
-      {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
-        reason: `Instance IDs exist only after launch; the condition on the ${NAT_GROUP_TAG} tag limits attach and detach to this NAT's own instances.`,
+        reason: 'Only cloudwatch:PutMetricData, which supports no resource-level permissions; a condition limits it to this NAT\'s own namespace.',
       },
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
@@ -303,25 +328,13 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     });
   }
 
+  /**
+   * What the instance itself may do: report its own health and publish its own metrics. It may
+   * not attach, detach or modify any network interface: the controller moves the interface, so a
+   * compromised NAT cannot take another's.
+   */
   private grantNatPermissions(stack: Stack, groupTag: string): void {
-    const interfaceArn = stack.formatArn({ service: 'ec2', resource: 'network-interface', resourceName: this.networkInterface.ref });
     const ownInstances = { StringEquals: { [`aws:ResourceTag/${NAT_GROUP_TAG}`]: groupTag } };
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadInterfaceState',
-      actions: ['ec2:DescribeNetworkInterfaces'], // supports no resource-level permissions
-      resources: ['*'],
-    }));
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'MoveOwnInterface',
-      actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface', 'ec2:ModifyNetworkInterfaceAttribute'],
-      resources: [interfaceArn],
-    }));
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'MoveBetweenOwnInstances',
-      actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
-      resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
-      conditions: ownInstances,
-    }));
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReportOwnHealth',
       actions: ['autoscaling:SetInstanceHealth'],

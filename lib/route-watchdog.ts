@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -37,6 +36,13 @@ export interface RouteWatchdogProps {
 
   /** How long a new NAT may take to prove that NAT works: its boot window. */
   readonly bootTimeout: Duration;
+
+  /**
+   * Whether a zone's routes may move to another zone's NAT while its own is unhealthy or being
+   * replaced. Without it the controller still attaches each NAT's interface and completes its
+   * launches, but leaves every route on its home NAT.
+   */
+  readonly failover: boolean;
 }
 
 /**
@@ -67,12 +73,13 @@ export class RouteWatchdog extends Construct {
     const eniOf = props.nats.map((nat) => nat.networkInterface.ref);
     const config = {
       boot: props.bootTimeout.toSeconds(),
-      nats: props.nats.map((nat) => [nat.networkInterface.ref, nat.availabilityZone]),
+      fo: props.failover ? 1 : 0,
+      nats: props.nats.map((nat) => [nat.networkInterface.ref, nat.availabilityZone, nat.autoScalingGroup.autoScalingGroupName]),
       tables: props.routeTables.map((t) => [t.routeTableId, eniOf.indexOf(t.homeNetworkInterfaceId)]),
     };
     // IDs resolve to 21 characters (rtb-/eni- and 17 digits); a zone name selected by index to at
     // most about 20. What does not fit must fail here, not at deployment.
-    const estimate = 60 + props.routeTables.length * 30 + props.nats.length * 50;
+    const estimate = 60 + props.routeTables.length * 30 + props.nats.length * 130;
     if (estimate > RouteWatchdog.ENVIRONMENT_LIMIT) {
       throw new Error(`The route watchdog's configuration for ${props.routeTables.length} route tables and ${props.nats.length} NATs ` +
         `would be about ${estimate} bytes, over Lambda's ${RouteWatchdog.ENVIRONMENT_LIMIT}-byte environment; turn the watchdog off (routeWatchdog: false) or use fewer private subnets`);
@@ -103,6 +110,20 @@ export class RouteWatchdog extends Construct {
       actions: ['ec2:ReplaceRoute'],
       resources: props.routeTables.map((t) => stack.formatArn({ service: 'ec2', resource: 'route-table', resourceName: t.routeTableId })),
     }));
+    const enis = props.nats.map((nat) => stack.formatArn({ service: 'ec2', resource: 'network-interface', resourceName: nat.networkInterface.ref }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'MoveNatInterfaces',
+      // The stack's NAT interfaces, between instances of NAT groups (their tag); instance IDs
+      // exist only after launch.
+      actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
+      resources: [...enis, stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+      conditions: { StringLike: { [`aws:ResourceTag/${NAT_GROUP_TAG}`]: '*' } },
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'KeepSourceDestCheckOff',
+      actions: ['ec2:ModifyNetworkInterfaceAttribute'],
+      resources: enis,
+    }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReleaseTerminatingNat',
       actions: ['autoscaling:CompleteLifecycleAction'],
@@ -123,18 +144,20 @@ export class RouteWatchdog extends Construct {
       },
       targets: [target],
     });
-    for (const nat of props.nats) {
-      // Terminating waits (up to a minute) for the watchdog to move the zone's routes away.
-      nat.autoScalingGroup.addLifecycleHook('TerminateHook', {
-        lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
-        heartbeatTimeout: Duration.seconds(60),
-        defaultResult: autoscaling.DefaultResult.CONTINUE,
-      });
-    }
+    // The NAT groups' lifecycle hooks (declared in the groups themselves): a launch waits for the
+    // interface, a termination for the routes to move away.
     new events.Rule(this, 'NatTerminating', {
       eventPattern: {
         source: ['aws.autoscaling'],
         detailType: ['EC2 Instance-terminate Lifecycle Action'],
+        detail: { AutoScalingGroupName: props.nats.map((nat) => nat.autoScalingGroup.autoScalingGroupName) },
+      },
+      targets: [target],
+    });
+    new events.Rule(this, 'NatLaunching', {
+      eventPattern: {
+        source: ['aws.autoscaling'],
+        detailType: ['EC2 Instance-launch Lifecycle Action'],
         detail: { AutoScalingGroupName: props.nats.map((nat) => nat.autoScalingGroup.autoScalingGroupName) },
       },
       targets: [target],
@@ -144,6 +167,10 @@ export class RouteWatchdog extends Construct {
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
         reason: 'Only Describe calls and cloudwatch:GetMetricData, none of which supports resource-level permissions.',
+      },
+      {
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+        reason: `Instance IDs exist only after launch; the ${NAT_GROUP_TAG} tag condition limits attach and detach to instances of NAT groups, and the interfaces are named.`,
       },
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',

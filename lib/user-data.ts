@@ -25,6 +25,9 @@ export const USER_DATA_BUDGET_BYTES = 8 * 1024;
 /** The loader, embedded in the user data; it fetches the rest. */
 export const LOADER = 'load.sh';
 
+/** Embedded beside the loader: what the loader and the bootstrap share. */
+export const LIBRARY = 'nat-lib.sh';
+
 /** The scripts the loader fetches, verified by their SHA-256. */
 export const FETCHED_SCRIPTS = ['configure-nat.sh', 'nat-bootstrap.sh'] as const;
 
@@ -104,14 +107,16 @@ function quote(value: string): string {
 }
 
 /**
- * Adds the NAT boot to a Linux user data: the loader, embedded, which fetches the other scripts
- * from the stack's asset bucket, checks each against its SHA-256 and runs the bootstrap.
+ * Adds the NAT boot to a Linux user data: the loader and the library it shares with the
+ * bootstrap, embedded; the loader waits for the static interface, fetches the other scripts from
+ * the stack's asset bucket, checks each against its SHA-256 and runs the bootstrap.
  */
 export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): void {
   const fetches = options.scripts.scripts.map((s) => `--fetch ${s.name} ${quote(s.asset.s3BucketName)} ${quote(s.asset.s3ObjectKey)} ${s.sha256}`);
   userData.addCommands(
     'set -euo pipefail',
     `install -d -m 0755 ${INSTALL_DIR}`,
+    embedScript(LIBRARY),
     embedScript(LOADER),
     `chmod 0755 ${INSTALL_DIR}/${LOADER}`,
     [
@@ -119,9 +124,9 @@ export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): v
       `--region ${quote(Aws.REGION)}`,
       `--stack-name ${quote(options.stackName)}`,
       `--resource ${quote(options.signalResource)}`,
+      `--eni-id ${quote(options.networkInterfaceId)}`,
       ...fetches,
       '--',
-      `--eni-id ${quote(options.networkInterfaceId)}`,
       ...options.vpcCidrs.map((cidr) => `--vpc-cidr ${quote(cidr)}`),
       // The contract's values, so that no script holds a second copy of them.
       `--metric-namespace ${quote(options.metricNamespace)}`,

@@ -13,6 +13,7 @@ const script = path.join(__dirname, '..', 'assets', 'boot', 'load.sh');
 const fake = path.join(__dirname, 'fakes', 'fake-command.sh');
 const BUCKET = 'cdk-hnb659fds-assets-111122223333-eu-west-1';
 const SELF = 'i-0self0000000000a';
+const MAC = '0a:00:00:00:00:06';
 const CONFIGURE = '#!/usr/bin/env bash\necho configure\n';
 const sha = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
 const keyOf = (text: string) => `${sha(text)}.sh`;
@@ -24,11 +25,22 @@ function makeHost() {
   const bin = path.join(dir, 'bin');
   const state = path.join(dir, 'state');
   const install = path.join(dir, 'opt');
+  const sys = path.join(dir, 'sys');
   fs.mkdirSync(bin, { recursive: true });
+  fs.mkdirSync(install, { recursive: true });
   fs.mkdirSync(path.join(state, 's3', BUCKET), { recursive: true });
-  for (const name of ['curl', 'aws', 'sleep']) {
+  for (const dev of ['ens5', 'ens6']) {
+    fs.mkdirSync(path.join(sys, dev), { recursive: true });
+  }
+  fs.writeFileSync(path.join(sys, 'ens5', 'address'), '0a:00:00:00:00:05\n');
+  fs.writeFileSync(path.join(sys, 'ens6', 'address'), `${MAC}\n`);
+  // The controller has attached the static interface at launch.
+  fs.writeFileSync(path.join(state, 'eni'), `in-use ${SELF} eni-attach-1 ${MAC} False\n`);
+  for (const name of ['curl', 'aws', 'sleep', 'ip', 'networkctl']) {
     fs.symlinkSync(fake, path.join(bin, name));
   }
+  // The library the user data writes beside the loader, as shipped.
+  const lib = () => fs.copyFileSync(path.join(__dirname, '..', 'assets', 'boot', 'nat-lib.sh'), path.join(install, 'nat-lib.sh'));
   const record = path.join(dir, 'handed-over');
   // Stands in for nat-bootstrap.sh: records its arguments.
   const bootstrap = `#!/usr/bin/env bash\nprintf '%s\\n' "$*" > '${record}'\n`;
@@ -36,25 +48,29 @@ function makeHost() {
   put(CONFIGURE);
   put(bootstrap);
   const args = (overrides: { configureSha?: string; bootstrapKey?: string } = {}) => [
-    '--region', 'eu-west-1', '--stack-name', 'NatStack', '--resource', 'NatAsg1234',
+    '--region', 'eu-west-1', '--stack-name', 'NatStack', '--resource', 'NatAsg1234', '--eni-id', 'eni-0123456789abcdef0',
     '--fetch', 'configure-nat.sh', BUCKET, keyOf(CONFIGURE), overrides.configureSha ?? sha(CONFIGURE),
     '--fetch', 'nat-bootstrap.sh', BUCKET, overrides.bootstrapKey ?? keyOf(bootstrap), sha(bootstrap),
-    '--', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0.0.0/16',
+    '--', '--vpc-cidr', '10.0.0.0/16',
   ];
   const log = path.join(dir, 'calls.log');
   const run = (argv: string[]): Run => {
     fs.writeFileSync(log, '');
     fs.rmSync(record, { force: true });
+    fs.rmSync(path.join(state, 'routes'), { force: true });
+    fs.mkdirSync(install, { recursive: true });
+    lib();
     const env = {
       PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log, FAKE_STATE: state,
       NAT_IMDS_ENDPOINT: 'http://imds.invalid', NAT_INSTALL_DIR: install, NAT_RETRY_ATTEMPTS: '3', TMPDIR: dir,
+      NAT_SYS_CLASS_NET: sys, NAT_NETWORKD_DIR: path.join(dir, 'networkd'), NAT_WAIT_SECONDS: '3',
     };
     const result = spawnSync('bash', [script, ...argv], { env, encoding: 'utf8', timeout: 30_000 });
     return {
       status: result.status,
       stderr: result.stderr,
       calls: fs.readFileSync(log, 'utf8').split('\n').filter(Boolean),
-      installed: fs.existsSync(install) ? fs.readdirSync(install).sort() : [],
+      installed: fs.existsSync(install) ? fs.readdirSync(install).filter((f) => f !== 'nat-lib.sh').sort() : [],
       handedOver: fs.existsSync(record) ? fs.readFileSync(record, 'utf8').trim() : undefined,
     };
   };
@@ -78,6 +94,11 @@ describe('load.sh', () => {
     expect(fs.readFileSync(path.join(host.install, 'configure-nat.sh'), 'utf8')).toBe(CONFIGURE);
     expect(fs.statSync(path.join(host.install, 'configure-nat.sh')).mode & 0o777).toBe(0o755);
     expect(result.handedOver).toBe('setup --stack-name NatStack --resource NatAsg1234 --eni-id eni-0123456789abcdef0 --vpc-cidr 10.0.0.0/16');
+    // The instance has no address of its own: egress goes through the static interface before the first fetch.
+    const route = result.calls.indexOf('ip route replace default via 10.0.0.1 dev ens6 metric 10');
+    expect(route).toBeGreaterThanOrEqual(0);
+    expect(route).toBeLessThan(result.calls.findIndex((c) => c.includes(' s3 cp ')));
+    expect(result.stderr).toContain('load.sh: egress through ens6 (eni-0123456789abcdef0)');
     expect(result.stderr).toContain(`load.sh: installed configure-nat.sh (${sha(CONFIGURE)})`);
   });
 
@@ -110,16 +131,18 @@ describe('load.sh', () => {
     ['a stack name with a command substitution', (a) => replaceAt(a, 3, 'Nat$(reboot)'), "--stack-name: got 'Nat$(reboot)'; expected a CloudFormation stack name"],
     ['a stack name with spaces', (a) => replaceAt(a, 3, 'Nat Stack'), "--stack-name: got 'Nat Stack'"],
     ['a resource ID with a backtick', (a) => replaceAt(a, 5, 'Nat`id`'), "--resource: got 'Nat`id`'; expected a logical resource ID"],
-    ['a script name that is a path', (a) => replaceAt(a, 7, '../../etc/profile.sh'), "--fetch FILE: got '../../etc/profile.sh'; expected a script name such as configure-nat.sh"],
-    ['a bucket with a space', (a) => replaceAt(a, 8, 'my bucket'), "--fetch BUCKET: got 'my bucket'; expected an S3 bucket name"],
-    ['a key that climbs out', (a) => replaceAt(a, 9, 'assets/../../secret.sh'), "--fetch KEY: got 'assets/../../secret.sh'; expected a key without '..'"],
-    ['a key with a command substitution', (a) => replaceAt(a, 9, '$(curl evil).sh'), "--fetch KEY: got '$(curl evil).sh'"],
-    ['a digest in capitals', (a) => replaceAt(a, 10, sha(CONFIGURE).toUpperCase()), '--fetch SHA256: got'],
-    ['a short digest', (a) => replaceAt(a, 10, 'abc123'), "--fetch SHA256: got 'abc123'; expected a SHA-256 digest of 64 hexadecimal digits"],
-    ['a very long key', (a) => replaceAt(a, 9, `${'k'.repeat(5000)}.sh`), `--fetch KEY: got '${'k'.repeat(80)}'`],
+    ['a script name that is a path', (a) => replaceAt(a, 9, '../../etc/profile.sh'), "--fetch FILE: got '../../etc/profile.sh'; expected a script name such as configure-nat.sh"],
+    ['a bucket with a space', (a) => replaceAt(a, 10, 'my bucket'), "--fetch BUCKET: got 'my bucket'; expected an S3 bucket name"],
+    ['a key that climbs out', (a) => replaceAt(a, 11, 'assets/../../secret.sh'), "--fetch KEY: got 'assets/../../secret.sh'; expected a key without '..'"],
+    ['a key with a command substitution', (a) => replaceAt(a, 11, '$(curl evil).sh'), "--fetch KEY: got '$(curl evil).sh'"],
+    ['a digest in capitals', (a) => replaceAt(a, 12, sha(CONFIGURE).toUpperCase()), '--fetch SHA256: got'],
+    ['a short digest', (a) => replaceAt(a, 12, 'abc123'), "--fetch SHA256: got 'abc123'; expected a SHA-256 digest of 64 hexadecimal digits"],
+    ['a very long key', (a) => replaceAt(a, 11, `${'k'.repeat(5000)}.sh`), `--fetch KEY: got '${'k'.repeat(80)}'`],
     ['an unknown option', (a) => ['--execute', 'reboot', ...a], "unknown argument '--execute'"],
-    ['no --fetch at all', (a) => a.slice(0, 6), 'at least one --fetch is required'],
+    ['no --fetch at all', (a) => a.slice(0, 8), 'at least one --fetch is required'],
     ['a --fetch cut short', () => ['--region', 'eu-west-1', '--stack-name', 'S', '--resource', 'R', '--fetch', 'configure-nat.sh', BUCKET], '--fetch needs FILE BUCKET KEY SHA256'],
+    ['an interface ID with a command', (a) => replaceAt(a, 7, 'eni-0123$(reboot)'), "--eni-id: got 'eni-0123$(reboot)'; expected a network interface ID such as eni-0123456789abcdef0"],
+    ['no interface ID', (a) => [...a.slice(0, 6), ...a.slice(8)], '--eni-id is required'],
   ];
   test.each(hostile)('refuses %s before it runs anything', (_name, mutate, message) => {
     fs.rmSync(host.install, { recursive: true, force: true });

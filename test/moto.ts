@@ -76,7 +76,7 @@ const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d', 'us-east-
  * source/dest-check-free interface with an Elastic IP, and private route tables whose default
  * route goes to that interface; then a heartbeat from every NAT.
  */
-export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs: number, tablesPerAz: number, cidrSecond: number, beatAt = new Date()): Promise<BuiltVpc> {
+export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs: number, tablesPerAz: number, cidrSecond: number, beatAt?: Date): Promise<BuiltVpc> {
   const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: `10.${cidrSecond}.0.0/16` }))).Vpc!.VpcId!;
   const image = (await ec2.send(new DescribeImagesCommand({ MaxResults: 5 }))).Images![0].ImageId!;
   const groupId = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: `nat-${vpcId}`, Description: 'NAT' }))).GroupId!;
@@ -106,14 +106,15 @@ export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs
     }
     zones.push({ az, instanceId, networkInterfaceId: eni, routeTableIds });
   }
+  // After every attachment: a heartbeat proves the instance that holds the interface now.
   for (const zone of zones) {
-    await heartbeat(cloudwatch, zone.networkInterfaceId, beatAt);
+    await heartbeat(cloudwatch, zone.networkInterfaceId, beatAt ?? new Date(Date.now() + 1000));
   }
   return {
     vpcId,
     zones,
     config: {
-      nats: zones.map((z) => ({ az: z.az, networkInterfaceId: z.networkInterfaceId })),
+      nats: zones.map((z, i) => ({ az: z.az, networkInterfaceId: z.networkInterfaceId, groupName: `nat-group-${i}` })),
       routeTables: zones.flatMap((z) => z.routeTableIds.map((id) => ({ routeTableId: id, az: z.az, homeNetworkInterfaceId: z.networkInterfaceId }))),
       bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
     },

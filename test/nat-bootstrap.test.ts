@@ -22,7 +22,7 @@ interface Host {
   etc: string;
   run(args: string[], extraEnv?: Record<string, string>): { status: number | null; stderr: string; calls: string[] };
   setEni(line: string): void;
-  failTimes(what: 'attach' | 'dnf' | 'configure' | 'check', n: number): void;
+  failTimes(what: 'imds-eni' | 'dnf' | 'configure' | 'check', n: number): void;
   setRoutes(lines: string[]): void;
   addCommand(name: string): void;
 }
@@ -44,6 +44,8 @@ function makeHost(): Host {
     fs.symlinkSync(fake, path.join(bin, name));
   }
   fs.symlinkSync(fake, path.join(install, 'configure-nat.sh'));
+  // The library the user data writes beside the loader, as shipped.
+  fs.copyFileSync(path.join(__dirname, '..', 'assets', 'boot', 'nat-lib.sh'), path.join(install, 'nat-lib.sh'));
   fs.writeFileSync(path.join(sys, 'ens5', 'address'), '0a:00:00:00:00:05\n');
   fs.writeFileSync(path.join(sys, 'ens6', 'address'), `${MAC}\n`);
   fs.writeFileSync(path.join(dir, 'meminfo'), 'MemTotal:         460000 kB\n');
@@ -69,7 +71,8 @@ function makeHost(): Host {
     addCommand(name) { fs.symlinkSync(fake, path.join(bin, name)); },
     setRoutes(lines) { fs.writeFileSync(path.join(state, 'routes'), lines.map((l) => `${l}\n`).join('')); },
   };
-  host.setEni(`available None None ${MAC} True`);
+  // The controller has attached the interface at launch.
+  host.setEni(`in-use ${SELF} eni-attach-1 ${MAC} False`);
   return host;
 }
 
@@ -101,7 +104,7 @@ describe('nat-bootstrap.sh setup', () => {
   beforeEach(() => { host = makeHost(); });
   afterEach(() => fs.rmSync(host.dir, { recursive: true, force: true }));
 
-  test('first boot on a bare image: installs nftables under swap, attaches the interface, routes, configures, signals SUCCESS', () => {
+  test('first boot on a bare image: installs nftables under swap, routes through the interface the controller attached, configures, signals SUCCESS', () => {
     const { status, stderr, calls } = host.run(SETUP);
     expect({ status, stderr }).toEqual({ status: 0, stderr: expect.stringContaining('NAT ready on i-0self0000000000a through eni-0123456789abcdef0') });
 
@@ -116,10 +119,8 @@ describe('nat-bootstrap.sh setup', () => {
     expect(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]))).toBe(true);
     expect(fs.existsSync(path.join(host.dir, 'swap'))).toBe(false);
 
+    // No EC2 call at all: the interface is the controller's to move, and this instance may not.
     expect(awsCalls(calls)).toEqual([
-      'aws --region eu-west-1 ec2 describe-network-interfaces --network-interface-ids eni-0123456789abcdef0 --output text --query NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId,MacAddress,SourceDestCheck]',
-      `aws --region eu-west-1 ec2 attach-network-interface --network-interface-id eni-0123456789abcdef0 --instance-id ${SELF} --device-index 1`,
-      'aws --region eu-west-1 ec2 modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --no-source-dest-check',
       HEARTBEAT,
       loadMetrics(87, 7),
       `aws --region eu-west-1 cloudformation signal-resource --stack-name NatStack --logical-resource-id NatAsg1234 --unique-id ${SELF} --status SUCCESS`,
@@ -178,30 +179,22 @@ describe('nat-bootstrap.sh setup', () => {
     expect(calls.filter((c) => /^(dnf|fallocate|swapon)/.test(c))).toEqual([]);
   });
 
-  test('an interface attached to this instance already is left as it is', () => {
-    host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
+  test('waits for the controller to attach the interface, reading instance metadata only', () => {
+    host.failTimes('imds-eni', 3);
     const { status, calls } = host.run(SETUP);
     expect(status).toBe(0);
-    expect(calls.filter((c) => /(attach|detach|modify)-network-interface/.test(c))).toEqual([]);
+    expect(calls.filter((c) => c.endsWith('/meta-data/network/interfaces/macs/'))).toHaveLength(4);
+    expect(calls.filter((c) => /(attach|detach|modify|describe)-network-interface/.test(c))).toEqual([]);
+    expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 --egress-interface ens6');
   });
 
-  test('an interface held by the instance being replaced is taken over: detach, wait until available, attach', () => {
-    host.setEni(`in-use i-0old00000000000000 eni-attach-old ${MAC} False`);
-    const { status, stderr, calls } = host.run(SETUP);
-    expect(status).toBe(0);
-    expect(stderr).toContain('taking eni-0123456789abcdef0 over from i-0old00000000000000');
-    const moves = awsCalls(calls).filter((c) => /(attach|detach)-network-interface|describe/.test(c)).map((c) => c.split(' ')[4]);
-    expect(moves).toEqual(['describe-network-interfaces', 'detach-network-interface', 'describe-network-interfaces', 'attach-network-interface']);
-    expect(calls).toContain('aws --region eu-west-1 ec2 detach-network-interface --attachment-id eni-attach-old');
-  });
-
-  test('a throttled attach is retried with doubling waits', () => {
-    host.failTimes('attach', 2);
-    const { status, calls } = host.run(SETUP);
-    expect(status).toBe(0);
-    expect(calls.filter((c) => c.includes('attach-network-interface'))).toHaveLength(3);
-    // Doubling waits for the attach, then one second while the default route moves.
-    expect(calls.filter((c) => c.startsWith('sleep'))).toEqual(['sleep 2', 'sleep 4', 'sleep 1']);
+  test('an interface the controller never attaches fails the first boot, after the wait, not never', () => {
+    host.setEni(`available None None ${MAC} False`);
+    const { status, stderr, calls } = host.run(SETUP, { NAT_WAIT_SECONDS: '2' });
+    expect(status).not.toBe(0);
+    expect(stderr).toContain('eni-0123456789abcdef0 is not attached to this instance after 2s (the controller attaches it at launch)');
+    expect(calls.join('\n')).toContain('--status FAILURE');
+    expect(calls.filter((c) => c.startsWith('configure-nat.sh'))).toEqual([]);
   });
 
   test('configure-nat.sh failing: FAILURE to CloudFormation, instance marked unhealthy, non-zero exit', () => {
@@ -273,7 +266,7 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     NAT_ALLOWANCE_METRIC: 'AllowanceExceeded', NAT_CHECK_PERIOD: '60', NAT_CHECK_ACCURACY: '1',
   };
 
-  test('reattaches if needed, restores the route and NAT, and signals nothing', () => {
+  test('at every boot: restores the route and NAT through the interface, and signals nothing', () => {
     host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
     const { status, calls } = host.run(['start'], settings);
     expect(status).toBe(0);
@@ -282,11 +275,11 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     expect(calls.filter((c) => /^dnf|signal-resource|systemctl/.test(c) || c.includes('signal-resource'))).toEqual([]);
   });
 
-  test('a rebooted instance whose interface another instance holds stands by instead of taking it back', () => {
+  test('a rebooted instance whose interface the controller gave to its replacement stands by, and fails nothing', () => {
     host.setEni(`in-use i-0new00000000000000 eni-attach-new ${MAC} False`);
-    const { status, stderr, calls } = host.run(['start'], settings);
+    const { status, stderr, calls } = host.run(['start'], { ...settings, NAT_WAIT_SECONDS: '2' });
     expect(status).toBe(0);
-    expect(stderr).toContain('standing by: eni-0123456789abcdef0 is held by i-0new00000000000000');
+    expect(stderr).toContain(`standing by: eni-0123456789abcdef0 is not attached to ${SELF}`);
     expect(calls.filter((c) => /(attach|detach)-network-interface|set-instance-health|^configure-nat/.test(c))).toEqual([]);
   });
 
@@ -341,22 +334,16 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     ]);
   });
 
-  test('check: a free interface (a failed replacement gave it up) is taken back', () => {
-    host.setEni(`available None None ${MAC} False`);
+  test.each([
+    ['free', `available None None ${MAC} False`],
+    ['held by another instance', `in-use i-0new00000000000000 eni-attach-new ${MAC} False`],
+  ])('check: an interface %s is left alone: no heartbeat, no move, no API call', (_name, eni) => {
+    host.setEni(eni);
     const { status, stderr, calls } = host.run(['check'], settings);
     expect(status).toBe(0);
-    expect(stderr).toContain('eni-0123456789abcdef0 is free; taking it back');
-    expect(calls).toContain(`aws --region eu-west-1 ec2 attach-network-interface --network-interface-id eni-0123456789abcdef0 --instance-id ${SELF} --device-index 1`);
-    expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --egress-interface ens6');
-  });
-
-  test('check: an interface held by another instance is left alone', () => {
-    host.setEni(`in-use i-0new00000000000000 eni-attach-new ${MAC} False`);
-    const { status, stderr, calls } = host.run(['check'], settings);
-    expect(status).toBe(0);
-    expect(calls).not.toContain(HEARTBEAT);
-    expect(stderr).toContain('standing by: eni-0123456789abcdef0 is held by i-0new00000000000000');
-    expect(calls.filter((c) => /(attach|detach)-network-interface|set-instance-health/.test(c))).toEqual([]);
+    expect(stderr).toContain(`standing by: eni-0123456789abcdef0 is not attached to ${SELF}`);
+    expect(awsCalls(calls)).toEqual([]);
+    expect(calls.filter((c) => c.startsWith('configure-nat.sh'))).toEqual([]);
   });
 
   test('check: a repair that fails marks the instance unhealthy', () => {

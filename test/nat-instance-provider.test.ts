@@ -50,14 +50,16 @@ describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
     const sha = (name: string) => crypto.createHash('sha256').update(fs.readFileSync(path.join(assets, name))).digest('hex');
     for (const script of userDataScripts(template)) {
       const files = embeddedFiles(script);
-      expect(Object.keys(files)).toEqual(['/opt/nat-instance/load.sh']);
-      expect(files['/opt/nat-instance/load.sh'].equals(fs.readFileSync(path.join(assets, 'load.sh')))).toBe(true);
+      expect(Object.keys(files)).toEqual(['/opt/nat-instance/nat-lib.sh', '/opt/nat-instance/load.sh']);
+      for (const name of ['nat-lib.sh', 'load.sh']) {
+        expect(files[`/opt/nat-instance/${name}`].equals(fs.readFileSync(path.join(assets, name)))).toBe(true);
+      }
       expect(script.startsWith('#!/bin/bash\nset -euo pipefail\n')).toBe(true);
       const bucket = "'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}'";
       for (const name of ['configure-nat.sh', 'nat-bootstrap.sh']) {
         expect(script).toMatch(new RegExp(`--fetch ${name} ${escape(bucket)} '[0-9a-f]{64}\\.sh' ${sha(name)} `));
       }
-      expect(script).toMatch(/\n\/opt\/nat-instance\/load\.sh --region '\$\{AWS::Region\}' --stack-name 'UserStack' --resource '\w+' --fetch .* -- --eni-id '\$\{\w+\}' --vpc-cidr '10\.0\.0\.0\/16' --metric-namespace /);
+      expect(script).toMatch(/\n\/opt\/nat-instance\/load\.sh --region '\$\{AWS::Region\}' --stack-name 'UserStack' --resource '\w+' --eni-id '\$\{\w+\}' --fetch .* -- --vpc-cidr '10\.0\.0\.0\/16' --metric-namespace /);
     }
   });
 

@@ -36,9 +36,8 @@ describe('NatInstanceStack with defaults', () => {
       'Custom::VpcRestrictDefaultSG': 1,
       'AWS::Logs::LogGroup': 2,
       'AWS::EC2::FlowLog': 1,
-      'AWS::AutoScaling::LifecycleHook': 2,
-      'AWS::Events::Rule': 3,
-      'AWS::Lambda::Permission': 3,
+      'AWS::Events::Rule': 4,
+      'AWS::Lambda::Permission': 4,
       'AWS::CloudWatch::Alarm': 9,
       'AWS::CloudWatch::Dashboard': 1,
     });
@@ -155,7 +154,8 @@ describe('NatInstanceStack with defaults', () => {
         ImageId: { Ref: Match.stringLikeRegexp('al2023amikernel.*arm64') },
         MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
         BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeType: 'gp3', VolumeSize: 8, DeleteOnTermination: true } }],
-        NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: true, Groups: [ref(stack.natProvider.securityGroup.securityGroupId)] }],
+        // No public address of its own: one public IPv4 per NAT, the Elastic IP of its static interface.
+        NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: false, Groups: [ref(stack.natProvider.securityGroup.securityGroupId)] }],
         IamInstanceProfile: { Arn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
         KeyName: Match.absent(),
         UserData: Match.anyValue(),
@@ -198,7 +198,7 @@ describe('NatInstanceStack with defaults', () => {
     });
   });
 
-  test('instance roles: assumed by EC2, Session Manager, and only their own interface', () => {
+  test('instance roles: assumed by EC2, Session Manager, their own health and metrics, and no interface', () => {
     template.resourceCountIs('AWS::IAM::InstanceProfile', 2);
     for (const nat of stack.natProvider.natInstances) {
       template.hasResourceProperties('AWS::IAM::InstanceProfile', { Roles: [ref(nat.role.roleName)] });
@@ -206,16 +206,12 @@ describe('NatInstanceStack with defaults', () => {
         AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' } }] },
         ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
       });
-      const interfaceArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':network-interface/', ref(nat.networkInterfaceId)]] };
       template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: [ref(nat.role.roleName)],
         PolicyDocument: {
           Statement: Match.arrayWith([
             Match.objectLike({ Action: 'cloudformation:SignalResource', Resource: { Ref: 'AWS::StackId' } }),
             Match.objectLike({ Sid: 'FetchBootScripts', Action: 's3:GetObject' }),
-            Match.objectLike({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' }),
-            Match.objectLike({ Action: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface', 'ec2:ModifyNetworkInterfaceAttribute'], Resource: interfaceArn }),
-            Match.objectLike({ Action: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'], Condition: { StringEquals: { 'aws:ResourceTag/NatInstanceGroup': Match.anyValue() } } }),
             Match.objectLike({
               Action: 'autoscaling:SetInstanceHealth',
               Condition: { StringEquals: { 'aws:ResourceTag/NatInstanceGroup': Match.anyValue() } },
@@ -298,7 +294,7 @@ describe('NatInstanceStack with defaults', () => {
       const eni = (stack.resolve(nat.networkInterfaceId) as { Ref: string }).Ref;
       const asg = stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as ec2.CfnInstance);
       expect(scripts[i]).toMatch(new RegExp(`^/opt/nat-instance/load\\.sh --region '\\$\\{AWS::Region\\}' --stack-name 'TestNat' --resource '${asg}' ` +
-        `--fetch configure-nat\\.sh .* --fetch nat-bootstrap\\.sh .* -- --eni-id '\\$\\{${eni}\\}' --vpc-cidr '10\\.0\\.0\\.0/16' ` +
+        `--eni-id '\\$\\{${eni}\\}' --fetch configure-nat\\.sh .* --fetch nat-bootstrap\\.sh .* -- --vpc-cidr '10\\.0\\.0\\.0/16' ` +
         `--metric-namespace 'NatInstance/\\$\\{${eni}\\}' --metric-dimension NetworkInterfaceId --heartbeat-metric Heartbeat ` +
         '--conntrack-metric ConntrackUsage --allowance-metric AllowanceExceeded --check-period 60 --check-accuracy 1$', 'm'));
     });

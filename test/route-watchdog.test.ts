@@ -66,8 +66,8 @@ describe('RouteWatchdog in the stack', () => {
     });
   });
 
-  test('triggers: a schedule, instance stops, and the NAT groups\' terminate lifecycle hooks', () => {
-    template.resourceCountIs('AWS::Events::Rule', 3);
+  test('triggers: a schedule, instance stops, and the NAT groups\' launch and terminate lifecycle hooks', () => {
+    template.resourceCountIs('AWS::Events::Rule', 4);
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'], detail: { state: ['stopping', 'stopped', 'shutting-down', 'terminated'] } },
@@ -78,16 +78,49 @@ describe('RouteWatchdog in the stack', () => {
         detail: { AutoScalingGroupName: stack.natProvider.natInstances.map((n) => ref(n.autoScalingGroup.autoScalingGroupName)) },
       },
     });
-    template.resourceCountIs('AWS::Lambda::Permission', 3);
-    template.resourceCountIs('AWS::AutoScaling::LifecycleHook', 2);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.autoscaling'], 'detail-type': ['EC2 Instance-launch Lifecycle Action'],
+        detail: { AutoScalingGroupName: stack.natProvider.natInstances.map((n) => ref(n.autoScalingGroup.autoScalingGroupName)) },
+      },
+    });
+    template.resourceCountIs('AWS::Lambda::Permission', 4);
+    // The hooks are part of each group, not separate resources a group's first instance would miss.
+    template.resourceCountIs('AWS::AutoScaling::LifecycleHook', 0);
     for (const nat of stack.natProvider.natInstances) {
-      template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
-        AutoScalingGroupName: ref(nat.autoScalingGroup.autoScalingGroupName),
-        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-        HeartbeatTimeout: 60,
-        DefaultResult: 'CONTINUE',
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        LaunchTemplate: Match.anyValue(),
+        LifecycleHookSpecificationList: [
+          { LifecycleHookName: 'NatInstanceLaunch', LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING', HeartbeatTimeout: 900, DefaultResult: 'ABANDON' },
+          { LifecycleHookName: 'NatInstanceTerminate', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 60, DefaultResult: 'CONTINUE' },
+        ],
       });
+      expect(nat.autoScalingGroup).toBeDefined();
     }
+  });
+
+  test('IAM: the controller moves the stack\'s NAT interfaces between NAT instances, and keeps source/dest check off', () => {
+    const enis = stack.natProvider.natInstances.map((n) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':network-interface/', ref(n.networkInterfaceId)]] }));
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [ref((watchdogFunction.role!).roleName)],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'MoveNatInterfaces', Action: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
+            Resource: [...enis, { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':instance/*']] }],
+            Condition: { StringLike: { 'aws:ResourceTag/NatInstanceGroup': '*' } },
+          }),
+          Match.objectLike({ Sid: 'KeepSourceDestCheckOff', Action: 'ec2:ModifyNetworkInterfaceAttribute', Resource: enis }),
+        ]),
+      },
+    });
+  });
+
+  test('zones are replaced one at a time: each NAT group waits for the one before it', () => {
+    const groups = stack.natProvider.natInstances.map((n) => stack.getLogicalId(n.autoScalingGroup.node.defaultChild as ec2.CfnInstance));
+    const resources = template.toJSON().Resources;
+    expect(resources[groups[1]].DependsOn).toEqual(expect.arrayContaining([groups[0]]));
+    expect(resources[groups[0]].DependsOn ?? []).not.toContain(groups[1]);
   });
 
   test('private route tables carry their home NAT interface for nat-doctor', () => {
@@ -111,14 +144,18 @@ describe('RouteWatchdog in the stack', () => {
     })).toThrow(/route watchdog's configuration for 150 route tables and 6 NATs would be about \d+ bytes, over Lambda's 4096-byte environment; turn the watchdog off/);
   });
 
-  test('the watchdog can be turned off', () => {
-    const off = Template.fromStack(natStack({ routeWatchdog: false }));
-    off.resourceCountIs('AWS::Events::Rule', 0);
-    off.resourceCountIs('AWS::AutoScaling::LifecycleHook', 0);
-    expect(Object.keys(off.findResources('AWS::Lambda::Function'))).toHaveLength(1);
+  test('routeWatchdog: false turns off failover only: the controller stays, since it attaches the interfaces', () => {
+    const off = natStack({ routeWatchdog: false });
+    const offTemplate = Template.fromStack(off);
+    offTemplate.resourceCountIs('AWS::Events::Rule', 4);
+    const [fn] = Object.values(offTemplate.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }));
+    const join = fn.Properties.Environment.Variables.WATCHDOG_CONFIG['Fn::Join'] as [string, unknown[]];
+    const text = join[1].map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(join[0]);
+    expect(text).toContain('"fo":0');
+    expect(JSON.stringify(stack.resolve((watchdogFunction.node.defaultChild as never as { environment: unknown }).environment))).toContain('\\"fo\\":1');
   });
 
-  test('the function bundles with esbuild from npm (no Docker), the SDK left to the runtime', () => {
+  test('the function is the prebuilt bundle (no esbuild or Docker at synth), the SDK left to the runtime', () => {
     const app = new App();
     new NatInstanceStack(app, 'Bundled', { azs: 1 });
     const dir = app.synth().directory;

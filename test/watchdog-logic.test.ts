@@ -16,9 +16,9 @@ import { HEARTBEAT_MAX_AGE_SECONDS, HEARTBEAT_PERIOD_SECONDS } from '../assets/c
 const NOW = new Date('2026-11-24T12:00:00Z');
 const CONFIG: WatchdogConfig = {
   nats: [
-    { az: 'az-a', networkInterfaceId: 'eni-a' },
-    { az: 'az-b', networkInterfaceId: 'eni-b' },
-    { az: 'az-c', networkInterfaceId: 'eni-c' },
+    { az: 'az-a', networkInterfaceId: 'eni-a', groupName: 'asg-a' },
+    { az: 'az-b', networkInterfaceId: 'eni-b', groupName: 'asg-b' },
+    { az: 'az-c', networkInterfaceId: 'eni-c', groupName: 'asg-c' },
   ],
   routeTables: [
     { routeTableId: 'rtb-a', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
@@ -82,6 +82,14 @@ describe('assessNat', () => {
     expect(assessNat({ ...good('eni-a', 'i-1'), lifecycleState: 'Standby' }, at(NOW))).toMatchObject({ healthy: false });
   });
 
+  test('a launch waiting for its proof (Pending:Wait) counts no heartbeat from before its attach, not even of the same minute', () => {
+    const pending = { ...good('eni-a', 'i-2'), lifecycleState: 'Pending:Wait', attachTime: new Date(NOW.getTime() - 30_000), lastHeartbeat: new Date(NOW.getTime() - 59_000) };
+    expect(assessNat(pending, at(NOW))).toMatchObject({ healthy: false, state: 'replacing' });
+    expect(assessNat({ ...pending, lastHeartbeat: new Date(NOW.getTime() - 10_000) }, at(NOW))).toMatchObject({ healthy: true, state: 'healthy' });
+    // In service, a beat of the attach's minute is the holder's own.
+    expect(assessNat({ ...pending, lifecycleState: 'InService' }, at(NOW))).toMatchObject({ healthy: true, state: 'healthy' });
+  });
+
   test('a replacement still initializing counts as healthy once its own self-check has beaten since it took the interface', () => {
     const booting = { ...good('eni-a', 'i-2'), instanceStatus: 'initializing', systemStatus: 'initializing', attachTime: new Date(NOW.getTime() - 90_000) };
     expect(assessNat(booting, at(NOW))).toMatchObject({ healthy: true, reason: expect.stringMatching(/^booting \(status checks: instance initializing/) });
@@ -138,15 +146,26 @@ describe('planRoutes', () => {
   });
 
   test('the compact configuration of the environment decodes to the full one', () => {
-    expect(decodeConfig({ boot: 900, nats: [['eni-a', 'az-a'], ['eni-b', 'az-b']], tables: [['rtb-a', 0], ['rtb-b', 1], ['rtb-c', 0]] })).toEqual({
-      nats: [{ networkInterfaceId: 'eni-a', az: 'az-a' }, { networkInterfaceId: 'eni-b', az: 'az-b' }],
+    expect(decodeConfig({ boot: 900, fo: 1, nats: [['eni-a', 'az-a', 'asg-a'], ['eni-b', 'az-b', 'asg-b']], tables: [['rtb-a', 0], ['rtb-b', 1], ['rtb-c', 0]] })).toEqual({
+      nats: [{ networkInterfaceId: 'eni-a', az: 'az-a', groupName: 'asg-a' }, { networkInterfaceId: 'eni-b', az: 'az-b', groupName: 'asg-b' }],
       routeTables: [
         { routeTableId: 'rtb-a', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
         { routeTableId: 'rtb-b', az: 'az-b', homeNetworkInterfaceId: 'eni-b' },
         { routeTableId: 'rtb-c', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
       ],
       bootTimeoutSeconds: 900,
+      failover: true,
     });
+    expect(decodeConfig({ boot: 60, fo: 0, nats: [], tables: [] }).failover).toBe(false);
+  });
+
+  test('with failover off (routeWatchdog: false), a table stays on its home NAT even when it is down', () => {
+    const decisions = planRoutes({ ...CONFIG, failover: false }, [sick('eni-a'), healthy('eni-b'), healthy('eni-c')], onHome);
+    expect(targets(decisions)).toEqual({ 'rtb-a': ['hold', 'eni-a'], 'rtb-b': ['keep', 'eni-b'], 'rtb-c': ['keep', 'eni-c'] });
+    expect(decisions[0].reason).toBe('home NAT unhealthy (broken) and failover is off (routeWatchdog: false): left as it is');
+    // It still brings a failed-over table home once its NAT is healthy.
+    const away = onHome.map((r) => (r.routeTableId === 'rtb-a' ? { ...r, networkInterfaceId: 'eni-b' } : r));
+    expect(targets(planRoutes({ ...CONFIG, failover: false }, CONFIG.nats.map((n) => healthy(n.networkInterfaceId)), away))['rtb-a']).toEqual(['move', 'eni-a']);
   });
 
   test('a table under manual control is left alone, whatever the health of its NATs', () => {

@@ -104,7 +104,7 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     const [, b] = vpc.zones;
     const result = await handleEvent({
       source: 'aws.autoscaling', 'detail-type': 'EC2 Instance-terminate Lifecycle Action',
-      detail: { EC2InstanceId: b.instanceId, AutoScalingGroupName: 'asg-b', LifecycleHookName: 'TerminateHook', LifecycleActionToken: 'token' },
+      detail: { EC2InstanceId: b.instanceId, AutoScalingGroupName: 'nat-group-1', LifecycleHookName: 'NatInstanceTerminate', LifecycleActionToken: 'token' },
     }, vpc.config, clients(), quiet);
     expect(result.moved).toBe(1);
     expect((await routeTargets(vpc))[b.routeTableIds[0]]).not.toBe(b.networkInterfaceId);
@@ -223,6 +223,120 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     const report = await doctor(vpc);
     expect(report.problems).toEqual([]);
     expect(report.zones[0].routes[0]).toMatchObject({ placement: 'manual', target: b.networkInterfaceId });
+  });
+
+  describe('the controller owns the interface: launch, planned replacement, a failed new instance', () => {
+    const LAUNCH = 'EC2 Instance-launch Lifecycle Action';
+    /** A new instance in zone A's subnet, in Pending:Wait in A's group, as Auto Scaling launches it. */
+    const launch = async (vpc: BuiltVpc) => {
+      const [a] = vpc.zones;
+      const subnet = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [a.networkInterfaceId] }))).NetworkInterfaces![0].SubnetId!;
+      const image = (await ec2.send(new DescribeImagesCommand({ MaxResults: 1 }))).Images![0].ImageId!;
+      const fresh = (await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1, SubnetId: subnet, InstanceType: 't4g.nano' }))).Instances![0].InstanceId!;
+      autoscalingMock.on(DescribeAutoScalingInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => ({
+        AutoScalingInstances: (input.InstanceIds ?? []).filter((id) => id === fresh || id === a.instanceId).map((id) => ({
+          InstanceId: id, AutoScalingGroupName: 'nat-group-0', LifecycleState: id === fresh ? 'Pending:Wait' : 'InService',
+          AvailabilityZone: a.az, HealthStatus: 'HEALTHY', ProtectedFromScaleIn: false,
+        })),
+      }));
+      return fresh;
+    };
+    const event = (instanceId: string, group = 'nat-group-0') => ({
+      source: 'aws.autoscaling', 'detail-type': LAUNCH,
+      detail: { EC2InstanceId: instanceId, AutoScalingGroupName: group, LifecycleHookName: 'NatInstanceLaunch', LifecycleActionToken: 'token-launch' },
+    });
+    const holder = async (eni: string) => (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] }))).NetworkInterfaces![0].Attachment?.InstanceId;
+
+    test('planned replacement: routes move away before the interface moves, the launch completes once NAT is proved, routes come home', async () => {
+      const vpc = await build(2);
+      const [a, b] = vpc.zones;
+      const fresh = await launch(vpc);
+      // Every EC2 call, in order, as the controller makes them.
+      const calls: string[] = [];
+      const recording = new EC2Client(moto.clientConfig);
+      recording.middlewareStack.add((next, context) => async (args) => {
+        calls.push(context.commandName as string);
+        return next(args);
+      }, { step: 'initialize', name: 'recordCalls' });
+      const started = Date.now();
+      await handleEvent(event(fresh), vpc.config, { ...clients(), ec2: recording }, quiet);
+      const seconds = (Date.now() - started) / 1000;
+      process.stdout.write(`controller: launch event to the interface attached to the new instance: ${seconds.toFixed(3)} s (moto)\n`);
+      expect(seconds).toBeLessThan(5);
+      expect(await holder(a.networkInterfaceId)).toBe(fresh);
+      const order = ['ReplaceRouteCommand', 'DetachNetworkInterfaceCommand', 'AttachNetworkInterfaceCommand'].map((c) => calls.indexOf(c));
+      expect(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]))).toBe(true);
+      // No moment without a working route target: A's table went to B's healthy NAT first.
+      expect(await routeTargets(vpc)).toEqual({ [a.routeTableIds[0]]: b.networkInterfaceId, [b.routeTableIds[0]]: b.networkInterfaceId });
+      expect(autoscalingMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+
+      // Before its first heartbeat it is replacing: the launch stays pending, the routes stay on B.
+      expect((await evaluate(vpc.config, clients(), { log: quiet })).moved).toBe(0);
+      expect(autoscalingMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+
+      // Its first heartbeat in a minute that starts after the attach is its proof (a beat of the
+      // attach's own minute could be the old instance's).
+      const nextMinute = new Date(Date.now() + 65_000);
+      await heartbeat(cloudwatch, a.networkInterfaceId, nextMinute);
+      const settled = await evaluate(vpc.config, clients(), { log: quiet, now: new Date(nextMinute.getTime() + 5_000) });
+      expect(settled.moved).toBe(1);
+      expect(await routeTargets(vpc)).toEqual(homes(vpc));
+      expect(autoscalingMock.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([{
+        AutoScalingGroupName: 'nat-group-0', LifecycleHookName: 'NatInstanceLaunch', InstanceId: fresh, LifecycleActionResult: 'CONTINUE',
+      }]);
+    });
+
+    test('a new instance that never proves NAT is abandoned after its boot window, and its zone keeps egress through another', async () => {
+      const vpc = await build(2);
+      const [a, b] = vpc.zones;
+      const fresh = await launch(vpc);
+      await handleEvent(event(fresh), vpc.config, clients(), quiet);
+      const pastBootWindow = new Date(Date.now() + (vpc.config.bootTimeoutSeconds + 60) * 1000);
+      await heartbeat(cloudwatch, b.networkInterfaceId, pastBootWindow);
+      await evaluate(vpc.config, clients(), { log: quiet, now: pastBootWindow });
+      expect(autoscalingMock.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input.LifecycleActionResult)).toEqual(['ABANDON']);
+      expect((await routeTargets(vpc))[a.routeTableIds[0]]).toBe(b.networkInterfaceId);
+    });
+
+    test('a repeated launch event finds the interface attached already and moves nothing', async () => {
+      const vpc = await build(2);
+      const fresh = await launch(vpc);
+      await handleEvent(event(fresh), vpc.config, clients(), quiet);
+      const logs: Array<Record<string, unknown>> = [];
+      const again = await handleEvent(event(fresh), vpc.config, clients(), (entry) => logs.push(entry));
+      expect(again.moved).toBe(0);
+      expect(logs.map((l) => l.event)).toContain('interface-attached-already');
+      expect(await holder(vpc.zones[0].networkInterfaceId)).toBe(fresh);
+    });
+
+    test.each([
+      ['null', null],
+      ['a string', 'launch'],
+      ['an event with no detail', { 'detail-type': LAUNCH }],
+      ['a detail of null', { 'detail-type': LAUNCH, detail: null }],
+      ['a group of another stack', { 'detail-type': LAUNCH, detail: { EC2InstanceId: 'i-0123456789abcdef0', AutoScalingGroupName: 'someone-elses-group' } }],
+      ['an instance ID that is not one', { 'detail-type': LAUNCH, detail: { EC2InstanceId: 'i-$(reboot)', AutoScalingGroupName: 'nat-group-0' } }],
+      ['a terminate action of another stack', { 'detail-type': 'EC2 Instance-terminate Lifecycle Action', detail: { EC2InstanceId: 'i-0123456789abcdef0', AutoScalingGroupName: 'other' } }],
+    ])('bad input (%s) is logged, never thrown, and touches nothing', async (_name, input) => {
+      const vpc = await build(1);
+      const logs: Array<Record<string, unknown>> = [];
+      const result = await handleEvent(input as never, vpc.config, clients(), (entry) => logs.push(entry));
+      expect(result.moved).toBe(0);
+      expect(logs).toEqual([expect.objectContaining({ event: 'ignored', reason: expect.any(String) })]);
+      expect(await holder(vpc.zones[0].networkInterfaceId)).toBe(vpc.zones[0].instanceId);
+      expect(autoscalingMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+    });
+
+    test('an expired lifecycle token is logged, not thrown', async () => {
+      const vpc = await build(2);
+      autoscalingMock.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error('No active Lifecycle Action found with token token'), { name: 'ValidationError' }));
+      const logs: Array<Record<string, unknown>> = [];
+      await expect(handleEvent({
+        source: 'aws.autoscaling', 'detail-type': 'EC2 Instance-terminate Lifecycle Action',
+        detail: { EC2InstanceId: vpc.zones[1].instanceId, AutoScalingGroupName: 'nat-group-1', LifecycleHookName: 'NatInstanceTerminate', LifecycleActionToken: 'token' },
+      }, vpc.config, clients(), (entry) => logs.push(entry))).resolves.toMatchObject({ moved: 1 });
+      expect(logs).toContainEqual(expect.objectContaining({ event: 'lifecycle-already-complete', error: 'No active Lifecycle Action found with token token' }));
+    });
   });
 
   test('nat-doctor names source/dest check left on, with the command that fixes it', async () => {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# load.sh: the first thing a NAT instance runs, from its user data. It fetches the boot scripts
-# from the stack's asset bucket, refuses any whose SHA-256 is not the one the user data names,
-# installs them and hands over to `nat-bootstrap.sh setup`.
+# load.sh: the first thing a NAT instance runs, from its user data. The instance has no public
+# address of its own, so it first waits for the static interface, which the controller attaches
+# at launch, and sends the default route through it (and so through its Elastic IP). Then it
+# fetches the boot scripts from the stack's asset bucket, refuses any whose SHA-256 is not the
+# one the user data names, installs them and hands over to `nat-bootstrap.sh setup`.
 #
-#   load.sh --region REGION --stack-name NAME --resource LOGICAL_ID
+#   load.sh --region REGION --stack-name NAME --resource LOGICAL_ID --eni-id ENI
 #           --fetch FILE BUCKET KEY SHA256 [--fetch ...] -- [SETUP_ARGS ...]
 #
 # The scripts travel as assets rather than inside the user data, which EC2 caps at 16 KiB. A
@@ -13,12 +15,13 @@ set -euo pipefail
 
 readonly PROG=${0##*/}
 # Overridable so that tests can run this script against fakes.
-IMDS=${NAT_IMDS_ENDPOINT:-http://169.254.169.254}
 INSTALL_DIR=${NAT_INSTALL_DIR:-/opt/nat-instance}
-RETRY_ATTEMPTS=${NAT_RETRY_ATTEMPTS:-8}
-RETRY_BASE_SECONDS=${NAT_RETRY_BASE_SECONDS:-2}
+# Written beside this script by the user data: logging, retries, instance metadata, the route.
+# shellcheck source=/dev/null
+. "$INSTALL_DIR/nat-lib.sh"
 
 REGION=""
+ENI_ID=""
 STACK_NAME=""
 RESOURCE=""
 FILES=()
@@ -26,15 +29,9 @@ SETUP_ARGS=()
 HANDED_OVER=false
 WORK_DIR=""
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-
 usage() {
   cat <<EOF
-Usage: $PROG --region REGION --stack-name NAME --resource LOGICAL_ID --fetch FILE BUCKET KEY SHA256 [--fetch ...] -- [SETUP_ARGS ...]
+Usage: $PROG --region REGION --stack-name NAME --resource LOGICAL_ID --eni-id ENI --fetch FILE BUCKET KEY SHA256 [--fetch ...] -- [SETUP_ARGS ...]
 EOF
 }
 
@@ -63,6 +60,11 @@ parse_args() {
         check_value --resource "$2" '^[A-Za-z0-9]{1,255}$' 'a logical resource ID'
         RESOURCE=$2
         shift 2 ;;
+      --eni-id)
+        [ $# -ge 2 ] || die "--eni-id needs a value"
+        check_value --eni-id "$2" '^eni-[0-9a-f]{8,17}$' 'a network interface ID such as eni-0123456789abcdef0'
+        ENI_ID=$2
+        shift 2 ;;
       --fetch)
         [ $# -ge 5 ] || die "--fetch needs FILE BUCKET KEY SHA256"
         check_value '--fetch FILE' "$2" '^[a-z][a-z-]*\.sh$' 'a script name such as configure-nat.sh'
@@ -83,22 +85,8 @@ parse_args() {
   [ -n "$REGION" ] || die "--region is required"
   [ -n "$STACK_NAME" ] || die "--stack-name is required"
   [ -n "$RESOURCE" ] || die "--resource is required"
+  [ -n "$ENI_ID" ] || die "--eni-id is required"
   [ ${#FILES[@]} -gt 0 ] || die "at least one --fetch is required"
-}
-
-# Runs a command until it succeeds, waiting twice as long after each failure (capped at 30 s).
-retry() {
-  local attempt=1 delay=$RETRY_BASE_SECONDS
-  until "$@"; do
-    if [ "$attempt" -ge "$RETRY_ATTEMPTS" ]; then
-      log "giving up after $attempt attempts: $*"
-      return 1
-    fi
-    log "attempt $attempt failed, retrying in ${delay}s: $*"
-    sleep "$delay"
-    attempt=$((attempt + 1))
-    delay=$((delay * 2 > 30 ? 30 : delay * 2))
-  done
 }
 
 # Downloads one script, verifies it, and only then installs it.
@@ -113,11 +101,7 @@ fetch() {
   log "installed $name ($sha)"
 }
 
-instance_id() {
-  local token
-  token=$(curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$IMDS/latest/api/token") &&
-    curl -sSf --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/instance-id"
-}
+instance_id() { imds_token && imds instance-id; }
 
 # Until the bootstrap takes over, a failure here is the deployment's failure.
 report_failure() {
@@ -135,10 +119,12 @@ report_failure() {
 }
 
 main() {
-  local entry
+  local entry dev
   parse_args "$@"
   trap report_failure EXIT
   install -d -m 0755 "$INSTALL_DIR"
+  dev=$(egress_through "$ENI_ID") || exit 1
+  log "egress through $dev ($ENI_ID)"
   WORK_DIR=$(mktemp -d)
   for entry in "${FILES[@]}"; do
     # shellcheck disable=SC2086 # the four fields were validated and hold no spaces
@@ -149,7 +135,7 @@ main() {
   WORK_DIR=""
   HANDED_OVER=true
   trap - EXIT
-  exec "$INSTALL_DIR/nat-bootstrap.sh" setup --stack-name "$STACK_NAME" --resource "$RESOURCE" "${SETUP_ARGS[@]}"
+  exec "$INSTALL_DIR/nat-bootstrap.sh" setup --stack-name "$STACK_NAME" --resource "$RESOURCE" --eni-id "$ENI_ID" "${SETUP_ARGS[@]}"
 }
 
 main "$@"

@@ -6,16 +6,17 @@
 #       CONTRACT: --metric-namespace NS --metric-dimension NAME --heartbeat-metric NAME
 #                 --conntrack-metric NAME --allowance-metric NAME --check-period SECONDS
 #                 --check-accuracy SECONDS (the construct writes them from assets/contract.ts)
-#       First boot (run by user data): install nft if the image lacks it, persist forwarding,
+#       First boot (run by load.sh): install nft if the image lacks it, persist forwarding,
 #       install a systemd unit that runs `start` at every boot, run `start`, and signal the
 #       result to CloudFormation.
 #   nat-bootstrap.sh start
-#       Every boot (run by nat-instance.service, settings from its environment file): attach
-#       the static network interface, send the default route through it, run configure-nat.sh.
+#       Every boot (run by nat-instance.service, settings from its environment file): wait for
+#       the static network interface, which the controller attaches (this instance may not move
+#       it), send the default route through it, run configure-nat.sh.
 #   nat-bootstrap.sh check
-#       Every minute (nat-instance-check.timer): if this instance holds the interface, verify the
-#       route and the NAT and repair them; if the interface is free (a failed replacement gave
-#       it up), take it back; if another instance holds it, stand by.
+#       Every period (nat-instance-check.timer): if this instance holds the interface, verify the
+#       route and the NAT, repair them and publish the heartbeat; if it does not (the controller
+#       gave the interface to a replacement), stand by.
 #
 # Any failure is reported, never swallowed: a FAILURE signal to CloudFormation (so that a
 # deployment fails) and the instance marked unhealthy (so that Auto Scaling replaces it).
@@ -23,22 +24,18 @@ set -euo pipefail
 
 readonly PROG=${0##*/}
 # Overridable so that tests can run this script against fakes.
-IMDS=${NAT_IMDS_ENDPOINT:-http://169.254.169.254}
 ETC_DIR=${NAT_ETC_DIR:-/etc}
 INSTALL_DIR=${NAT_INSTALL_DIR:-/opt/nat-instance}
-SYS_CLASS_NET=${NAT_SYS_CLASS_NET:-/sys/class/net}
-NETWORKD_DIR=${NAT_NETWORKD_DIR:-/etc/systemd/network}
 SYSCTL_ROOT=${NAT_SYSCTL_ROOT:-/proc/sys}
 STATE_DIR=${NAT_STATE_DIR:-/var/lib/nat-instance}
 MEMINFO=${NAT_MEMINFO:-/proc/meminfo}
 SWAPFILE=${NAT_SWAPFILE:-/var/tmp/nat-instance.swap}
-RETRY_ATTEMPTS=${NAT_RETRY_ATTEMPTS:-8}
-RETRY_BASE_SECONDS=${NAT_RETRY_BASE_SECONDS:-2}
-WAIT_SECONDS=${NAT_WAIT_SECONDS:-120}
+# Shared with load.sh: logging, retries, instance metadata, the static interface and its route.
+# shellcheck source=/dev/null
+. "$INSTALL_DIR/nat-lib.sh"
 readonly ENV_FILE=$ETC_DIR/nat-instance/nat-instance.env
 readonly UNIT_DIR=$ETC_DIR/systemd/system
 readonly SYSCTL_FILE=$ETC_DIR/sysctl.d/90-nat-instance.conf
-readonly ROUTE_METRIC=10
 
 MODE=""
 ENI_ID=${NAT_ENI_ID:-}
@@ -53,18 +50,9 @@ CONNTRACK_METRIC=${NAT_CONNTRACK_METRIC:-}
 ALLOWANCE_METRIC=${NAT_ALLOWANCE_METRIC:-}
 CHECK_PERIOD=${NAT_CHECK_PERIOD:-}
 CHECK_ACCURACY=${NAT_CHECK_ACCURACY:-}
-TOKEN=""
 INSTANCE_ID=""
 REGION=""
-ENI_MAC=""
 NAT_DEV=""
-
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-has() { command -v "$1" >/dev/null 2>&1; }
 
 usage() {
   cat <<EOF
@@ -122,132 +110,10 @@ parse_args() {
   [[ $CHECK_ACCURACY =~ ^[1-9][0-9]{0,2}$ ]] || die "--check-accuracy: got '${CHECK_ACCURACY:0:80}'; expected whole seconds from 1 to 999"
 }
 
-# Runs a command until it succeeds, waiting twice as long after each failure (capped at 30 s).
-retry() {
-  local attempt=1 delay=$RETRY_BASE_SECONDS
-  until "$@"; do
-    if [ "$attempt" -ge "$RETRY_ATTEMPTS" ]; then
-      log "giving up after $attempt attempts: $*"
-      return 1
-    fi
-    log "attempt $attempt failed, retrying in ${delay}s: $*"
-    sleep "$delay"
-    attempt=$((attempt + 1))
-    delay=$((delay * 2 > 30 ? 30 : delay * 2))
-  done
-}
-
-imds_token() {
-  TOKEN=$(curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 900' "$IMDS/latest/api/token")
-}
-
-imds() { curl -sSf --max-time 5 -H "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/latest/meta-data/$1"; }
-
 load_identity() {
   retry imds_token || die "cannot get an IMDSv2 token from $IMDS"
   INSTANCE_ID=$(retry imds instance-id) || die "cannot read instance-id from instance metadata"
   REGION=$(retry imds placement/region) || die "cannot read the region from instance metadata"
-}
-
-ec2() { aws --region "$REGION" ec2 "$@"; }
-
-# Prints: status, attached instance, attachment ID, MAC address, source/dest check.
-describe_eni() {
-  ec2 describe-network-interfaces --network-interface-ids "$ENI_ID" --output text \
-    --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId,MacAddress,SourceDestCheck]'
-}
-
-eni_available() {
-  local status
-  status=$(describe_eni | awk '{print $1}')
-  [ "$status" = available ]
-}
-
-# Attaches the static interface to this instance as its second device. Taking it over from
-# another instance (the one being replaced) is what keeps a replacement's outage to seconds.
-attach_eni() {
-  local info status owner attachment mac sdc
-  info=$(retry describe_eni) || die "cannot describe $ENI_ID"
-  read -r status owner attachment mac sdc <<<"$info"
-  [[ $mac =~ ^[0-9a-fA-F:]{17}$ ]] || die "unexpected description of $ENI_ID: '$info'"
-  if [ "$owner" = "$INSTANCE_ID" ]; then
-    log "$ENI_ID is already attached to $INSTANCE_ID"
-  else
-    if [ "$status" = in-use ] && [ "$attachment" != None ]; then
-      # Only a new instance takes over; one that rebooted or checks in while another holds the
-      # interface is the one being replaced, and must not take it back.
-      if [ "$MODE" != setup ]; then
-        log "standing by: $ENI_ID is held by $owner"
-        exit 0
-      fi
-      log "taking $ENI_ID over from $owner"
-      retry ec2 detach-network-interface --attachment-id "$attachment" >/dev/null ||
-        die "cannot detach $ENI_ID from $owner"
-      retry eni_available || die "$ENI_ID did not become available after detaching from $owner"
-    fi
-    retry ec2 attach-network-interface --network-interface-id "$ENI_ID" --instance-id "$INSTANCE_ID" \
-      --device-index 1 >/dev/null || die "cannot attach $ENI_ID to $INSTANCE_ID"
-    log "attached $ENI_ID to $INSTANCE_ID"
-  fi
-  # Forwarded packets pass through this interface, so EC2 must not drop them for not being its own.
-  if [ "$sdc" != False ]; then
-    retry ec2 modify-network-interface-attribute --network-interface-id "$ENI_ID" --no-source-dest-check ||
-      die "cannot turn off source/dest check on $ENI_ID"
-  fi
-  ENI_MAC=$mac
-}
-
-# Prints the name of the interface with the given MAC address once the OS has it.
-wait_for_interface() {
-  local mac=${1,,} deadline=$((SECONDS + WAIT_SECONDS)) dev
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    for dev in "$SYS_CLASS_NET"/*; do
-      if [ -r "$dev/address" ] && [ "$(cat "$dev/address")" = "$mac" ]; then
-        if ip -4 -o addr show dev "${dev##*/}" | grep -q ' inet '; then
-          printf '%s\n' "${dev##*/}"
-          return 0
-        fi
-      fi
-    done
-    sleep 1
-  done
-  return 1
-}
-
-# The VPC router is the first host address of the interface's subnet.
-subnet_router() {
-  local cidr network a b c d
-  cidr=$(retry imds "network/interfaces/macs/$1/subnet-ipv4-cidr-block") || return 1
-  network=${cidr%/*}
-  IFS=. read -r a b c d <<<"$network"
-  printf '%d.%d.%d.%d\n' "$a" "$b" "$c" $((d + 1))
-}
-
-# The interface of the default route with the lowest metric: the one the kernel uses.
-default_route_dev() {
-  ip -4 route show default | awk '
-    { metric = 0; dev = ""
-      for (i = 1; i < NF; i++) { if ($i == "dev") dev = $(i + 1); if ($i == "metric") metric = $(i + 1) }
-      if (dev != "" && (best == "" || metric + 0 < best_metric)) { best = dev; best_metric = metric + 0 } }
-    END { print best }'
-}
-
-# Egress through the static interface is what makes its Elastic IP the NAT's public address.
-# systemd-networkd owns the routes of an EC2 interface and drops foreign ones when it reloads,
-# so the metric is set where networkd reads it (a drop-in that sorts after the one
-# amazon-ec2-net-utils writes); the direct route bridges the time until networkd applies it.
-route_through() {
-  local dev=$1 router=$2 deadline=$((SECONDS + WAIT_SECONDS))
-  if has networkctl; then
-    mkdir -p "$NETWORKD_DIR/70-$dev.network.d"
-    printf '[DHCPv4]\nRouteMetric=%s\n' "$ROUTE_METRIC" >"$NETWORKD_DIR/70-$dev.network.d/zz-nat-instance.conf"
-    networkctl reload || log "networkctl reload failed; relying on the direct route"
-  fi
-  until [ "$(default_route_dev)" = "$dev" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    ip route replace default via "$router" dev "$dev" metric "$ROUTE_METRIC" || true
-    sleep 1
-  done
 }
 
 nat_args() {
@@ -256,59 +122,31 @@ nat_args() {
 }
 
 start_nat() {
-  local dev router args
-  attach_eni
-  dev=$(wait_for_interface "$ENI_MAC") || die "no interface with MAC $ENI_MAC and an IPv4 address after ${WAIT_SECONDS}s"
-  router=$(subnet_router "$ENI_MAC") || die "cannot read the subnet of $ENI_MAC from instance metadata"
-  route_through "$dev" "$router" || die "the default route does not go through $dev after ${WAIT_SECONDS}s"
+  local dev args
+  dev=$(egress_through "$ENI_ID") || exit 1
   NAT_DEV=$dev
   mapfile -t args < <(nat_args)
   "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" ||
     die "configure-nat.sh failed on $dev"
 }
 
-# The MAC of the static interface if it is attached to this instance, from instance metadata
-# (no EC2 API call, so a regional API problem never makes a working NAT look broken).
-local_eni_mac() {
-  local mac
-  for mac in $(imds network/interfaces/macs/ 2>/dev/null); do
-    mac=${mac%/}
-    if [ "$(imds "network/interfaces/macs/$mac/interface-id" 2>/dev/null)" = "$ENI_ID" ]; then
-      printf '%s\n' "$mac"
-      return 0
-    fi
-  done
-  return 1
-}
-
 check_nat() {
-  local mac dev info status owner args
-  if mac=$(local_eni_mac); then
-    ENI_MAC=$mac
-    dev=$(wait_for_interface "$mac") || die "$ENI_ID is attached but has no interface with an IPv4 address"
-    NAT_DEV=$dev
-    mapfile -t args < <(nat_args)
-    if [ "$(default_route_dev)" = "$dev" ] && "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" --check >/dev/null; then
-      heartbeat
-      return 0
-    fi
-    log "NAT through $dev is not intact; repairing"
-    start_nat
+  local mac dev args
+  if ! mac=$(eni_mac "$ENI_ID"); then
+    # The controller gave the interface to a replacement, or has not attached it yet.
+    log "standing by: $ENI_ID is not attached to $INSTANCE_ID"
+    return 0
+  fi
+  dev=$(wait_for_interface "$mac") || die "$ENI_ID is attached but has no interface with an IPv4 address"
+  NAT_DEV=$dev
+  mapfile -t args < <(nat_args)
+  if [ "$(default_route_dev)" = "$dev" ] && "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" --check >/dev/null; then
     heartbeat
     return 0
   fi
-  if ! info=$(retry describe_eni); then
-    log "cannot describe $ENI_ID and do not hold it; nothing to do"
-    return 0
-  fi
-  read -r status owner _ <<<"$info"
-  if [ "$status" = available ]; then
-    log "$ENI_ID is free; taking it back"
-    start_nat
-    heartbeat
-  else
-    log "standing by: $ENI_ID is held by $owner"
-  fi
+  log "NAT through $dev is not intact; repairing"
+  start_nat
+  heartbeat
 }
 
 mem_total_kib() { awk '/^MemTotal:/ {print $2}' "$MEMINFO"; }
@@ -481,6 +319,12 @@ main() {
   fi
   if [ "$MODE" = check ]; then
     check_nat
+    return 0
+  fi
+  # Only the controller gives the interface out, one instance at a time: at a later boot an
+  # instance that no longer holds it (its replacement does) stands by rather than fail.
+  if [ "$MODE" = start ] && ! await_eni "$ENI_ID" >/dev/null; then
+    log "standing by: $ENI_ID is not attached to $INSTANCE_ID"
     return 0
   fi
   start_nat

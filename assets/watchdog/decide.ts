@@ -9,6 +9,8 @@ import { HEARTBEAT_FUTURE_TOLERANCE_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, MANUAL_R
 export interface NatConfig {
   readonly az: string;
   readonly networkInterfaceId: string;
+  /** Its Auto Scaling group. */
+  readonly groupName?: string;
 }
 
 /** One private route table and the NAT interface it uses when that NAT is healthy. */
@@ -24,6 +26,8 @@ export interface WatchdogConfig {
   readonly routeTables: RouteTableConfig[];
   /** How long a new NAT may take to prove that NAT works (the provider's bootTimeout). */
   readonly bootTimeoutSeconds: number;
+  /** Whether routes may fail over to another zone's NAT (routeWatchdog). @default true */
+  readonly failover?: boolean;
 }
 
 /** What the watchdog saw of one NAT. */
@@ -36,6 +40,8 @@ export interface NatObservation {
   readonly attachTime?: Date;
   /** The instance's Auto Scaling lifecycle state (InService, Terminating:Wait, ...). */
   readonly lifecycleState?: string;
+  /** The instance's Auto Scaling group. */
+  readonly groupName?: string;
   readonly instanceState?: string;
   readonly instanceStatus?: string;
   readonly systemStatus?: string;
@@ -106,8 +112,11 @@ export function assessNat(observation: NatObservation, options: AssessOptions): 
   if (age !== undefined && age < -HEARTBEAT_FUTURE_TOLERANCE_SECONDS) {
     return unhealthy(`last heartbeat stamped ${Math.round(-age)} s in the future; a NAT's own check never does that`);
   }
-  // Heartbeat timestamps are the start of their one-minute period.
-  const sinceAttach = beat !== undefined && observation.attachTime !== undefined && beat.getTime() >= observation.attachTime.getTime() - 60_000;
+  // CloudWatch stamps a datapoint with the start of its minute, so a beat in the minute of the
+  // attach may be the previous holder's. A launch waiting for its proof (Pending:Wait) counts only
+  // a minute that starts at or after the attach; otherwise a beat of that minute counts too.
+  const slack = observation.lifecycleState === 'Pending:Wait' ? 0 : 60_000;
+  const sinceAttach = beat !== undefined && observation.attachTime !== undefined && beat.getTime() >= observation.attachTime.getTime() - slack;
   const inBootWindow = observation.attachTime !== undefined && now.getTime() - observation.attachTime.getTime() <= options.bootTimeoutSeconds * 1000;
   if (!sinceAttach && inBootWindow) {
     const since = Math.round((now.getTime() - observation.attachTime!.getTime()) / 1000);
@@ -179,6 +188,8 @@ export function planRoutes(config: WatchdogConfig, health: readonly NatHealth[],
     if (healthy.has(table.homeNetworkInterfaceId)) {
       target = table.homeNetworkInterfaceId;
       reason = 'home NAT healthy';
+    } else if (config.failover === false) {
+      return { ...base, target: route.networkInterfaceId, action: 'hold' as const, reason: `home NAT unhealthy (${reasons.get(table.homeNetworkInterfaceId) ?? 'not observed'}) and failover is off (routeWatchdog: false): left as it is` };
     } else if (route.networkInterfaceId && healthy.has(route.networkInterfaceId) && route.state !== 'blackhole') {
       target = route.networkInterfaceId;
       reason = `home NAT unhealthy (${reasons.get(table.homeNetworkInterfaceId) ?? 'not observed'}): staying on the healthy NAT it already uses`;

@@ -10,11 +10,12 @@
 import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
-  DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, EC2Client, ReplaceRouteCommand,
+  AttachNetworkInterfaceCommand, DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DetachNetworkInterfaceCommand,
+  EC2Client, ModifyNetworkInterfaceAttributeCommand, ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
-import { CurrentRoute, Decision, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
+import { CurrentRoute, Decision, NatConfig, NatHealth, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
 import { lastHeartbeats } from './heartbeat';
-import { HEARTBEAT_MAX_AGE_SECONDS, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE } from '../contract';
+import { HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE } from '../contract';
 
 export * from './decide';
 
@@ -90,6 +91,7 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
     InstanceIds: instanceIds,
   })))).AutoScalingInstances ?? [];
   const lifecycleState = new Map(lifecycle.map((i) => [i.InstanceId!, i.LifecycleState]));
+  const groupOf = new Map(lifecycle.map((i) => [i.InstanceId!, i.AutoScalingGroupName]));
 
   // Up to an hour ahead: a heartbeat stamped in the future must be seen to be refused.
   const heartbeat = await lastHeartbeats((command) => caller.call(() => clients.cloudwatch.send(command)), enis,
@@ -104,6 +106,7 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
       attachmentStatus: attachment?.Status,
       attachTime: attachment?.AttachTime ? new Date(attachment.AttachTime) : undefined,
       lifecycleState: attachment?.InstanceId ? lifecycleState.get(attachment.InstanceId) : undefined,
+      groupName: attachment?.InstanceId ? groupOf.get(attachment.InstanceId) : undefined,
       instanceState: s?.InstanceState?.Name,
       instanceStatus: s?.InstanceStatus?.Status,
       systemStatus: s?.SystemStatus?.Status,
@@ -159,11 +162,40 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
       log({ ...decision, event: 'route-decision' });
     }
   }
+  await settleLaunches(clients, caller, observations, health, log);
   if (failures.length > 0) {
     // Fail the invocation so that it is retried; the tables that could move have moved.
     throw new Error(`${failures.length} route(s) could not be moved: ${failures.map((f) => f.message).join('; ')}`);
   }
   return { decisions, moved, apiCalls: caller.calls };
+}
+
+/**
+ * A new NAT instance waits in Pending:Wait with its interface until it has proved NAT (its own
+ * heartbeat since it took the interface): then its launch completes and the planning above brings
+ * its zone's routes home. One that has not proved NAT within its boot window is abandoned, and
+ * its zone's routes stay where they are, on a NAT that works.
+ */
+async function settleLaunches(clients: Clients, caller: Caller, observations: readonly NatObservation[], health: readonly NatHealth[], log: Log): Promise<void> {
+  for (const [i, o] of observations.entries()) {
+    if (o.lifecycleState !== 'Pending:Wait' || !o.instanceId || !o.groupName) {
+      continue;
+    }
+    const state = health[i].state;
+    const result = state === 'healthy' ? 'CONTINUE' : state === 'replacing' ? undefined : 'ABANDON';
+    if (!result) {
+      continue;
+    }
+    try {
+      await caller.call(() => clients.autoscaling.send(new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: o.groupName, LifecycleHookName: LAUNCH_HOOK_NAME, InstanceId: o.instanceId, LifecycleActionResult: result,
+      })));
+      log({ event: 'launch-complete', instanceId: o.instanceId, networkInterfaceId: o.networkInterfaceId, result, reason: health[i].reason });
+    } catch (error) {
+      // Completed already, or timed out: Auto Scaling has decided.
+      log({ event: 'launch-complete-failed', instanceId: o.instanceId, result, error: `${(error as Error).name}: ${(error as Error).message}` });
+    }
+  }
 }
 
 /**
@@ -174,16 +206,20 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
 export interface CompactConfig {
   /** The boot timeout, in seconds. */
   readonly boot: number;
-  readonly nats: Array<[string, string]>;
+  /** 1 when routes may fail over to another zone's NAT. */
+  readonly fo?: number;
+  /** [interface, zone, Auto Scaling group] of each NAT. */
+  readonly nats: Array<[string, string, string?]>;
   readonly tables: Array<[string, number]>;
 }
 
 export function decodeConfig(compact: CompactConfig): WatchdogConfig {
-  const nats = compact.nats.map(([networkInterfaceId, az]) => ({ networkInterfaceId, az }));
+  const nats = compact.nats.map(([networkInterfaceId, az, groupName]) => ({ networkInterfaceId, az, ...(groupName ? { groupName } : {}) }));
   return {
     nats,
     routeTables: compact.tables.map(([routeTableId, home]) => ({ routeTableId, az: nats[home].az, homeNetworkInterfaceId: nats[home].networkInterfaceId })),
     bootTimeoutSeconds: compact.boot,
+    failover: compact.fo !== 0,
   };
 }
 
@@ -195,23 +231,95 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Wat
   return decodeConfig(JSON.parse(env.WATCHDOG_CONFIG) as CompactConfig);
 }
 
-/** The Lambda handler. */
-export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, clients: Clients, log: Log = jsonLog): Promise<EvaluationResult> {
-  const detail = event.detail ?? {};
+const LAUNCHING = 'EC2 Instance-launch Lifecycle Action';
+const TERMINATING = 'EC2 Instance-terminate Lifecycle Action';
+const INSTANCE_ID = /^i-[0-9a-z]{1,17}$/;
+
+const nothing = (caller: Caller): EvaluationResult => ({ decisions: [], moved: 0, apiCalls: caller.calls });
+
+/** Waits (bounded) until an interface is free to attach again. */
+async function untilAvailable(clients: Clients, caller: Caller, eni: string, sleep: (ms: number) => Promise<void>): Promise<void> {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const status = (await caller.call(() => clients.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] })))).NetworkInterfaces?.[0]?.Status;
+    if (status === 'available') {
+      return;
+    }
+    await sleep(1000);
+  }
+  throw new Error(`${eni} did not become available within 30 s of its detachment`);
+}
+
+/**
+ * A new instance of a NAT group is launching (Pending:Wait). Planned replacement: the zone's
+ * routes move to another zone's healthy NAT first, then the interface moves from the old
+ * instance to the new one. The launch completes later, once the new instance has proved NAT
+ * (settleLaunches), and the routes come home then.
+ */
+async function attachToNewInstance(nat: NatConfig, instanceId: string, config: WatchdogConfig, clients: Clients, log: Log,
+  options: { now?: Date; sleep?: (ms: number) => Promise<void> } = {}): Promise<EvaluationResult> {
+  const caller = new Caller();
+  const started = Date.now();
+  const eni = nat.networkInterfaceId;
+  const current = (await caller.call(() => clients.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] })))).NetworkInterfaces?.[0];
+  const attachment = current?.Attachment;
+  if (attachment?.InstanceId === instanceId) {
+    log({ event: 'interface-attached-already', networkInterfaceId: eni, instanceId });
+    return nothing(caller);
+  }
+  let moved: EvaluationResult | undefined;
+  if (attachment?.InstanceId) {
+    moved = await evaluate(config, clients, { leaving: [attachment.InstanceId], log, caller, now: options.now });
+    await caller.call(() => clients.ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachment.AttachmentId })));
+    log({ event: 'interface-detached', networkInterfaceId: eni, instanceId: attachment.InstanceId });
+    await untilAvailable(clients, caller, eni, options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))));
+  }
+  await caller.call(() => clients.ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: instanceId, DeviceIndex: 1 })));
+  if (current?.SourceDestCheck !== false) {
+    await caller.call(() => clients.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni, SourceDestCheck: { Value: false } })));
+  }
+  log({ event: 'interface-attached', networkInterfaceId: eni, instanceId, az: nat.az, seconds: (Date.now() - started) / 1000 });
+  return { decisions: moved?.decisions ?? [], moved: moved?.moved ?? 0, apiCalls: caller.calls };
+}
+
+/**
+ * The Lambda handler's logic. Whatever arrives, it never throws on bad input: an event that is no
+ * object, lacks its fields, or names an instance or group that is not one of this stack's NATs
+ * is logged and left alone. Only AWS failures are thrown, so that EventBridge retries.
+ */
+export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, clients: Clients, log: Log = jsonLog,
+  options: { now?: Date; sleep?: (ms: number) => Promise<void> } = {}): Promise<EvaluationResult> {
+  const caller = new Caller();
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+    log({ event: 'ignored', reason: 'the event is not an object', received: JSON.stringify(event)?.slice(0, 200) ?? String(event) });
+    return nothing(caller);
+  }
+  const type = typeof event['detail-type'] === 'string' ? event['detail-type'] : 'direct';
+  const detail = event.detail !== null && typeof event.detail === 'object' ? event.detail : {};
+  if (type === LAUNCHING || type === TERMINATING) {
+    const nat = config.nats.find((n) => n.groupName !== undefined && n.groupName === detail.AutoScalingGroupName);
+    const instanceId = typeof detail.EC2InstanceId === 'string' && INSTANCE_ID.test(detail.EC2InstanceId) ? detail.EC2InstanceId : undefined;
+    if (!nat || !instanceId) {
+      log({ event: 'ignored', trigger: type, reason: !nat ? 'not one of this stack\'s NAT groups' : 'no valid instance ID', group: String(detail.AutoScalingGroupName).slice(0, 300), instanceId: String(detail.EC2InstanceId).slice(0, 40) });
+      return nothing(caller);
+    }
+    if (type === LAUNCHING) {
+      log({ event: 'invocation', trigger: type, instanceId, group: nat.groupName });
+      return attachToNewInstance(nat, instanceId, config, clients, log, options);
+    }
+  }
   const leaving: string[] = [];
-  if (event['detail-type'] === 'EC2 Instance State-change Notification' && detail['instance-id'] && STOPPING_STATES.has(detail.state ?? '')) {
+  if (type === 'EC2 Instance State-change Notification' && typeof detail['instance-id'] === 'string' && STOPPING_STATES.has(String(detail.state))) {
     leaving.push(detail['instance-id']);
   }
-  const lifecycle = event['detail-type'] === 'EC2 Instance-terminate Lifecycle Action' && detail.EC2InstanceId;
+  const lifecycle = type === TERMINATING && typeof detail.EC2InstanceId === 'string';
   if (lifecycle) {
     leaving.push(detail.EC2InstanceId!);
   }
-  log({ event: 'invocation', trigger: event['detail-type'] ?? 'direct', leaving });
-  const caller = new Caller();
+  log({ event: 'invocation', trigger: type, leaving });
   let result: EvaluationResult | undefined;
   let failure: unknown;
   try {
-    result = await evaluate(config, clients, { leaving, log, caller });
+    result = await evaluate(config, clients, { leaving, log, caller, now: options.now });
   } catch (error) {
     failure = error;
   }
@@ -227,7 +335,7 @@ export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, 
       })));
       log({ event: 'lifecycle-complete', instanceId: detail.EC2InstanceId });
     } catch (error) {
-      // A retried invocation finds the action completed (or timed out) already.
+      // A retried invocation, or an expired token: Auto Scaling has already decided.
       if ((error as Error).name !== 'ValidationError') {
         failure ??= error;
       } else {

@@ -30,7 +30,8 @@ case "$name" in
         if [ -f "$state/lifecycle" ]; then cat "$state/lifecycle"; else echo InService; fi ;;
       */meta-data/network/interfaces/macs/)
         echo 0a:00:00:00:00:05/
-        if grep -q "^in-use $self " "$state/eni"; then echo "$mac/"; fi ;;
+        # Attached by the controller; until then (a count of polls), not listed.
+        if grep -q "^in-use $self " "$state/eni" && ! failing imds-eni; then echo "$mac/"; fi ;;
       */meta-data/network/interfaces/macs/0a:00:00:00:00:05/interface-id) echo eni-0primary000000000 ;;
       */meta-data/network/interfaces/macs/$mac/interface-id) echo eni-0123456789abcdef0 ;;
       *) echo "fake curl: no metadata at $url" >&2; exit 22 ;;

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# nat-lib.sh: the settings and functions that load.sh and nat-bootstrap.sh share, sourced by
+# both. It has no main: sourced, it only sets the settings below and defines functions. The
+# caller sets PROG and runs under `set -euo pipefail`.
+#
+# The NAT's instance has no public address of its own: its first network call waits until the
+# controller has attached the static interface, and leaves through it and its Elastic IP.
+
+# Overridable so that tests can run the scripts against fakes.
+IMDS=${NAT_IMDS_ENDPOINT:-http://169.254.169.254}
+SYS_CLASS_NET=${NAT_SYS_CLASS_NET:-/sys/class/net}
+NETWORKD_DIR=${NAT_NETWORKD_DIR:-/etc/systemd/network}
+RETRY_ATTEMPTS=${NAT_RETRY_ATTEMPTS:-8}
+RETRY_BASE_SECONDS=${NAT_RETRY_BASE_SECONDS:-2}
+WAIT_SECONDS=${NAT_WAIT_SECONDS:-120}
+# Below the metric amazon-ec2-net-utils gives the primary interface's default route.
+ROUTE_METRIC=10
+IMDS_TOKEN=""
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+has() { command -v "$1" >/dev/null 2>&1; }
+
+# Runs a command until it succeeds, waiting twice as long after each failure (capped at 30 s).
+retry() {
+  local attempt=1 delay=$RETRY_BASE_SECONDS
+  until "$@"; do
+    if [ "$attempt" -ge "$RETRY_ATTEMPTS" ]; then
+      log "giving up after $attempt attempts: $*"
+      return 1
+    fi
+    log "attempt $attempt failed, retrying in ${delay}s: $*"
+    sleep "$delay"
+    attempt=$((attempt + 1))
+    delay=$((delay * 2 > 30 ? 30 : delay * 2))
+  done
+}
+
+imds_token() {
+  IMDS_TOKEN=$(curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 900' "$IMDS/latest/api/token")
+}
+
+imds() { curl -sSf --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/latest/meta-data/$1"; }
+
+# The MAC of the given interface if it is attached to this instance, from instance metadata (no
+# EC2 API call: the instance may not reach one yet, and a regional API problem must never make a
+# working NAT look broken).
+eni_mac() {
+  local eni=$1 mac
+  for mac in $(imds network/interfaces/macs/ 2>/dev/null); do
+    mac=${mac%/}
+    [[ $mac =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]] || continue
+    if [ "$(imds "network/interfaces/macs/$mac/interface-id" 2>/dev/null)" = "$eni" ]; then
+      printf '%s\n' "$mac"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Prints the MAC of the interface once the controller has attached it, or fails after WAIT_SECONDS.
+await_eni() {
+  local eni=$1 deadline=$((SECONDS + WAIT_SECONDS))
+  until eni_mac "$eni"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 1
+  done
+}
+
+# Prints the name of the interface with the given MAC address once the OS has it with an address.
+wait_for_interface() {
+  local mac=${1,,} deadline=$((SECONDS + WAIT_SECONDS)) dev
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    for dev in "$SYS_CLASS_NET"/*; do
+      if [ -r "$dev/address" ] && [ "$(cat "$dev/address")" = "$mac" ]; then
+        if ip -4 -o addr show dev "${dev##*/}" | grep -q ' inet '; then
+          printf '%s\n' "${dev##*/}"
+          return 0
+        fi
+      fi
+    done
+    sleep 1
+  done
+  return 1
+}
+
+# The VPC router is the first host address of the interface's subnet.
+subnet_router() {
+  local cidr network a b c d
+  cidr=$(retry imds "network/interfaces/macs/$1/subnet-ipv4-cidr-block") || return 1
+  [[ $cidr =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] || return 1
+  network=${cidr%/*}
+  IFS=. read -r a b c d <<<"$network"
+  printf '%d.%d.%d.%d\n' "$a" "$b" "$c" $((d + 1))
+}
+
+# The interface of the default route with the lowest metric: the one the kernel uses.
+default_route_dev() {
+  ip -4 route show default | awk '
+    { metric = 0; dev = ""
+      for (i = 1; i < NF; i++) { if ($i == "dev") dev = $(i + 1); if ($i == "metric") metric = $(i + 1) }
+      if (dev != "" && (best == "" || metric + 0 < best_metric)) { best = dev; best_metric = metric + 0 } }
+    END { print best }'
+}
+
+# Egress through the static interface is what makes its Elastic IP the NAT's public address.
+# systemd-networkd owns the routes of an EC2 interface and drops foreign ones when it reloads,
+# so the metric is set where networkd reads it (a drop-in that sorts after the one
+# amazon-ec2-net-utils writes); the direct route bridges the time until networkd applies it.
+route_through() {
+  local dev=$1 router=$2 deadline=$((SECONDS + WAIT_SECONDS))
+  if has networkctl; then
+    mkdir -p "$NETWORKD_DIR/70-$dev.network.d"
+    printf '[DHCPv4]\nRouteMetric=%s\n' "$ROUTE_METRIC" >"$NETWORKD_DIR/70-$dev.network.d/zz-nat-instance.conf"
+    networkctl reload || log "networkctl reload failed; relying on the direct route"
+  fi
+  until [ "$(default_route_dev)" = "$dev" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    ip route replace default via "$router" dev "$dev" metric "$ROUTE_METRIC" || true
+    sleep 1
+  done
+}
+
+# Waits for the static interface and sends the default route through it; prints the device.
+egress_through() {
+  local eni=$1 mac dev router
+  mac=$(await_eni "$eni") || die "$eni is not attached to this instance after ${WAIT_SECONDS}s (the controller attaches it at launch)"
+  dev=$(wait_for_interface "$mac") || die "no interface with MAC $mac and an IPv4 address after ${WAIT_SECONDS}s"
+  router=$(subnet_router "$mac") || die "cannot read the subnet of $mac from instance metadata"
+  route_through "$dev" "$router" || die "the default route does not go through $dev after ${WAIT_SECONDS}s"
+  printf '%s\n' "$dev"
+}
