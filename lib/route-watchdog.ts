@@ -146,22 +146,16 @@ export class RouteWatchdog extends Construct {
     });
     // The NAT groups' lifecycle hooks (declared in the groups themselves): a launch waits for the
     // interface, a termination for the routes to move away.
-    new events.Rule(this, 'NatTerminating', {
-      eventPattern: {
-        source: ['aws.autoscaling'],
-        detailType: ['EC2 Instance-terminate Lifecycle Action'],
-        detail: { AutoScalingGroupName: props.nats.map((nat) => nat.autoScalingGroup.autoScalingGroupName) },
-      },
-      targets: [target],
-    });
-    new events.Rule(this, 'NatLaunching', {
-      eventPattern: {
-        source: ['aws.autoscaling'],
-        detailType: ['EC2 Instance-launch Lifecycle Action'],
-        detail: { AutoScalingGroupName: props.nats.map((nat) => nat.autoScalingGroup.autoScalingGroupName) },
-      },
-      targets: [target],
-    });
+    for (const [id, detailType] of [['NatTerminating', 'EC2 Instance-terminate Lifecycle Action'], ['NatLaunching', 'EC2 Instance-launch Lifecycle Action']]) {
+      new events.Rule(this, id, {
+        eventPattern: {
+          source: ['aws.autoscaling'],
+          detailType: [detailType],
+          detail: { AutoScalingGroupName: props.nats.map((nat) => nat.autoScalingGroup.autoScalingGroupName) },
+        },
+        targets: [target],
+      });
+    }
 
     Validations.of(role).acknowledge(
       {
