@@ -30,6 +30,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   alarmTopicArn: 'string',
   alarmEmail: 'string',
   dashboard: 'boolean',
+  detailedMonitoring: 'boolean',
 };
 
 /** Context keys the app no longer reads, and what to do instead. */

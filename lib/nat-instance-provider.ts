@@ -97,6 +97,15 @@ export interface SelfHealingNatProviderProps {
   readonly routeWatchdog?: boolean;
 
   /**
+   * Whether each NAT also publishes its load metrics, connection-tracking table use and ENA
+   * allowance drops (`metricConntrackUsage()`, `metricAllowanceExceeded()`), at two more custom
+   * metrics a month per NAT. The heartbeat, which health rests on, is always published.
+   *
+   * @default false
+   */
+  readonly detailedMonitoring?: boolean;
+
+  /**
    * How long a deployment waits for a new NAT instance to report that NAT works before it fails.
    *
    * @default Duration.minutes(15) (`SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT`)
@@ -153,6 +162,11 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     this.rootVolumeSize = parseWholeNumber('rootVolumeSize', props.rootVolumeSize ?? SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE,
       SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE, 16384, ' GiB (the image needs 8; gp3 allows 16384)');
     this.bootTimeout = props.bootTimeout ?? SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT;
+    for (const [option, value] of [['detailedMonitoring', props.detailedMonitoring], ['routeWatchdog', props.routeWatchdog]] as const) {
+      if (value !== undefined && typeof value !== 'boolean') {
+        throw new NatConfigError(option, value, 'true or false');
+      }
+    }
     const timeoutSeconds = this.bootTimeout.toSeconds();
     if (timeoutSeconds < 60 || timeoutSeconds > 43200) {
       throw new NatConfigError('bootTimeout', `${timeoutSeconds} seconds`, 'from 1 minute to 12 hours (CloudFormation\'s limit)');
@@ -258,6 +272,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
         ebsEncryptionKey: this.props.ebsEncryptionKey,
         bootTimeout: this.bootTimeout,
         bootScripts,
+        detailedMonitoring: this.props.detailedMonitoring ?? false,
       }));
     });
 

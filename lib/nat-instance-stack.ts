@@ -126,8 +126,8 @@ export interface NatInstanceStackProps extends StackProps {
   readonly routeWatchdog?: boolean;
 
   /**
-   * Whether to create the NAT alarms (status check, heartbeat, conntrack table, ENA
-   * allowances, failover).
+   * Whether to create the NAT alarms (status check, heartbeat, failover; with detailed
+   * monitoring also conntrack table and ENA allowances).
    *
    * @default true
    */
@@ -150,11 +150,20 @@ export interface NatInstanceStackProps extends StackProps {
   readonly alarmEmail?: string;
 
   /**
-   * Whether to create the CloudWatch dashboard of the NATs.
+   * Whether to create the CloudWatch dashboard of the NATs ($3 a month beyond an account's
+   * first three dashboards).
    *
-   * @default true
+   * @default - the value of detailedMonitoring
    */
   readonly dashboard?: boolean;
+
+  /**
+   * Whether the NATs publish their load metrics (connection tracking, ENA allowance drops), with
+   * an alarm on each; see `SelfHealingNatProviderProps`.
+   *
+   * @default false
+   */
+  readonly detailedMonitoring?: boolean;
 }
 
 /** The retention periods CloudWatch Logs accepts, in days. */
@@ -204,7 +213,9 @@ export class NatInstanceStack extends Stack {
     const privateMask = this.subnetMask('privateSubnetCidrMask', props.privateSubnetCidrMask ?? NatInstanceStack.DEFAULT_PRIVATE_SUBNET_CIDR_MASK, vpcCidr);
     checkSubnetsFit(vpcCidr, azs, publicMask, privateMask);
     const flowLogs = props.flowLogs ?? true;
-    for (const [option, value] of [['flowLogs', flowLogs], ['routeWatchdog', props.routeWatchdog ?? true], ['alarms', props.alarms ?? true], ['dashboard', props.dashboard ?? true]] as const) {
+    const detailed = props.detailedMonitoring ?? false;
+    for (const [option, value] of [['flowLogs', flowLogs], ['routeWatchdog', props.routeWatchdog ?? true], ['alarms', props.alarms ?? true],
+      ['dashboard', props.dashboard ?? detailed], ['detailedMonitoring', detailed]] as const) {
       if (typeof value !== 'boolean') {
         throw new NatConfigError(option, value, 'true or false');
       }
@@ -235,6 +246,7 @@ export class NatInstanceStack extends Stack {
       rootVolumeSize: props.rootVolumeSize,
       ebsEncryptionKey: props.ebsKmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'EbsKey', props.ebsKmsKeyArn),
       routeWatchdog: props.routeWatchdog,
+      detailedMonitoring: detailed,
     });
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
@@ -280,7 +292,8 @@ export class NatInstanceStack extends Stack {
         alarmTopic: props.alarmTopicArn !== undefined
           ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)
           : props.alarmEmail !== undefined ? this.alarmTopic(props.alarmEmail) : undefined,
-        dashboard: props.dashboard,
+        dashboard: props.dashboard ?? detailed,
+        detailed,
         watchdog: props.routeWatchdog ?? true,
       });
       this.alarms = monitoring.alarms;

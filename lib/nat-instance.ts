@@ -59,7 +59,8 @@ export interface ISelfHealingNat extends IConstruct {
   metricHeartbeat(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
   /**
-   * Connection-tracking table use, in percent: new flows are dropped at 100.
+   * Connection-tracking table use, in percent: new flows are dropped at 100. Published with
+   * `detailedMonitoring` only.
    *
    * @default - Maximum over 1 minute
    */
@@ -67,7 +68,8 @@ export interface ISelfHealingNat extends IConstruct {
 
   /**
    * Packets dropped for exceeding the instance's bandwidth, packet-rate or connection
-   * allowance (ENA): the sign that the NAT needs a larger instance type.
+   * allowance (ENA): the sign that the NAT needs a larger instance type. Published with
+   * `detailedMonitoring` only.
    *
    * @default - Sum over 5 minutes
    */
@@ -144,6 +146,9 @@ export interface SelfHealingNatProps {
 
   /** The boot scripts the instance fetches at its first boot. */
   readonly bootScripts: BootScripts;
+
+  /** Whether the instance publishes its load metrics beside its heartbeat. */
+  readonly detailedMonitoring: boolean;
 }
 
 /**
@@ -270,6 +275,7 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     addNatBoot(userData, {
       scripts: props.bootScripts,
       metricNamespace: this.metricNamespace,
+      detailedMonitoring: props.detailedMonitoring,
       networkInterfaceId: this.networkInterface.ref,
       vpcCidrs: props.vpcCidrs,
       stackName: stack.stackName,

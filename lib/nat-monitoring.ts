@@ -38,13 +38,20 @@ export interface NatMonitoringProps {
    * @default true
    */
   readonly dashboard?: boolean;
+
+  /**
+   * Whether the NATs publish their load metrics, and so whether to alarm on them.
+   *
+   * @default false
+   */
+  readonly detailed?: boolean;
 }
 
 /**
- * Alarms and a dashboard for the NAT instances: per NAT, a failed status check, a missing
- * self-check heartbeat, a connection-tracking table filling up, and ENA allowances exceeded
- * (packets the instance dropped for exceeding its bandwidth, packet or connection allowance);
- * and one alarm when the route watchdog fails a zone over.
+ * Alarms and a dashboard for the NAT instances: per NAT, a failed status check and a missing
+ * self-check heartbeat, and with detailed monitoring a connection-tracking table filling up and
+ * ENA allowances exceeded (packets the instance dropped for exceeding its bandwidth, packet or
+ * connection allowance); and one alarm when the route watchdog fails a zone over.
  */
 export class NatMonitoring extends Construct {
   /** Every alarm, per NAT in order, then the failover alarm. */
@@ -66,17 +73,21 @@ export class NatMonitoring extends Construct {
           threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, evaluationPeriods: 3, datapointsToAlarm: 3,
           treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         }),
-        nat.metricConntrackUsage().createAlarm(this, `Nat${i}ConntrackHigh`, {
-          alarmDescription: `${zone}: the connection-tracking table is over ${props.conntrackThresholdPercent ?? 80}% full; new flows will be dropped when it is full`,
-          threshold: props.conntrackThresholdPercent ?? 80, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 3, datapointsToAlarm: 3, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-        nat.metricAllowanceExceeded().createAlarm(this, `Nat${i}AllowanceExceeded`, {
-          alarmDescription: `${zone}: packets dropped for exceeding the instance's bandwidth, packet-rate or connection allowance; choose a larger instance type`,
-          threshold: 0, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
       );
+      if (props.detailed) {
+        this.alarms.push(
+          nat.metricConntrackUsage().createAlarm(this, `Nat${i}ConntrackHigh`, {
+            alarmDescription: `${zone}: the connection-tracking table is over ${props.conntrackThresholdPercent ?? 80}% full; new flows will be dropped when it is full`,
+            threshold: props.conntrackThresholdPercent ?? 80, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 3, datapointsToAlarm: 3, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+          nat.metricAllowanceExceeded().createAlarm(this, `Nat${i}AllowanceExceeded`, {
+            alarmDescription: `${zone}: packets dropped for exceeding the instance's bandwidth, packet-rate or connection allowance; choose a larger instance type`,
+            threshold: 0, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluationPeriods: 1,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+        );
+      }
     });
     const routeMoves = new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName: METRIC.routeMoved, statistic: 'Sum', period: Duration.minutes(1) });
     if (props.watchdog ?? true) {

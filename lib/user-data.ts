@@ -81,6 +81,8 @@ export interface BootstrapOptions {
   readonly networkInterfaceId: string;
   /** The NAT's own metric namespace. */
   readonly metricNamespace: string;
+  /** Whether the NAT also publishes its load metrics (connection tracking, ENA allowances). */
+  readonly detailedMonitoring: boolean;
   /** The CIDR blocks the NAT serves (validated literals or tokens). */
   readonly vpcCidrs: string[];
   /** The stack and logical ID to signal when the NAT is up, or has failed. */
@@ -131,7 +133,8 @@ export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): v
       // The contract's values, so that no script holds a second copy of them.
       `--metric-namespace ${quote(options.metricNamespace)}`,
       `--metric-dimension ${NAT_METRIC_DIMENSION}`,
-      `--heartbeat-metric ${METRIC.heartbeat} --conntrack-metric ${METRIC.conntrackUsage} --allowance-metric ${METRIC.allowanceExceeded}`,
+      `--heartbeat-metric ${METRIC.heartbeat}`,
+      ...(options.detailedMonitoring ? [`--conntrack-metric ${METRIC.conntrackUsage} --allowance-metric ${METRIC.allowanceExceeded}`] : []),
       `--check-period ${HEARTBEAT_PERIOD_SECONDS} --check-accuracy ${CHECK_TIMER_ACCURACY_SECONDS}`,
     ].join(' '),
   );

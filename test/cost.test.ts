@@ -4,29 +4,43 @@ import { SUPPORTED_INSTANCE_FAMILIES } from '../lib/instance-types';
 import { CostInput, estimate, loadPrices } from '../tools/cost';
 
 const prices = loadPrices();
-const DEFAULT: CostInput = { region: 'us-east-1', gbPerMonth: 100, natCount: 2, instanceType: 't4g.nano', rootVolumeSize: 8, routeWatchdog: true, alarms: true, dashboard: true };
+const DEFAULT: CostInput = {
+  region: 'us-east-1', gbPerMonth: 100, natCount: 2, instanceType: 't4g.nano', rootVolumeSize: 8, routeWatchdog: true, alarms: true, dashboard: false, detailedMonitoring: false,
+};
 
 describe('estimate', () => {
   test('the default deployment at 100 GB a month in us-east-1, item by item', () => {
     const report = estimate(DEFAULT, prices);
     expect(report.lines.map((l) => [l.natInstance, l.natGateway])).toEqual([
       [6.13, 65.7], // 2 × 0.0042 × 730; 2 × 0.045 × 730
-      [14.6, 7.3], // two public IPv4 addresses per NAT instance, one per gateway, 0.005 × 730 each
+      [7.3, 7.3], // one public IPv4 address per NAT instance and per gateway, 0.005 × 730 each
       [1.28, 0], // 2 × 8 GiB × 0.08
-      [3.55, 0], // 6 metrics × 0.30; 2 NATs × 2 PutMetricData calls a minute, $0.01 per 1000
+      [1.48, 0], // 2 heartbeat metrics × 0.30; 2 NATs × 1 PutMetricData call a minute, $0.01 per 1000
       [0.95, 0], // 2 heartbeats read a minute, $0.01 per 1000 metrics; Lambda 0.5 s × 256 MB a minute
-      [3.9, 0], // 9 alarms × 0.10, a dashboard 3.00
+      [0.5, 0], // 5 alarms × 0.10: status check and heartbeat per NAT, failover
       [0, 4.5], // 100 GB × 0.045
     ]);
-    expect([report.natInstanceTotal, report.natGatewayTotal]).toEqual([30.41, 77.5]);
+    expect([report.natInstanceTotal, report.natGatewayTotal]).toEqual([17.64, 77.5]);
+    // The floor: instances, one public IPv4 each, root volumes. The default is within 1.25x of it.
+    expect(report.floor).toBe(14.71);
+    expect(report.natInstanceTotal / report.floor).toBeLessThanOrEqual(1.25);
+    expect(report.natInstanceTotal).toBeLessThanOrEqual(18.4);
     expect(report.pricesDate).toBe('2026-11-01');
+  });
+
+  test('detailed monitoring, the opt-in level: two more metrics and alarms per NAT, and the dashboard', () => {
+    const detailed = estimate({ ...DEFAULT, detailedMonitoring: true, dashboard: true }, prices);
+    // 6 metrics x 0.30 and 2 calls a minute per NAT; the controller; 9 alarms x 0.10 and a dashboard 3.00
+    expect(detailed.lines.slice(3, 6).map((l) => l.natInstance)).toEqual([3.55, 0.95, 3.9]);
+    expect(detailed.natInstanceTotal).toBe(23.11);
   });
 
   test('traffic costs the gateways only; the watchdog can be left out', () => {
     const heavy = estimate({ ...DEFAULT, gbPerMonth: 10_000 }, prices);
     expect(heavy.natGatewayTotal - estimate(DEFAULT, prices).natGatewayTotal).toBeCloseTo(9900 * 0.045, 2);
-    expect(heavy.natInstanceTotal).toBe(30.41);
-    expect(estimate({ ...DEFAULT, routeWatchdog: false, alarms: false, dashboard: false }, prices).natInstanceTotal).toBe(25.56);
+    expect(heavy.natInstanceTotal).toBe(17.64);
+    // Without failover there is no failover alarm; the controller itself stays.
+    expect(estimate({ ...DEFAULT, routeWatchdog: false, alarms: false }, prices).natInstanceTotal).toBe(17.14);
   });
 
   test('every supported instance type has a price in every region of the table', () => {
@@ -53,8 +67,9 @@ describe('npm run cost', () => {
   test('prints both options for the configured deployment', () => {
     const result = run('--gb-per-month', '100');
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^total\s+\$30\.41\s+\$77\.50$/m);
-    expect(result.stdout).toContain('NAT instances cost 39% of NAT gateways at 100 GB a month. Prices of 2026-11-01');
+    expect(result.stdout).toMatch(/^total\s+\$17\.64\s+\$77\.50$/m);
+    expect(result.stdout).toContain('NAT instances cost 23% of NAT gateways at 100 GB a month, and 1.20× their floor of $14.71 (instances, one public IPv4 each, root volumes). Prices of 2026-11-01');
+    expect(run('-c', 'detailedMonitoring=true').stdout).toMatch(/^total\s+\$23\.11\s+\$77\.50$/m);
   });
 
   test('-c options change the deployment, and bad ones are refused as synth refuses them', () => {

@@ -294,6 +294,20 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     expect(calls.filter((c) => c.startsWith('ip route replace'))).toEqual([]);
   });
 
+  test('check: without detailed monitoring the heartbeat alone is published, one call a minute', () => {
+    host.setRoutes(['default via 10.0.0.1 dev ens6 metric 10', 'default via 10.0.0.1 dev ens5 metric 512']);
+    const { status, calls } = host.run(['check'], { ...settings, NAT_CONNTRACK_METRIC: '', NAT_ALLOWANCE_METRIC: '' });
+    expect(status).toBe(0);
+    expect(awsCalls(calls)).toEqual([HEARTBEAT]);
+  });
+
+  test('check: one load metric without the other is refused', () => {
+    const { status, stderr, calls } = host.run(['check'], { ...settings, NAT_ALLOWANCE_METRIC: '' });
+    expect(status).toBe(1);
+    expect(stderr).toContain('--conntrack-metric and --allowance-metric go together (detailed monitoring): give both or neither');
+    expect(awsCalls(calls)).toEqual([]);
+  });
+
   test('check: allowance drops are published as this minute\'s increase of the ENA counters', () => {
     host.setEni(`in-use ${SELF} eni-attach-old ${MAC} False`);
     host.setRoutes(['default via 10.0.0.1 dev ens6 metric 10']);

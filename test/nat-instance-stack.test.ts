@@ -38,8 +38,7 @@ describe('NatInstanceStack with defaults', () => {
       'AWS::EC2::FlowLog': 1,
       'AWS::Events::Rule': 4,
       'AWS::Lambda::Permission': 4,
-      'AWS::CloudWatch::Alarm': 9,
-      'AWS::CloudWatch::Dashboard': 1,
+      'AWS::CloudWatch::Alarm': 5,
     });
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
   });
@@ -296,7 +295,7 @@ describe('NatInstanceStack with defaults', () => {
       expect(scripts[i]).toMatch(new RegExp(`^/opt/nat-instance/load\\.sh --region '\\$\\{AWS::Region\\}' --stack-name 'TestNat' --resource '${asg}' ` +
         `--eni-id '\\$\\{${eni}\\}' --fetch configure-nat\\.sh .* --fetch nat-bootstrap\\.sh .* -- --vpc-cidr '10\\.0\\.0\\.0/16' ` +
         `--metric-namespace 'NatInstance/\\$\\{${eni}\\}' --metric-dimension NetworkInterfaceId --heartbeat-metric Heartbeat ` +
-        '--conntrack-metric ConntrackUsage --allowance-metric AllowanceExceeded --check-period 60 --check-accuracy 1$', 'm'));
+        '--check-period 60 --check-accuracy 1$', 'm'));
     });
   });
 });

@@ -1,9 +1,9 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { natStack } from './helpers';
+import { natStack, userDataScripts } from './helpers';
 
-describe('NatMonitoring in the stack', () => {
+describe('NatMonitoring in the stack, with detailed monitoring', () => {
   const topic = 'arn:aws:sns:eu-west-1:111122223333:nat-alarms';
-  const stack = natStack({ alarmTopicArn: topic });
+  const stack = natStack({ alarmTopicArn: topic, detailedMonitoring: true });
   const template = Template.fromStack(stack);
   const ref = (value: string) => stack.resolve(value);
   const nats = stack.natProvider.natInstances;
@@ -79,13 +79,36 @@ describe('NatMonitoring in the stack', () => {
     for (const alarm of Object.values(quiet.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toBeUndefined();
     }
-    const noDashboard = Template.fromStack(natStack({ dashboard: false }));
+    const noDashboard = Template.fromStack(natStack({ detailedMonitoring: true, dashboard: false }));
     noDashboard.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
     noDashboard.resourceCountIs('AWS::CloudWatch::Alarm', 9);
-    // No watchdog, no failover to alarm on.
-    Template.fromStack(natStack({ routeWatchdog: false })).resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    // No failover, no failover to alarm on.
+    Template.fromStack(natStack({ routeWatchdog: false })).resourceCountIs('AWS::CloudWatch::Alarm', 4);
     const none = Template.fromStack(natStack({ alarms: false }));
     none.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     none.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+  });
+});
+
+describe('NatMonitoring by default: what health needs, within 1.25x of the cost floor', () => {
+  const stack = natStack();
+  const template = Template.fromStack(stack);
+
+  test('per NAT a status-check and a heartbeat alarm, one for failovers, and no dashboard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2 * stack.natProvider.natInstances.length + 1);
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName).sort();
+    expect(names).toEqual(['Heartbeat', 'Heartbeat', 'RouteMoved', 'StatusCheckFailed', 'StatusCheckFailed']);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    Template.fromStack(natStack({ dashboard: true })).resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  test('the NATs publish their heartbeat only: no load metrics in their boot arguments', () => {
+    for (const script of userDataScripts(template)) {
+      expect(script).toContain('--heartbeat-metric Heartbeat --check-period 60');
+      expect(script).not.toContain('--conntrack-metric');
+    }
+    for (const script of userDataScripts(Template.fromStack(natStack({ detailedMonitoring: true })))) {
+      expect(script).toContain('--heartbeat-metric Heartbeat --conntrack-metric ConntrackUsage --allowance-metric AllowanceExceeded --check-period 60');
+    }
   });
 });

@@ -52,6 +52,8 @@ export interface CostInput {
   readonly routeWatchdog: boolean;
   readonly alarms: boolean;
   readonly dashboard: boolean;
+  /** The NATs' load metrics and their alarms (detailedMonitoring). */
+  readonly detailedMonitoring: boolean;
 }
 
 export interface CostLine {
@@ -62,6 +64,8 @@ export interface CostLine {
 
 export interface CostReport {
   readonly lines: CostLine[];
+  /** Instances, one public IPv4 each and root volumes: what no NAT instance costs less than. */
+  readonly floor: number;
   readonly natInstanceTotal: number;
   readonly natGatewayTotal: number;
   readonly pricesDate: string;
@@ -86,27 +90,30 @@ export function estimate(input: CostInput, prices: PriceTable): CostReport {
   const h = prices.hoursPerMonth;
   const n = input.natCount;
   const perMonthMinutes = h * 60;
-  // Every minute each NAT publishes three metrics (heartbeat, conntrack use, allowance drops) in
-  // two calls, and the watchdog reads every heartbeat.
-  const selfCheck = n * 3 * region.cloudwatchMetricMonth + (perMonthMinutes * n * 2 / 1000) * region.cloudwatchPer1000Requests;
-  const watchdog = input.routeWatchdog
-    ? (perMonthMinutes * n / 1000) * region.cloudwatchPer1000MetricsRequested + perMonthMinutes * 0.5 * 0.25 * region.lambdaArmGbSecond
-    : 0;
+  // Every minute each NAT publishes its heartbeat (one call), and with detailed monitoring two
+  // load metrics (a second call); the controller, always deployed, reads every heartbeat.
+  const metricsPerNat = input.detailedMonitoring ? 3 : 1;
+  const callsPerMinute = input.detailedMonitoring ? 2 : 1;
+  const selfCheck = n * metricsPerNat * region.cloudwatchMetricMonth + (perMonthMinutes * n * callsPerMinute / 1000) * region.cloudwatchPer1000Requests;
+  const controller = (perMonthMinutes * n / 1000) * region.cloudwatchPer1000MetricsRequested + perMonthMinutes * 0.5 * 0.25 * region.lambdaArmGbSecond;
+  const alarmCount = 2 * n + (input.detailedMonitoring ? 2 * n : 0) + (input.routeWatchdog ? 1 : 0);
   const lines: CostLine[] = [
     { item: `compute: ${n} × ${input.instanceType} / ${n} × NAT gateway hours`, natInstance: n * hourly * h, natGateway: n * region.natGatewayHourly * h },
-    { item: 'public IPv4 addresses (Elastic IP + instance address / gateway address)', natInstance: n * 2 * region.publicIpv4Hourly * h, natGateway: n * region.publicIpv4Hourly * h },
+    { item: 'public IPv4 addresses (one Elastic IP per NAT / per gateway)', natInstance: n * region.publicIpv4Hourly * h, natGateway: n * region.publicIpv4Hourly * h },
     { item: `EBS gp3 root volumes (${input.rootVolumeSize} GiB each)`, natInstance: n * input.rootVolumeSize * region.ebsGp3GbMonth, natGateway: 0 },
-    { item: 'self-check metrics (3 per NAT, published every minute)', natInstance: selfCheck, natGateway: 0 },
-    { item: 'route watchdog: heartbeat reads, Lambda', natInstance: watchdog, natGateway: 0 },
+    { item: `self-check metrics (${metricsPerNat} per NAT, published every minute)`, natInstance: selfCheck, natGateway: 0 },
+    { item: 'controller: heartbeat reads, Lambda', natInstance: controller, natGateway: 0 },
     {
-      item: 'alarms and dashboard (the first 3 dashboards of an account are free)',
-      natInstance: input.alarms ? (4 * n + (input.routeWatchdog ? 1 : 0)) * region.cloudwatchAlarmMonth + (input.dashboard ? region.cloudwatchDashboardMonth : 0) : 0,
+      item: `alarms (${input.alarms ? alarmCount : 0})${input.dashboard ? ' and dashboard (the first 3 of an account are free)' : ''}`,
+      natInstance: (input.alarms ? alarmCount * region.cloudwatchAlarmMonth : 0) + (input.dashboard ? region.cloudwatchDashboardMonth : 0),
       natGateway: 0,
     },
     { item: `data processing (${input.gbPerMonth} GB)`, natInstance: 0, natGateway: input.gbPerMonth * region.natGatewayPerGb },
   ].map((l) => ({ ...l, natInstance: round(l.natInstance), natGateway: round(l.natGateway) }));
   return {
     lines,
+    // What no NAT instance can cost less than: its instance, its one public address, its volume.
+    floor: round(lines.slice(0, 3).reduce((s, l) => s + l.natInstance, 0)),
     natInstanceTotal: round(lines.reduce((s, l) => s + l.natInstance, 0)),
     natGatewayTotal: round(lines.reduce((s, l) => s + l.natGateway, 0)),
     pricesDate: prices.date,
@@ -120,7 +127,8 @@ export function formatCost(report: CostReport, input: CostInput): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const text = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
   const ratio = report.natGatewayTotal > 0 ? report.natInstanceTotal / report.natGatewayTotal : 0;
-  return `${text}\n\nNAT instances cost ${(ratio * 100).toFixed(0)}% of NAT gateways at ${input.gbPerMonth} GB a month. ` +
+  return `${text}\n\nNAT instances cost ${(ratio * 100).toFixed(0)}% of NAT gateways at ${input.gbPerMonth} GB a month, ` +
+    `and ${(report.natInstanceTotal / report.floor).toFixed(2)}× their floor of $${report.floor.toFixed(2)} (instances, one public IPv4 each, root volumes). ` +
     `Prices of ${report.pricesDate} (cost/prices.json); internet data transfer out is the same for both and left out.\n`;
 }
 
@@ -150,7 +158,8 @@ function main(): number {
     rootVolumeSize: Number(props.rootVolumeSize ?? SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE),
     routeWatchdog: props.routeWatchdog !== false,
     alarms: props.alarms !== false,
-    dashboard: props.alarms !== false && props.dashboard !== false,
+    dashboard: props.alarms !== false && (props.dashboard ?? props.detailedMonitoring ?? false) === true,
+    detailedMonitoring: props.detailedMonitoring === true,
   };
   process.stdout.write(formatCost(estimate(input, loadPrices()), input));
   return 0;

@@ -4,8 +4,9 @@
 #   nat-bootstrap.sh setup --eni-id ENI --vpc-cidr CIDR [--vpc-cidr CIDR ...]
 #                          --stack-name NAME --resource LOGICAL_ID CONTRACT
 #       CONTRACT: --metric-namespace NS --metric-dimension NAME --heartbeat-metric NAME
-#                 --conntrack-metric NAME --allowance-metric NAME --check-period SECONDS
-#                 --check-accuracy SECONDS (the construct writes them from assets/contract.ts)
+#                 [--conntrack-metric NAME --allowance-metric NAME] --check-period SECONDS
+#                 --check-accuracy SECONDS (the construct writes them from assets/contract.ts; the
+#                 load metrics only with detailed monitoring)
 #       First boot (run by load.sh): install nft if the image lacks it, persist forwarding,
 #       install a systemd unit that runs `start` at every boot, run `start`, and signal the
 #       result to CloudFormation.
@@ -57,10 +58,15 @@ NAT_DEV=""
 usage() {
   cat <<EOF
 Usage: $PROG setup --eni-id ENI --vpc-cidr CIDR [--vpc-cidr CIDR ...] --stack-name NAME --resource LOGICAL_ID
-                   --metric-namespace NS --metric-dimension NAME --heartbeat-metric NAME --conntrack-metric NAME
-                   --allowance-metric NAME --check-period SECONDS --check-accuracy SECONDS
+                   --metric-namespace NS --metric-dimension NAME --heartbeat-metric NAME [--conntrack-metric NAME
+                   --allowance-metric NAME] --check-period SECONDS --check-accuracy SECONDS
        $PROG start|check   (the same settings from NAT_* variables, as the systemd units set them)
 EOF
+}
+
+# A CloudWatch metric or dimension name of this project: letters and digits only.
+check_name() {
+  [[ $2 =~ ^[A-Za-z][A-Za-z0-9]{0,63}$ ]] || die "$1: got '${2:0:80}'; expected a metric or dimension name of letters and digits"
 }
 
 parse_args() {
@@ -101,11 +107,15 @@ parse_args() {
   # although the construct checked it, so that nothing unchecked reaches either.
   [[ $METRIC_NAMESPACE =~ ^[A-Za-z0-9._/#:-]{1,255}$ ]] ||
     die "--metric-namespace: got '${METRIC_NAMESPACE:0:80}'; expected a CloudWatch namespace of letters, digits and ._/#:-"
-  local option value
-  for option in metric-dimension:"$METRIC_DIMENSION" heartbeat-metric:"$HEARTBEAT_METRIC" conntrack-metric:"$CONNTRACK_METRIC" allowance-metric:"$ALLOWANCE_METRIC"; do
-    value=${option#*:}
-    [[ $value =~ ^[A-Za-z][A-Za-z0-9]{0,63}$ ]] || die "--${option%%:*}: got '${value:0:80}'; expected a metric or dimension name of letters and digits"
-  done
+  check_name --metric-dimension "$METRIC_DIMENSION"
+  check_name --heartbeat-metric "$HEARTBEAT_METRIC"
+  if [ -n "$CONNTRACK_METRIC$ALLOWANCE_METRIC" ]; then
+    if [ -z "$CONNTRACK_METRIC" ] || [ -z "$ALLOWANCE_METRIC" ]; then
+      die "--conntrack-metric and --allowance-metric go together (detailed monitoring): give both or neither"
+    fi
+    check_name --conntrack-metric "$CONNTRACK_METRIC"
+    check_name --allowance-metric "$ALLOWANCE_METRIC"
+  fi
   [[ $CHECK_PERIOD =~ ^[1-9][0-9]{1,3}$ ]] || die "--check-period: got '${CHECK_PERIOD:0:80}'; expected whole seconds from 10 to 9999"
   [[ $CHECK_ACCURACY =~ ^[1-9][0-9]{0,2}$ ]] || die "--check-accuracy: got '${CHECK_ACCURACY:0:80}'; expected whole seconds from 1 to 999"
 }
@@ -253,7 +263,8 @@ heartbeat() {
   aws --region "$REGION" cloudwatch put-metric-data --namespace "$METRIC_NAMESPACE" --metric-name "$HEARTBEAT_METRIC" \
     --dimensions "$METRIC_DIMENSION=$ENI_ID" --value 1 --unit Count ||
     log "could not publish the heartbeat; the route watchdog will treat this NAT as unhealthy"
-  publish_load
+  # The load metrics cost a metric each: published only with detailed monitoring.
+  if [ -n "$CONNTRACK_METRIC" ]; then publish_load; fi
 }
 
 # The sum of the ENA driver's allowance-exceeded counters (packets dropped or queued because the
