@@ -286,6 +286,11 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     this._watchdog = new RouteWatchdog(vpc, 'NatRouteWatchdog', {
       nats: this.nats, routeTables: this.routes, bootTimeout: this.bootTimeout, failover: this.props.routeWatchdog ?? true,
     });
+    // A group's first instance waits in Pending:Wait for the controller: the function, its role
+    // and its rules must exist before any group does.
+    for (const nat of this.nats) {
+      nat.autoScalingGroup.node.addDependency(this._watchdog);
+    }
   }
 
   /**

@@ -184,11 +184,15 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
   /** The availability zone of the NAT. */
   public readonly availabilityZone: string;
 
+  /** The NatInstanceGroup tag of this NAT's group, interface and instances. */
+  public readonly groupTag: string;
+
   constructor(scope: Construct, id: string, props: SelfHealingNatProps) {
     super(scope, id);
     const stack = Stack.of(this);
     this.availabilityZone = props.subnet.availabilityZone;
     const groupTag = Names.uniqueId(this);
+    this.groupTag = groupTag;
 
     this.networkInterface = new ec2.CfnNetworkInterface(this, 'NetworkInterface', {
       subnetId: props.subnet.subnetId,

@@ -74,7 +74,7 @@ export class RouteWatchdog extends Construct {
     const config = {
       boot: props.bootTimeout.toSeconds(),
       fo: props.failover ? 1 : 0,
-      nats: props.nats.map((nat) => [nat.networkInterface.ref, nat.availabilityZone, nat.autoScalingGroup.autoScalingGroupName]),
+      nats: props.nats.map((nat) => [nat.networkInterface.ref, nat.availabilityZone, nat.groupTag]),
       tables: props.routeTables.map((t) => [t.routeTableId, eniOf.indexOf(t.homeNetworkInterfaceId)]),
     };
     // IDs resolve to 21 characters (rtb-/eni- and 17 digits); a zone name selected by index to at
@@ -101,7 +101,8 @@ export class RouteWatchdog extends Construct {
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ObserveNats',
       // None of these supports resource-level permissions.
-      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'autoscaling:DescribeAutoScalingInstances', 'cloudwatch:GetMetricData'],
+      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'autoscaling:DescribeAutoScalingInstances',
+        'autoscaling:DescribeAutoScalingGroups', 'cloudwatch:GetMetricData'],
       resources: ['*'],
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -145,13 +146,15 @@ export class RouteWatchdog extends Construct {
       targets: [target],
     });
     // The NAT groups' lifecycle hooks (declared in the groups themselves): a launch waits for the
-    // interface, a termination for the routes to move away.
+    // interface, a termination for the routes to move away. The rules and the function must exist
+    // before the groups launch anything, so they match the stack's groups by the prefix of their
+    // generated names, not by a reference; the function knows its NATs' groups by their tag.
     for (const [id, detailType] of [['NatTerminating', 'EC2 Instance-terminate Lifecycle Action'], ['NatLaunching', 'EC2 Instance-launch Lifecycle Action']]) {
       new events.Rule(this, id, {
         eventPattern: {
           source: ['aws.autoscaling'],
           detailType: [detailType],
-          detail: { AutoScalingGroupName: props.nats.map((nat) => nat.autoScalingGroup.autoScalingGroupName) },
+          detail: { AutoScalingGroupName: [{ prefix: `${stack.stackName}-` }] },
         },
         targets: [target],
       });

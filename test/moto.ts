@@ -114,7 +114,7 @@ export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs
     vpcId,
     zones,
     config: {
-      nats: zones.map((z, i) => ({ az: z.az, networkInterfaceId: z.networkInterfaceId, groupName: `nat-group-${i}` })),
+      nats: zones.map((z, i) => ({ az: z.az, networkInterfaceId: z.networkInterfaceId, groupTag: `nat-${i}` })),
       routeTables: zones.flatMap((z) => z.routeTableIds.map((id) => ({ routeTableId: id, az: z.az, homeNetworkInterfaceId: z.networkInterfaceId }))),
       bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
     },

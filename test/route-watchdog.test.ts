@@ -42,6 +42,10 @@ describe('RouteWatchdog in the stack', () => {
     expect(config.routeTables.map((t) => [t.routeTableId, t.homeNetworkInterfaceId]))
       .toEqual(stack.vpc.privateSubnets.map((s, i) => [id(s.routeTable.routeTableId), enis[[0, 1, 0][i]]]));
     expect(config.nats.map((n) => n.networkInterfaceId)).toEqual(enis);
+    // Each NAT's group is known by its tag, the same on the group itself.
+    const groupTags = stack.natProvider.natInstances.map((n) => template.toJSON().Resources[stack.getLogicalId(n.autoScalingGroup.node.defaultChild as ec2.CfnInstance)]
+      .Properties.Tags.find((t: { Key: string }) => t.Key === 'NatInstanceGroup').Value);
+    expect(config.nats.map((n) => n.groupTag)).toEqual(groupTags);
     expect(config).toMatchObject({ bootTimeoutSeconds: 900 });
     expect(text.length).toBeLessThan(1000);
   });
@@ -56,7 +60,8 @@ describe('RouteWatchdog in the stack', () => {
         Statement: Match.arrayWith([
           Match.objectLike({
             Sid: 'ObserveNats',
-            Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'autoscaling:DescribeAutoScalingInstances', 'cloudwatch:GetMetricData'],
+            Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'autoscaling:DescribeAutoScalingInstances',
+              'autoscaling:DescribeAutoScalingGroups', 'cloudwatch:GetMetricData'],
             Resource: '*',
           }),
           Match.objectLike({ Sid: 'MovePrivateDefaultRoutes', Action: 'ec2:ReplaceRoute', Resource: tableArns }),
@@ -75,13 +80,15 @@ describe('RouteWatchdog in the stack', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.autoscaling'], 'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
-        detail: { AutoScalingGroupName: stack.natProvider.natInstances.map((n) => ref(n.autoScalingGroup.autoScalingGroupName)) },
+        // By the prefix of the stack's generated group names: a reference to a group would make the
+        // rule wait for the group, and the group's first instance would wait for the rule in vain.
+        detail: { AutoScalingGroupName: [{ prefix: 'TestNat-' }] },
       },
     });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.autoscaling'], 'detail-type': ['EC2 Instance-launch Lifecycle Action'],
-        detail: { AutoScalingGroupName: stack.natProvider.natInstances.map((n) => ref(n.autoScalingGroup.autoScalingGroupName)) },
+        detail: { AutoScalingGroupName: [{ prefix: 'TestNat-' }] },
       },
     });
     template.resourceCountIs('AWS::Lambda::Permission', 4);
@@ -114,6 +121,18 @@ describe('RouteWatchdog in the stack', () => {
         ]),
       },
     });
+  });
+
+  test('every NAT group waits for the controller: its function, role, rules and permissions exist before any instance launches', () => {
+    const resources = template.toJSON().Resources;
+    const controller = Object.keys(resources).filter((id) => id.startsWith('VpcNatRouteWatchdog'));
+    expect(controller.filter((id) => /Function|Role|Launching|Terminating|Permission/.test(id)).length).toBeGreaterThanOrEqual(6);
+    for (const nat of stack.natProvider.natInstances) {
+      const group = stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as ec2.CfnInstance);
+      for (const id of controller.filter((c) => /Function[0-9A-F]{8}$|NatLaunching[0-9A-F]{8}$|NatLaunchingAllowEventRule/.test(c))) {
+        expect([group, resources[group].DependsOn]).toEqual([group, expect.arrayContaining([id])]);
+      }
+    }
   });
 
   test('zones are replaced one at a time: each NAT group waits for the one before it', () => {

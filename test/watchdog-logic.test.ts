@@ -1,4 +1,4 @@
-import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, EC2Client, ReplaceRouteCommand,
@@ -16,9 +16,9 @@ import { HEARTBEAT_MAX_AGE_SECONDS, HEARTBEAT_PERIOD_SECONDS } from '../assets/c
 const NOW = new Date('2026-11-24T12:00:00Z');
 const CONFIG: WatchdogConfig = {
   nats: [
-    { az: 'az-a', networkInterfaceId: 'eni-a', groupName: 'asg-a' },
-    { az: 'az-b', networkInterfaceId: 'eni-b', groupName: 'asg-b' },
-    { az: 'az-c', networkInterfaceId: 'eni-c', groupName: 'asg-c' },
+    { az: 'az-a', networkInterfaceId: 'eni-a', groupTag: 'nat-a' },
+    { az: 'az-b', networkInterfaceId: 'eni-b', groupTag: 'nat-b' },
+    { az: 'az-c', networkInterfaceId: 'eni-c', groupTag: 'nat-c' },
   ],
   routeTables: [
     { routeTableId: 'rtb-a', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
@@ -146,8 +146,8 @@ describe('planRoutes', () => {
   });
 
   test('the compact configuration of the environment decodes to the full one', () => {
-    expect(decodeConfig({ boot: 900, fo: 1, nats: [['eni-a', 'az-a', 'asg-a'], ['eni-b', 'az-b', 'asg-b']], tables: [['rtb-a', 0], ['rtb-b', 1], ['rtb-c', 0]] })).toEqual({
-      nats: [{ networkInterfaceId: 'eni-a', az: 'az-a', groupName: 'asg-a' }, { networkInterfaceId: 'eni-b', az: 'az-b', groupName: 'asg-b' }],
+    expect(decodeConfig({ boot: 900, fo: 1, nats: [['eni-a', 'az-a', 'nat-a'], ['eni-b', 'az-b', 'nat-b']], tables: [['rtb-a', 0], ['rtb-b', 1], ['rtb-c', 0]] })).toEqual({
+      nats: [{ networkInterfaceId: 'eni-a', az: 'az-a', groupTag: 'nat-a' }, { networkInterfaceId: 'eni-b', az: 'az-b', groupTag: 'nat-b' }],
       routeTables: [
         { routeTableId: 'rtb-a', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
         { routeTableId: 'rtb-b', az: 'az-b', homeNetworkInterfaceId: 'eni-b' },
@@ -208,6 +208,13 @@ describe('handleEvent against mocked AWS APIs', () => {
     });
     ec2.on(ReplaceRouteCommand).resolves({});
     autoscaling.on(CompleteLifecycleActionCommand).resolves({});
+    // Each group carries its NAT's NatInstanceGroup tag.
+    autoscaling.on(DescribeAutoScalingGroupsCommand).callsFake((input: { AutoScalingGroupNames?: string[] }) => ({
+      AutoScalingGroups: (input.AutoScalingGroupNames ?? []).filter((n) => /^asg-[abc]$/.test(n)).map((n) => ({
+        AutoScalingGroupName: n, MinSize: 1, MaxSize: 1, DesiredCapacity: 1, DefaultCooldown: 300, AvailabilityZones: [], HealthCheckType: 'EC2', CreatedTime: new Date(),
+        Tags: [{ Key: 'NatInstanceGroup', Value: n.replace('asg-', 'nat-'), ResourceId: n, ResourceType: 'auto-scaling-group', PropagateAtLaunch: true }],
+      })),
+    }));
     autoscaling.on(DescribeAutoScalingInstancesCommand).resolves({
       AutoScalingInstances: ['a', 'b', 'c'].map((z) => ({ InstanceId: `i-${z}`, LifecycleState: 'InService', AutoScalingGroupName: `asg-${z}`, AvailabilityZone: `az-${z}`, HealthStatus: 'HEALTHY', ProtectedFromScaleIn: false })),
     });

@@ -1,4 +1,4 @@
-import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
@@ -42,6 +42,13 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     autoscalingMock.on(CompleteLifecycleActionCommand).resolves({});
     // moto's instances belong to no Auto Scaling group: none is leaving service.
     autoscalingMock.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
+    // The group nat-group-N carries the NatInstanceGroup tag nat-N of zone N's NAT.
+    autoscalingMock.on(DescribeAutoScalingGroupsCommand).callsFake((input: { AutoScalingGroupNames?: string[] }) => ({
+      AutoScalingGroups: (input.AutoScalingGroupNames ?? []).filter((n) => /^nat-group-\d$/.test(n)).map((n) => ({
+        AutoScalingGroupName: n, MinSize: 1, MaxSize: 1, DesiredCapacity: 1, DefaultCooldown: 300, AvailabilityZones: [], HealthCheckType: 'EC2', CreatedTime: new Date(),
+        Tags: [{ Key: 'NatInstanceGroup', Value: n.replace('nat-group-', 'nat-'), ResourceId: n, ResourceType: 'auto-scaling-group', PropagateAtLaunch: true }],
+      })),
+    }));
   });
 
   const clients = () => ({ ec2, cloudwatch, autoscaling });

@@ -9,8 +9,12 @@ import { HEARTBEAT_FUTURE_TOLERANCE_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, MANUAL_R
 export interface NatConfig {
   readonly az: string;
   readonly networkInterfaceId: string;
-  /** Its Auto Scaling group. */
-  readonly groupName?: string;
+  /**
+   * The NatInstanceGroup tag of its Auto Scaling group, interface and instances: how a lifecycle
+   * event's group is known to be this NAT's. (Not the group's name: the rules and the function
+   * must exist before the groups, so nothing of theirs may refer to a group.)
+   */
+  readonly groupTag?: string;
 }
 
 /** One private route table and the NAT interface it uses when that NAT is healthy. */

@@ -7,7 +7,7 @@
  * logs each decision as one JSON line, emits a RouteMoved metric (embedded metric format) per
  * move, and completes the lifecycle action if there was one.
  */
-import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   AttachNetworkInterfaceCommand, DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DetachNetworkInterfaceCommand,
@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { CurrentRoute, Decision, NatConfig, NatHealth, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
 import { lastHeartbeats } from './heartbeat';
-import { HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE } from '../contract';
+import { HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG } from '../contract';
 
 export * from './decide';
 
@@ -208,13 +208,13 @@ export interface CompactConfig {
   readonly boot: number;
   /** 1 when routes may fail over to another zone's NAT. */
   readonly fo?: number;
-  /** [interface, zone, Auto Scaling group] of each NAT. */
+  /** [interface, zone, NatInstanceGroup tag] of each NAT. */
   readonly nats: Array<[string, string, string?]>;
   readonly tables: Array<[string, number]>;
 }
 
 export function decodeConfig(compact: CompactConfig): WatchdogConfig {
-  const nats = compact.nats.map(([networkInterfaceId, az, groupName]) => ({ networkInterfaceId, az, ...(groupName ? { groupName } : {}) }));
+  const nats = compact.nats.map(([networkInterfaceId, az, groupTag]) => ({ networkInterfaceId, az, ...(groupTag ? { groupTag } : {}) }));
   return {
     nats,
     routeTables: compact.tables.map(([routeTableId, home]) => ({ routeTableId, az: nats[home].az, homeNetworkInterfaceId: nats[home].networkInterfaceId })),
@@ -236,6 +236,17 @@ const TERMINATING = 'EC2 Instance-terminate Lifecycle Action';
 const INSTANCE_ID = /^i-[0-9a-z]{1,17}$/;
 
 const nothing = (caller: Caller): EvaluationResult => ({ decisions: [], moved: 0, apiCalls: caller.calls });
+const GROUP_NAME = /^[\w+=,.@/:-]{1,255}$/;
+
+/** The NAT whose group this is, by the group's NatInstanceGroup tag; undefined for any other group. */
+async function natOfGroup(config: WatchdogConfig, clients: Clients, caller: Caller, groupName: unknown): Promise<NatConfig | undefined> {
+  if (typeof groupName !== 'string' || !GROUP_NAME.test(groupName)) {
+    return undefined;
+  }
+  const groups = (await caller.call(() => clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] })))).AutoScalingGroups ?? [];
+  const tag = groups[0]?.Tags?.find((t) => t.Key === NAT_GROUP_TAG)?.Value;
+  return tag === undefined ? undefined : config.nats.find((n) => n.groupTag === tag);
+}
 
 /** Waits (bounded) until an interface is free to attach again. */
 async function untilAvailable(clients: Clients, caller: Caller, eni: string, sleep: (ms: number) => Promise<void>): Promise<void> {
@@ -296,14 +307,14 @@ export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, 
   const type = typeof event['detail-type'] === 'string' ? event['detail-type'] : 'direct';
   const detail = event.detail !== null && typeof event.detail === 'object' ? event.detail : {};
   if (type === LAUNCHING || type === TERMINATING) {
-    const nat = config.nats.find((n) => n.groupName !== undefined && n.groupName === detail.AutoScalingGroupName);
+    const nat = await natOfGroup(config, clients, caller, detail.AutoScalingGroupName);
     const instanceId = typeof detail.EC2InstanceId === 'string' && INSTANCE_ID.test(detail.EC2InstanceId) ? detail.EC2InstanceId : undefined;
     if (!nat || !instanceId) {
       log({ event: 'ignored', trigger: type, reason: !nat ? 'not one of this stack\'s NAT groups' : 'no valid instance ID', group: String(detail.AutoScalingGroupName).slice(0, 300), instanceId: String(detail.EC2InstanceId).slice(0, 40) });
       return nothing(caller);
     }
     if (type === LAUNCHING) {
-      log({ event: 'invocation', trigger: type, instanceId, group: nat.groupName });
+      log({ event: 'invocation', trigger: type, instanceId, group: detail.AutoScalingGroupName, groupTag: nat.groupTag });
       return attachToNewInstance(nat, instanceId, config, clients, log, options);
     }
   }
