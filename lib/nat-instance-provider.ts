@@ -168,8 +168,8 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       }
     }
     const timeoutSeconds = this.bootTimeout.toSeconds();
-    if (timeoutSeconds < 60 || timeoutSeconds > 43200) {
-      throw new NatConfigError('bootTimeout', `${timeoutSeconds} seconds`, 'from 1 minute to 12 hours (CloudFormation\'s limit)');
+    if (timeoutSeconds < 60 || timeoutSeconds > 7200) {
+      throw new NatConfigError('bootTimeout', `${timeoutSeconds} seconds`, 'from 1 minute to 2 hours (the launch hook\'s limit, which the boot waits in)');
     }
     this.additionalCidrs = [...(props.additionalCidrs ?? [])];
     const parsed = this.additionalCidrs.filter((c) => !Token.isUnresolved(c)).map((c) => parseCidr('additionalCidrs', c, 8, 28));

@@ -302,8 +302,8 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
       {
         lifecycleHookName: LAUNCH_HOOK_NAME,
         lifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
-        // Auto Scaling allows at most two hours; an instance that has not proved NAT by then goes.
-        heartbeatTimeout: Math.min(bootTimeout.toSeconds(), 7200),
+        // An instance that has not proved NAT within the boot window goes (at most two hours).
+        heartbeatTimeout: bootTimeout.toSeconds(),
         defaultResult: 'ABANDON',
       },
       {

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -74,7 +75,9 @@ export class RouteWatchdog extends Construct {
     const config = {
       boot: props.bootTimeout.toSeconds(),
       fo: props.failover ? 1 : 0,
-      nats: props.nats.map((nat) => [nat.networkInterface.ref, nat.availabilityZone, nat.groupTag]),
+      st: stack.stackName,
+      nats: props.nats.map((nat) => [nat.networkInterface.ref, nat.availabilityZone, nat.groupTag,
+        stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup)]),
       tables: props.routeTables.map((t) => [t.routeTableId, eniOf.indexOf(t.homeNetworkInterfaceId)]),
     };
     // IDs resolve to 21 characters (rtb-/eni- and 17 digits); a zone name selected by index to at
@@ -101,8 +104,8 @@ export class RouteWatchdog extends Construct {
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ObserveNats',
       // None of these supports resource-level permissions.
-      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'autoscaling:DescribeAutoScalingInstances',
-        'autoscaling:DescribeAutoScalingGroups', 'cloudwatch:GetMetricData'],
+      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeInstances', 'ec2:DescribeRouteTables',
+        'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeAutoScalingGroups', 'cloudwatch:GetMetricData'],
       resources: ['*'],
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -118,7 +121,13 @@ export class RouteWatchdog extends Construct {
       // exist only after launch.
       actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
       resources: [...enis, stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
-      conditions: { StringLike: { [`aws:ResourceTag/${NAT_GROUP_TAG}`]: '*' } },
+      conditions: { StringEquals: { [`aws:ResourceTag/${NAT_GROUP_TAG}`]: props.nats.map((nat) => nat.groupTag) } },
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'SignalNatReady',
+      // The controller, not the instance, tells CloudFormation that a new NAT carries traffic.
+      actions: ['cloudformation:SignalResource'],
+      resources: [stack.stackId],
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'KeepSourceDestCheckOff',
@@ -127,9 +136,10 @@ export class RouteWatchdog extends Construct {
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReleaseTerminatingNat',
+      // Launches and terminations of this stack's NAT groups only.
       actions: ['autoscaling:CompleteLifecycleAction'],
       resources: [anyAutoScalingGroupArn(stack)],
-      conditions: { StringLike: { [`aws:ResourceTag/${NAT_GROUP_TAG}`]: '*' } },
+      conditions: { StringEquals: { [`aws:ResourceTag/${NAT_GROUP_TAG}`]: props.nats.map((nat) => nat.groupTag) } },
     }));
 
     const target = new targets.LambdaFunction(this.function, { retryAttempts: 2 });

@@ -63,7 +63,7 @@ function makeHost() {
     const env = {
       PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log, FAKE_STATE: state,
       NAT_IMDS_ENDPOINT: 'http://imds.invalid', NAT_INSTALL_DIR: install, NAT_RETRY_ATTEMPTS: '3', TMPDIR: dir,
-      NAT_SYS_CLASS_NET: sys, NAT_NETWORKD_DIR: path.join(dir, 'networkd'), NAT_WAIT_SECONDS: '3',
+      NAT_SYS_CLASS_NET: sys, NAT_NETWORKD_DIR: path.join(dir, 'networkd'), NAT_WAIT_SECONDS: '3', NAT_ENI_WAIT_SECONDS: '3',
     };
     const result = spawnSync('bash', [script, ...argv], { env, encoding: 'utf8', timeout: 30_000 });
     return {

@@ -85,7 +85,10 @@ export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs
   for (let z = 0; z < azs; z++) {
     const az = ZONES[z];
     const publicSubnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.${cidrSecond}.${z}.0/24`, AvailabilityZone: az }))).Subnet!.SubnetId!;
-    const instanceId = (await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1, SubnetId: publicSubnet, InstanceType: 't4g.nano' }))).Instances![0].InstanceId!;
+    const instanceId = (await ec2.send(new RunInstancesCommand({
+      ImageId: image, MinCount: 1, MaxCount: 1, SubnetId: publicSubnet, InstanceType: 't4g.nano',
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'NatInstanceGroup', Value: `nat-${z}` }] }],
+    }))).Instances![0].InstanceId!;
     const eni = (await ec2.send(new CreateNetworkInterfaceCommand({
       SubnetId: publicSubnet, Groups: [groupId],
       TagSpecifications: [{ ResourceType: 'network-interface', Tags: [{ Key: 'NatInstanceGroup', Value: `nat-${z}` }] }],
@@ -114,7 +117,8 @@ export async function buildVpc(ec2: EC2Client, cloudwatch: CloudWatchClient, azs
     vpcId,
     zones,
     config: {
-      nats: zones.map((z, i) => ({ az: z.az, networkInterfaceId: z.networkInterfaceId, groupTag: `nat-${i}` })),
+      nats: zones.map((z, i) => ({ az: z.az, networkInterfaceId: z.networkInterfaceId, groupTag: `nat-${i}`, signalResource: `NatGroup${i}` })),
+      stackName: 'NatTest',
       routeTables: zones.flatMap((z) => z.routeTableIds.map((id) => ({ routeTableId: id, az: z.az, homeNetworkInterfaceId: z.networkInterfaceId }))),
       bootTimeoutSeconds: DEFAULT_BOOT_TIMEOUT_SECONDS,
     },

@@ -120,15 +120,11 @@ describe('nat-bootstrap.sh setup', () => {
     expect(fs.existsSync(path.join(host.dir, 'swap'))).toBe(false);
 
     // No EC2 call at all: the interface is the controller's to move, and this instance may not.
-    expect(awsCalls(calls)).toEqual([
-      HEARTBEAT,
-      loadMetrics(87, 7),
-      `aws --region eu-west-1 cloudformation signal-resource --stack-name NatStack --logical-resource-id NatAsg1234 --unique-id ${SELF} --status SUCCESS`,
-    ]);
+    // Nor a SUCCESS signal: the controller sends it once it has seen this NAT's heartbeat.
+    expect(awsCalls(calls)).toEqual([HEARTBEAT, loadMetrics(87, 7)]);
     expect(calls).toContain('ip route replace default via 10.0.0.1 dev ens6 metric 10');
     expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 --egress-interface ens6');
     expect(indexOf(calls, /^ip route replace/)).toBeLessThan(indexOf(calls, /^configure-nat.sh/));
-    expect(indexOf(calls, /^configure-nat.sh/)).toBeLessThan(indexOf(calls, /signal-resource/));
     expect(calls).toEqual(expect.arrayContaining(['systemctl daemon-reload', 'systemctl enable nat-instance.service nat-instance-check.timer',
       'systemctl start nat-instance-check.timer', 'systemctl disable --now sshd.service']));
   });
@@ -190,7 +186,7 @@ describe('nat-bootstrap.sh setup', () => {
 
   test('an interface the controller never attaches fails the first boot, after the wait, not never', () => {
     host.setEni(`available None None ${MAC} False`);
-    const { status, stderr, calls } = host.run(SETUP, { NAT_WAIT_SECONDS: '2' });
+    const { status, stderr, calls } = host.run(SETUP, { NAT_ENI_WAIT_SECONDS: '2' });
     expect(status).not.toBe(0);
     expect(stderr).toContain('eni-0123456789abcdef0 is not attached to this instance after 2s (the controller attaches it at launch)');
     expect(calls.join('\n')).toContain('--status FAILURE');
@@ -277,7 +273,7 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
 
   test('a rebooted instance whose interface the controller gave to its replacement stands by, and fails nothing', () => {
     host.setEni(`in-use i-0new00000000000000 eni-attach-new ${MAC} False`);
-    const { status, stderr, calls } = host.run(['start'], { ...settings, NAT_WAIT_SECONDS: '2' });
+    const { status, stderr, calls } = host.run(['start'], { ...settings, NAT_ENI_WAIT_SECONDS: '2' });
     expect(status).toBe(0);
     expect(stderr).toContain(`standing by: eni-0123456789abcdef0 is not attached to ${SELF}`);
     expect(calls.filter((c) => /(attach|detach)-network-interface|set-instance-health|^configure-nat/.test(c))).toEqual([]);
@@ -358,6 +354,19 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     expect(stderr).toContain(`standing by: eni-0123456789abcdef0 is not attached to ${SELF}`);
     expect(awsCalls(calls)).toEqual([]);
     expect(calls.filter((c) => c.startsWith('configure-nat.sh'))).toEqual([]);
+  });
+
+  test('check: an interface that moves away while a repair fails means standing by, not reporting itself broken', () => {
+    host.setRoutes(['default via 10.0.0.1 dev ens5 metric 512']);
+    // The route and the NAT are not intact; and when the repair looks again, the controller has
+    // given the interface to the replacement.
+    host.failTimes('check', 1);
+    host.failTimes('configure', 1);
+    fs.writeFileSync(path.join(host.state, 'eni-gone-after'), '1\n');
+    const { status, stderr, calls } = host.run(['check'], { ...settings, NAT_WAIT_SECONDS: '1', NAT_ENI_WAIT_SECONDS: '1' });
+    expect(stderr).toContain('standing by: eni-0123456789abcdef0 moved away from i-0self0000000000a during the check');
+    expect(status).toBe(0);
+    expect(calls.filter((c) => c.includes('set-instance-health'))).toEqual([]);
   });
 
   test('check: a repair that fails marks the instance unhealthy', () => {

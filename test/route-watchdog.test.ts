@@ -6,6 +6,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { decodeConfig } from '../assets/watchdog/index';
 import { SelfHealingNatProvider, NatInstanceStack } from '../lib';
+import { SelfHealingNat } from '../lib/nat-instance';
 import { natStack } from './helpers';
 
 describe('RouteWatchdog in the stack', () => {
@@ -60,12 +61,15 @@ describe('RouteWatchdog in the stack', () => {
         Statement: Match.arrayWith([
           Match.objectLike({
             Sid: 'ObserveNats',
-            Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeRouteTables', 'autoscaling:DescribeAutoScalingInstances',
-              'autoscaling:DescribeAutoScalingGroups', 'cloudwatch:GetMetricData'],
+            Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstanceStatus', 'ec2:DescribeInstances', 'ec2:DescribeRouteTables',
+              'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeAutoScalingGroups', 'cloudwatch:GetMetricData'],
             Resource: '*',
           }),
           Match.objectLike({ Sid: 'MovePrivateDefaultRoutes', Action: 'ec2:ReplaceRoute', Resource: tableArns }),
-          Match.objectLike({ Sid: 'ReleaseTerminatingNat', Action: 'autoscaling:CompleteLifecycleAction', Condition: { StringLike: { 'aws:ResourceTag/NatInstanceGroup': '*' } } }),
+          Match.objectLike({
+            Sid: 'ReleaseTerminatingNat', Action: 'autoscaling:CompleteLifecycleAction',
+            Condition: { StringEquals: { 'aws:ResourceTag/NatInstanceGroup': (stack.natProvider.natInstances as SelfHealingNat[]).map((n) => n.groupTag) } },
+          }),
         ]),
       },
     });
@@ -115,8 +119,10 @@ describe('RouteWatchdog in the stack', () => {
           Match.objectLike({
             Sid: 'MoveNatInterfaces', Action: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
             Resource: [...enis, { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':instance/*']] }],
-            Condition: { StringLike: { 'aws:ResourceTag/NatInstanceGroup': '*' } },
+            // This stack's NAT groups only, by their tags.
+            Condition: { StringEquals: { 'aws:ResourceTag/NatInstanceGroup': (stack.natProvider.natInstances as SelfHealingNat[]).map((n) => n.groupTag) } },
           }),
+          Match.objectLike({ Sid: 'SignalNatReady', Action: 'cloudformation:SignalResource', Resource: { Ref: 'AWS::StackId' } }),
           Match.objectLike({ Sid: 'KeepSourceDestCheckOff', Action: 'ec2:ModifyNetworkInterfaceAttribute', Resource: enis }),
         ]),
       },

@@ -95,7 +95,7 @@ describe.each(Object.entries(CONFIGURATIONS))('%s', (_name, props) => {
       expect(resources.some((r: string) => r.includes(eni))).toBe(true);
     }
     expect(resources.filter((r: string) => !r.includes(':network-interface/'))).toEqual([expect.stringContaining(':instance/*')]);
-    expect(statement.Condition).toEqual({ StringLike: { 'aws:ResourceTag/NatInstanceGroup': '*' } });
+    expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/NatInstanceGroup': (stack.natProvider.natInstances as SelfHealingNat[]).map((n) => n.groupTag) } });
   });
 
   test('VPC flow logs are on, kept for a limited time', () => {

@@ -1,7 +1,7 @@
 import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, CreateStackCommand, SignalResourceCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   AssociateRouteTableCommand, AttachInternetGatewayCommand, AttachNetworkInterfaceCommand, CreateInternetGatewayCommand, CreateRouteCommand, CreateRouteTableCommand,
@@ -134,9 +134,13 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     const targets = await routeTargets(vpc);
     expect([targets[a.routeTableIds[0]], targets[b.routeTableIds[0]], targets[c.routeTableIds[0]]]).toEqual([a.networkInterfaceId, a.networkInterfaceId, a.networkInterfaceId]);
 
+    // The orphaned interface went back to the running instance of C's group; until that instance
+    // beats again, C is no NAT to route through.
+    const held = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [c.networkInterfaceId] }))).NetworkInterfaces![0].Attachment?.InstanceId;
+    expect(held).toBe(c.instanceId);
     const report = await diagnose({ ec2, autoscaling, cloudwatch, cloudformation: new CloudFormationClient(moto.clientConfig) }, { vpcId: vpc.vpcId, now: later });
     expect(report.problems.map((p) => [p.az, p.problem])).toEqual(expect.arrayContaining([
-      [c.az, `NAT ${c.networkInterfaceId} is unhealthy: interface not attached to any instance`],
+      [c.az, expect.stringMatching(new RegExp(`^NAT ${c.networkInterfaceId} \\(${c.instanceId}\\) is unhealthy: last heartbeat \\d+ s ago`))],
       [b.az, expect.stringMatching(new RegExp(`^NAT ${b.networkInterfaceId} \\(${b.instanceId}\\) is unhealthy: last heartbeat \\d+ s ago \\(limit 210 s\\)$`))],
     ]));
 
@@ -285,12 +289,19 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
       // attach's own minute could be the old instance's).
       const nextMinute = new Date(Date.now() + 65_000);
       await heartbeat(cloudwatch, a.networkInterfaceId, nextMinute);
-      const settled = await evaluate(vpc.config, clients(), { log: quiet, now: new Date(nextMinute.getTime() + 5_000) });
+      const cloudformation = mockClient(new CloudFormationClient({ region: 'us-east-1' }));
+      cloudformation.on(SignalResourceCommand).resolves({});
+      const settled = await evaluate(vpc.config, { ...clients(), cloudformation: cloudformation as never as CloudFormationClient }, { log: quiet, now: new Date(nextMinute.getTime() + 5_000) });
       expect(settled.moved).toBe(1);
       expect(await routeTargets(vpc)).toEqual(homes(vpc));
       expect(autoscalingMock.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([{
         AutoScalingGroupName: 'nat-group-0', LifecycleHookName: 'NatInstanceLaunch', InstanceId: fresh, LifecycleActionResult: 'CONTINUE',
       }]);
+      // The controller, not the instance, tells CloudFormation the zone is done: only then does a
+      // deployment move on to the next zone.
+      expect(cloudformation.commandCalls(SignalResourceCommand).map((c) => c.args[0].input)).toEqual([
+        { StackName: 'NatTest', LogicalResourceId: 'NatGroup0', UniqueId: fresh, Status: 'SUCCESS' },
+      ]);
     });
 
     test('a new instance that never proves NAT is abandoned after its boot window, and its zone keeps egress through another', async () => {
@@ -303,6 +314,27 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
       await evaluate(vpc.config, clients(), { log: quiet, now: pastBootWindow });
       expect(autoscalingMock.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input.LifecycleActionResult)).toEqual(['ABANDON']);
       expect((await routeTargets(vpc))[a.routeTableIds[0]]).toBe(b.networkInterfaceId);
+    });
+
+    test('a launch waiting for its proof is not abandoned for a momentary state, only past its boot window', async () => {
+      const vpc = await build(2);
+      const fresh = await launch(vpc);
+      await handleEvent(event(fresh), vpc.config, clients(), quiet);
+      // Within the window, even with the old heartbeat long stale: no verdict yet.
+      await evaluate(vpc.config, clients(), { log: quiet, now: new Date(Date.now() + 400_000) });
+      expect(autoscalingMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+    });
+
+    test('a launch event for an instance older than the interface\'s holder leaves the interface with the newer one', async () => {
+      const vpc = await build(2);
+      const [a] = vpc.zones;
+      const fresh = await launch(vpc);
+      await handleEvent(event(fresh), vpc.config, clients(), quiet);
+      // A late event for the old instance (its group replaced it, say) must not take it back.
+      const logs: Array<Record<string, unknown>> = [];
+      await handleEvent(event(a.instanceId), vpc.config, clients(), (entry) => logs.push(entry));
+      expect(await holder(a.networkInterfaceId)).toBe(fresh);
+      expect(logs).toContainEqual(expect.objectContaining({ event: 'ignored', reason: `a newer instance, ${fresh}, holds the interface` }));
     });
 
     test('a repeated launch event finds the interface attached already and moves nothing', async () => {

@@ -147,16 +147,26 @@ check_nat() {
     log "standing by: $ENI_ID is not attached to $INSTANCE_ID"
     return 0
   fi
-  dev=$(wait_for_interface "$mac") || die "$ENI_ID is attached but has no interface with an IPv4 address"
-  NAT_DEV=$dev
-  mapfile -t args < <(nat_args)
-  if [ "$(default_route_dev)" = "$dev" ] && "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" --check >/dev/null; then
-    heartbeat
+  if dev=$(wait_for_interface "$mac"); then
+    NAT_DEV=$dev
+    mapfile -t args < <(nat_args)
+    if [ "$(default_route_dev)" = "$dev" ] && "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" --check >/dev/null; then
+      heartbeat
+      return 0
+    fi
+    log "NAT through $dev is not intact; repairing"
+    if (start_nat); then
+      heartbeat
+      return 0
+    fi
+  fi
+  # The controller may have moved the interface away during this check: then this instance
+  # stands by, rather than report itself broken and have its group replace it.
+  if ! eni_mac "$ENI_ID" >/dev/null; then
+    log "standing by: $ENI_ID moved away from $INSTANCE_ID during the check"
     return 0
   fi
-  log "NAT through $dev is not intact; repairing"
-  start_nat
-  heartbeat
+  die "NAT through $ENI_ID cannot be verified or repaired"
 }
 
 mem_total_kib() { awk '/^MemTotal:/ {print $2}' "$MEMINFO"; }
@@ -295,13 +305,12 @@ publish_load() {
     log "could not publish the load metrics"
 }
 
-# Outside a deployment CloudFormation refuses signals, so a refusal is logged, not fatal.
-signal() {
-  local attempts=3
-  [ "$1" = SUCCESS ] || attempts=1
-  RETRY_ATTEMPTS=$attempts retry aws --region "$REGION" cloudformation signal-resource --stack-name "$STACK_NAME" \
-    --logical-resource-id "$RESOURCE" --unique-id "$INSTANCE_ID" --status "$1" ||
-    log "could not signal $1 to $STACK_NAME/$RESOURCE (expected outside a deployment)"
+# A failure is this instance's to report; success is the controller's, once it has seen this NAT
+# carry traffic. Outside a deployment CloudFormation refuses signals: logged, not fatal.
+signal_failure() {
+  aws --region "$REGION" cloudformation signal-resource --stack-name "$STACK_NAME" \
+    --logical-resource-id "$RESOURCE" --unique-id "$INSTANCE_ID" --status FAILURE ||
+    log "could not signal FAILURE to $STACK_NAME/$RESOURCE (expected outside a deployment)"
 }
 
 # On any failure: fail the deployment and have Auto Scaling replace this instance.
@@ -310,7 +319,7 @@ report_failure() {
   [ "$status" -ne 0 ] || return 0
   log "failed (exit $status); reporting this instance as broken"
   if [ -n "$REGION" ] && [ -n "$INSTANCE_ID" ]; then
-    [ "$MODE" != setup ] || signal FAILURE
+    [ "$MODE" != setup ] || signal_failure
     aws --region "$REGION" autoscaling set-instance-health --instance-id "$INSTANCE_ID" \
       --health-status Unhealthy --no-should-respect-grace-period ||
       log "could not mark $INSTANCE_ID unhealthy"
@@ -342,7 +351,6 @@ main() {
   heartbeat
   if [ "$MODE" = setup ]; then
     systemctl start nat-instance-check.timer
-    signal SUCCESS
   fi
   log "NAT ready on $INSTANCE_ID through $ENI_ID"
 }

@@ -13,6 +13,9 @@ NETWORKD_DIR=${NAT_NETWORKD_DIR:-/etc/systemd/network}
 RETRY_ATTEMPTS=${NAT_RETRY_ATTEMPTS:-8}
 RETRY_BASE_SECONDS=${NAT_RETRY_BASE_SECONDS:-2}
 WAIT_SECONDS=${NAT_WAIT_SECONDS:-120}
+# How long an instance waits for the controller to attach its interface: a replacement may have
+# to wait for its predecessor's routes to move first.
+ENI_WAIT_SECONDS=${NAT_ENI_WAIT_SECONDS:-600}
 # Below the metric amazon-ec2-net-utils gives the primary interface's default route.
 ROUTE_METRIC=10
 IMDS_TOKEN=""
@@ -61,9 +64,9 @@ eni_mac() {
   return 1
 }
 
-# Prints the MAC of the interface once the controller has attached it, or fails after WAIT_SECONDS.
+# Prints the MAC of the interface once the controller has attached it, or fails after ENI_WAIT_SECONDS.
 await_eni() {
-  local eni=$1 deadline=$((SECONDS + WAIT_SECONDS))
+  local eni=$1 deadline=$((SECONDS + ENI_WAIT_SECONDS))
   until eni_mac "$eni"; do
     [ "$SECONDS" -lt "$deadline" ] || return 1
     sleep 1
@@ -127,7 +130,7 @@ route_through() {
 # Waits for the static interface and sends the default route through it; prints the device.
 egress_through() {
   local eni=$1 mac dev router
-  mac=$(await_eni "$eni") || die "$eni is not attached to this instance after ${WAIT_SECONDS}s (the controller attaches it at launch)"
+  mac=$(await_eni "$eni") || die "$eni is not attached to this instance after ${ENI_WAIT_SECONDS}s (the controller attaches it at launch)"
   dev=$(wait_for_interface "$mac") || die "no interface with MAC $mac and an IPv4 address after ${WAIT_SECONDS}s"
   router=$(subnet_router "$mac") || die "cannot read the subnet of $mac from instance metadata"
   route_through "$dev" "$router" || die "the default route does not go through $dev after ${WAIT_SECONDS}s"

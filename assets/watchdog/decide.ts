@@ -15,6 +15,8 @@ export interface NatConfig {
    * must exist before the groups, so nothing of theirs may refer to a group.)
    */
   readonly groupTag?: string;
+  /** The logical ID of its Auto Scaling group, to which CloudFormation expects a ready signal. */
+  readonly signalResource?: string;
 }
 
 /** One private route table and the NAT interface it uses when that NAT is healthy. */
@@ -32,6 +34,8 @@ export interface WatchdogConfig {
   readonly bootTimeoutSeconds: number;
   /** Whether routes may fail over to another zone's NAT (routeWatchdog). @default true */
   readonly failover?: boolean;
+  /** The stack to signal a NAT ready to. */
+  readonly stackName?: string;
 }
 
 /** What the watchdog saw of one NAT. */

@@ -9,8 +9,9 @@
  */
 import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudFormationClient, SignalResourceCommand } from '@aws-sdk/client-cloudformation';
 import {
-  AttachNetworkInterfaceCommand, DescribeInstanceStatusCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DetachNetworkInterfaceCommand,
+  AttachNetworkInterfaceCommand, DescribeInstanceStatusCommand, DescribeInstancesCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DetachNetworkInterfaceCommand,
   EC2Client, ModifyNetworkInterfaceAttributeCommand, ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
 import { CurrentRoute, Decision, NatConfig, NatHealth, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
@@ -26,6 +27,8 @@ export interface Clients {
   readonly ec2: EC2Client;
   readonly autoscaling: AutoScalingClient;
   readonly cloudwatch: CloudWatchClient;
+  /** To signal a NAT ready to CloudFormation; without it no signal is sent. */
+  readonly cloudformation?: CloudFormationClient;
 }
 
 /** The events the watchdog is subscribed to (EventBridge shapes, only the fields it reads). */
@@ -114,7 +117,8 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
     };
   });
 
-  const tables = (await caller.call(() => clients.ec2.send(new DescribeRouteTablesCommand({
+  // With no table to ask for, DescribeRouteTables would answer with every table of the region.
+  const tables = config.routeTables.length === 0 ? [] : (await caller.call(() => clients.ec2.send(new DescribeRouteTablesCommand({
     RouteTableIds: config.routeTables.map((t) => t.routeTableId),
   })))).RouteTables ?? [];
   const routes: CurrentRoute[] = tables.map((t) => {
@@ -162,7 +166,8 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
       log({ ...decision, event: 'route-decision' });
     }
   }
-  await settleLaunches(clients, caller, observations, health, log);
+  await settleLaunches(config, clients, caller, observations, health, now, log);
+  await reattachOrphans(config, clients, caller, observations, log);
   if (failures.length > 0) {
     // Fail the invocation so that it is retried; the tables that could move have moved.
     throw new Error(`${failures.length} route(s) could not be moved: ${failures.map((f) => f.message).join('; ')}`);
@@ -176,13 +181,17 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
  * its zone's routes home. One that has not proved NAT within its boot window is abandoned, and
  * its zone's routes stay where they are, on a NAT that works.
  */
-async function settleLaunches(clients: Clients, caller: Caller, observations: readonly NatObservation[], health: readonly NatHealth[], log: Log): Promise<void> {
+async function settleLaunches(config: WatchdogConfig, clients: Clients, caller: Caller, observations: readonly NatObservation[],
+  health: readonly NatHealth[], now: Date, log: Log): Promise<void> {
   for (const [i, o] of observations.entries()) {
     if (o.lifecycleState !== 'Pending:Wait' || !o.instanceId || !o.groupName) {
       continue;
     }
-    const state = health[i].state;
-    const result = state === 'healthy' ? 'CONTINUE' : state === 'replacing' ? undefined : 'ABANDON';
+    // A momentary state (the interface still attaching, checks not yet reported) is no verdict:
+    // abandon only past the boot window, or an instance that is going anyway.
+    const expired = o.attachTime !== undefined && now.getTime() - o.attachTime.getTime() > config.bootTimeoutSeconds * 1000;
+    const gone = o.instanceState !== undefined && !['pending', 'running'].includes(o.instanceState);
+    const result = health[i].state === 'healthy' ? 'CONTINUE' : expired || gone ? 'ABANDON' : undefined;
     if (!result) {
       continue;
     }
@@ -191,10 +200,58 @@ async function settleLaunches(clients: Clients, caller: Caller, observations: re
         AutoScalingGroupName: o.groupName, LifecycleHookName: LAUNCH_HOOK_NAME, InstanceId: o.instanceId, LifecycleActionResult: result,
       })));
       log({ event: 'launch-complete', instanceId: o.instanceId, networkInterfaceId: o.networkInterfaceId, result, reason: health[i].reason });
+      if (result === 'CONTINUE') {
+        await signalReady(config, clients, caller, o, log);
+      }
     } catch (error) {
       // Completed already, or timed out: Auto Scaling has decided.
       log({ event: 'launch-complete-failed', instanceId: o.instanceId, result, error: `${(error as Error).name}: ${(error as Error).message}` });
     }
+  }
+}
+
+/**
+ * Tells CloudFormation that a NAT is ready, once the controller (not the instance) has judged it
+ * so: a deployment moves to the next zone only when this zone's new NAT carries traffic. Outside
+ * a deployment CloudFormation refuses the signal, which is logged.
+ */
+async function signalReady(config: WatchdogConfig, clients: Clients, caller: Caller, o: NatObservation, log: Log): Promise<void> {
+  const nat = config.nats.find((n) => n.networkInterfaceId === o.networkInterfaceId);
+  if (!clients.cloudformation || !config.stackName || !nat?.signalResource) {
+    return;
+  }
+  try {
+    await caller.call(() => clients.cloudformation!.send(new SignalResourceCommand({
+      StackName: config.stackName, LogicalResourceId: nat.signalResource, UniqueId: o.instanceId, Status: 'SUCCESS',
+    })));
+    log({ event: 'signalled', instanceId: o.instanceId, resource: nat.signalResource });
+  } catch (error) {
+    log({ event: 'signal-refused', instanceId: o.instanceId, error: `${(error as Error).name}: ${(error as Error).message}` });
+  }
+}
+
+/**
+ * An interface that no instance holds (a lost launch event, a rolled-back update that took the
+ * new instance away) goes to the newest running or pending instance of its NAT's group, if there
+ * is one; that instance's own check brings NAT up through it.
+ */
+async function reattachOrphans(config: WatchdogConfig, clients: Clients, caller: Caller, observations: readonly NatObservation[], log: Log): Promise<void> {
+  for (const o of observations.filter((x) => !x.instanceId)) {
+    const nat = config.nats.find((n) => n.networkInterfaceId === o.networkInterfaceId);
+    if (!nat?.groupTag) {
+      continue;
+    }
+    const reservations = (await caller.call(() => clients.ec2.send(new DescribeInstancesCommand({
+      Filters: [{ Name: `tag:${NAT_GROUP_TAG}`, Values: [nat.groupTag!] }, { Name: 'instance-state-name', Values: ['running'] }],
+    })))).Reservations ?? [];
+    const newest = reservations.flatMap((r) => r.Instances ?? [])
+      .sort((a, b) => new Date(b.LaunchTime ?? 0).getTime() - new Date(a.LaunchTime ?? 0).getTime())[0];
+    if (!newest?.InstanceId) {
+      log({ event: 'orphan-interface', networkInterfaceId: o.networkInterfaceId, reason: 'no running instance of its group to give it to' });
+      continue;
+    }
+    await caller.call(() => clients.ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: o.networkInterfaceId, InstanceId: newest.InstanceId, DeviceIndex: 1 })));
+    log({ event: 'interface-reattached', networkInterfaceId: o.networkInterfaceId, instanceId: newest.InstanceId });
   }
 }
 
@@ -208,18 +265,23 @@ export interface CompactConfig {
   readonly boot: number;
   /** 1 when routes may fail over to another zone's NAT. */
   readonly fo?: number;
-  /** [interface, zone, NatInstanceGroup tag] of each NAT. */
-  readonly nats: Array<[string, string, string?]>;
+  /** The stack, to signal a NAT ready to. */
+  readonly st?: string;
+  /** [interface, zone, NatInstanceGroup tag, group's logical ID] of each NAT. */
+  readonly nats: Array<[string, string, string?, string?]>;
   readonly tables: Array<[string, number]>;
 }
 
 export function decodeConfig(compact: CompactConfig): WatchdogConfig {
-  const nats = compact.nats.map(([networkInterfaceId, az, groupTag]) => ({ networkInterfaceId, az, ...(groupTag ? { groupTag } : {}) }));
+  const nats = compact.nats.map(([networkInterfaceId, az, groupTag, signalResource]) => ({
+    networkInterfaceId, az, ...(groupTag ? { groupTag } : {}), ...(signalResource ? { signalResource } : {}),
+  }));
   return {
     nats,
     routeTables: compact.tables.map(([routeTableId, home]) => ({ routeTableId, az: nats[home].az, homeNetworkInterfaceId: nats[home].networkInterfaceId })),
     bootTimeoutSeconds: compact.boot,
     failover: compact.fo !== 0,
+    ...(compact.st ? { stackName: compact.st } : {}),
   };
 }
 
@@ -246,6 +308,28 @@ async function natOfGroup(config: WatchdogConfig, clients: Clients, caller: Call
   const groups = (await caller.call(() => clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] })))).AutoScalingGroups ?? [];
   const tag = groups[0]?.Tags?.find((t) => t.Key === NAT_GROUP_TAG)?.Value;
   return tag === undefined ? undefined : config.nats.find((n) => n.groupTag === tag);
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits (bounded) until the first instance is running (an interface cannot be attached to a
+ * pending one); returns the launch time of each instance.
+ */
+async function untilRunning(clients: Clients, caller: Caller, instanceIds: string[], sleep: (ms: number) => Promise<void>): Promise<Map<string, number>> {
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const instances = ((await caller.call(() => clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: instanceIds })))).Reservations ?? [])
+      .flatMap((r) => r.Instances ?? []);
+    const state = instances.find((i) => i.InstanceId === instanceIds[0])?.State?.Name;
+    if (state === 'running') {
+      return new Map(instances.map((i) => [i.InstanceId!, new Date(i.LaunchTime ?? 0).getTime()]));
+    }
+    if (state !== 'pending') {
+      throw new Error(`instance ${instanceIds[0]} is ${state ?? 'not found'}, so the interface stays where it is`);
+    }
+    await sleep(1000);
+  }
+  throw new Error(`instance ${instanceIds[0]} was not running within 60 s; the interface stays where it is`);
 }
 
 /** Waits (bounded) until an interface is free to attach again. */
@@ -277,12 +361,18 @@ async function attachToNewInstance(nat: NatConfig, instanceId: string, config: W
     log({ event: 'interface-attached-already', networkInterfaceId: eni, instanceId });
     return nothing(caller);
   }
+  // The old instance keeps the interface until the new one can take it: running, and newer.
+  const launched = await untilRunning(clients, caller, [instanceId, ...(attachment?.InstanceId ? [attachment.InstanceId] : [])], options.sleep ?? defaultSleep);
+  if (attachment?.InstanceId && (launched.get(attachment.InstanceId) ?? 0) > (launched.get(instanceId) ?? 0)) {
+    log({ event: 'ignored', reason: `a newer instance, ${attachment.InstanceId}, holds the interface`, networkInterfaceId: eni, instanceId });
+    return nothing(caller);
+  }
   let moved: EvaluationResult | undefined;
   if (attachment?.InstanceId) {
     moved = await evaluate(config, clients, { leaving: [attachment.InstanceId], log, caller, now: options.now });
     await caller.call(() => clients.ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachment.AttachmentId })));
     log({ event: 'interface-detached', networkInterfaceId: eni, instanceId: attachment.InstanceId });
-    await untilAvailable(clients, caller, eni, options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))));
+    await untilAvailable(clients, caller, eni, options.sleep ?? defaultSleep);
   }
   await caller.call(() => clients.ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni, InstanceId: instanceId, DeviceIndex: 1 })));
   if (current?.SourceDestCheck !== false) {
@@ -366,7 +456,10 @@ export async function handler(event: WatchdogEvent): Promise<EvaluationResult> {
   cached ??= {
     config: configFromEnvironment(),
     // Caller retries throttled calls itself, with a count of every call, so the SDK's own retries are off.
-    clients: { ec2: new EC2Client({ maxAttempts: 1 }), autoscaling: new AutoScalingClient({ maxAttempts: 1 }), cloudwatch: new CloudWatchClient({ maxAttempts: 1 }) },
+    clients: {
+      ec2: new EC2Client({ maxAttempts: 1 }), autoscaling: new AutoScalingClient({ maxAttempts: 1 }), cloudwatch: new CloudWatchClient({ maxAttempts: 1 }),
+      cloudformation: new CloudFormationClient({ maxAttempts: 1 }),
+    },
   };
   return handleEvent(event, cached.config, cached.clients);
 }

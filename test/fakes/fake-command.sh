@@ -18,6 +18,17 @@ failing() {
   echo $((n - 1)) >"$file"
 }
 
+# True once $1's counter of successes has run out: the first N calls succeed, later ones fail.
+spent() {
+  local file=$state/$1 n
+  [ -f "$file" ] || return 1
+  n=$(cat "$file")
+  if [ "$n" -gt 0 ]; then
+    echo $((n - 1)) >"$file"
+    return 1
+  fi
+}
+
 case "$name" in
   curl)
     url=${*: -1}
@@ -31,7 +42,8 @@ case "$name" in
       */meta-data/network/interfaces/macs/)
         echo 0a:00:00:00:00:05/
         # Attached by the controller; until then (a count of polls), not listed.
-        if grep -q "^in-use $self " "$state/eni" && ! failing imds-eni; then echo "$mac/"; fi ;;
+        # Or given away after a number of polls (eni-gone-after).
+        if grep -q "^in-use $self " "$state/eni" && ! failing imds-eni && ! spent eni-gone-after; then echo "$mac/"; fi ;;
       */meta-data/network/interfaces/macs/0a:00:00:00:00:05/interface-id) echo eni-0primary000000000 ;;
       */meta-data/network/interfaces/macs/$mac/interface-id) echo eni-0123456789abcdef0 ;;
       *) echo "fake curl: no metadata at $url" >&2; exit 22 ;;
