@@ -4,7 +4,7 @@ import { NatConfigError, NatInstanceStackProps } from '../lib';
 /** The app's default stack name. */
 export const DEFAULT_STACK_NAME = 'NatInstance';
 
-type Kind = 'string' | 'number' | 'list' | 'boolean' | 'instanceType' | 'creditSpecification';
+type Kind = 'string' | 'number' | 'list' | 'boolean' | 'instanceType' | 'creditSpecification' | 'zones';
 
 /**
  * The CDK context keys the app reads, each the name of a {@link NatInstanceStackProps} prop
@@ -13,7 +13,7 @@ type Kind = 'string' | 'number' | 'list' | 'boolean' | 'instanceType' | 'creditS
 export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   stackName: 'string',
   vpcCidr: 'string',
-  azs: 'number',
+  azs: 'zones',
   natCount: 'number',
   publicSubnetCidrMask: 'number',
   privateSubnetCidrMask: 'number',
@@ -75,8 +75,13 @@ export function configFromContext(context: Record<string, unknown>): AppConfig {
         throw new NatConfigError('stackName', raw, 'a CloudFormation stack name: a letter, then letters, digits and hyphens, 128 characters at most');
       }
       stackName = raw;
+    } else if (kind === 'zones' && typeof raw === 'string' && /^[a-z]{2}-/.test(raw.trim())) {
+      // -c azs=us-east-1a,us-east-1c names the zones; -c azs=3 counts them.
+      props.availabilityZones = convert('list', raw);
+    } else if (kind === 'zones' && Array.isArray(raw)) {
+      props.availabilityZones = raw;
     } else {
-      props[key] = convert(kind, raw);
+      props[key] = convert(kind === 'zones' ? 'number' : kind, raw);
     }
   }
   return { stackName, props: props as NatInstanceStackProps };

@@ -4,8 +4,10 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { diagnose, formatReport } from './doctor';
+import { formatPreflight, preflight } from './preflight';
 
 const USAGE = `Usage: nat-doctor (--stack NAME | --vpc-id VPC_ID) [--region REGION] [--json]
+       nat-doctor preflight --azs ZONE,ZONE[,...] [--instance-type TYPE] [--elastic-ips N] [--region REGION] [--json]
 
 Checks the NAT instances of a deployed VPC: per availability zone the NAT's health as the
 controller judges it (healthy, replacing, or unhealthy and why: its instance, status checks and
@@ -18,10 +20,59 @@ over to another zone's NAT, under manual control, or bypassing the NAT altogethe
   --region REGION           default: the AWS SDK's (AWS_REGION, profile)
   --json                    print the report as JSON, for pipelines
 
+preflight, before a first deployment: checks that every chosen zone offers the instance type
+(default t4g.nano) and that the account can allocate the Elastic IPs (default one per zone).
+
 Exits 0 when everything is healthy, 1 when anything is wrong (each problem with its fix),
 2 on bad usage or when AWS cannot be asked.`;
 
+const ZONE = /^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+
+function usageError(message: string): number {
+  process.stderr.write(`nat-doctor: ${message}\n${USAGE}\n`);
+  return 2;
+}
+
+async function runPreflight(argv: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        azs: { type: 'string' }, 'instance-type': { type: 'string', default: 't4g.nano' }, 'elastic-ips': { type: 'string' },
+        region: { type: 'string' }, json: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  const zones = (values.azs ?? '').split(',').map((z) => z.trim()).filter((z) => z !== '');
+  if (zones.length === 0 || zones.some((z) => !ZONE.test(z))) {
+    return usageError(`--azs: got '${values.azs ?? ''}'; expected zone names such as us-east-1a,us-east-1c`);
+  }
+  const instanceType = values['instance-type'];
+  if (!INSTANCE_TYPE.test(instanceType)) {
+    return usageError(`--instance-type: got '${instanceType}'; expected an instance type such as t4g.nano`);
+  }
+  const eips = values['elastic-ips'] === undefined ? zones.length : Number(values['elastic-ips']);
+  if (!Number.isInteger(eips) || eips < 0 || eips > 100) {
+    return usageError(`--elastic-ips: got '${values['elastic-ips']}'; expected a whole number from 0 to 100`);
+  }
+  try {
+    const report = await preflight(new EC2Client({ region: values.region }), { instanceType, zones, elasticIps: eips });
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatPreflight(report, zones));
+    return report.ok ? 0 : 1;
+  } catch (error) {
+    process.stderr.write(`nat-doctor: ${(error as Error).name}: ${(error as Error).message}\n`);
+    return 2;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'preflight') {
+    return runPreflight(argv.slice(1));
+  }
   let values;
   try {
     values = parseArgs({

@@ -29,6 +29,15 @@ export interface NatInstanceStackProps extends StackProps {
   readonly azs?: number;
 
   /**
+   * The availability zones by name, 1 to 6 of them, such as `['us-east-1a', 'us-east-1c']`:
+   * choose zones that offer the instance type (`nat-doctor preflight` checks). Conflicts with
+   * `azs`.
+   *
+   * @default - the region's first `azs` zones
+   */
+  readonly availabilityZones?: string[];
+
+  /**
    * How many NAT instances, 1 to `azs`. With fewer NATs than zones, the private subnets of a
    * zone without a NAT route through a NAT in another zone: cheaper, but that zone's egress
    * then depends on another zone.
@@ -207,7 +216,8 @@ export class NatInstanceStack extends Stack {
     super(scope, id, props);
 
     const vpcCidr = parseCidr('vpcCidr', props.vpcCidr ?? NatInstanceStack.DEFAULT_VPC_CIDR, 16, 28);
-    const azs = parseWholeNumber('azs', props.azs ?? NatInstanceStack.DEFAULT_AZS, 1, MAX_AZS);
+    const named = props.availabilityZones === undefined ? undefined : this.namedZones(props.availabilityZones, props.azs);
+    const azs = named?.length ?? parseWholeNumber('azs', props.azs ?? NatInstanceStack.DEFAULT_AZS, 1, MAX_AZS);
     const natCount = parseWholeNumber('natCount', props.natCount ?? azs, 1, azs, ` (at most one NAT per availability zone, and azs is ${azs})`);
     const publicMask = this.subnetMask('publicSubnetCidrMask', props.publicSubnetCidrMask ?? NatInstanceStack.DEFAULT_PUBLIC_SUBNET_CIDR_MASK, vpcCidr);
     const privateMask = this.subnetMask('privateSubnetCidrMask', props.privateSubnetCidrMask ?? NatInstanceStack.DEFAULT_PRIVATE_SUBNET_CIDR_MASK, vpcCidr);
@@ -251,7 +261,7 @@ export class NatInstanceStack extends Stack {
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(vpcCidr.text),
-      availabilityZones: this.zones(azs),
+      availabilityZones: named ?? this.zones(azs),
       natGateways: natCount,
       natGatewayProvider: this.natProvider,
       subnetConfiguration: [
@@ -341,6 +351,26 @@ export class NatInstanceStack extends Stack {
    * The zones to use. An environment-agnostic stack knows only two zone names (CDK's default);
    * selecting from `Fn::GetAZs` lets it span up to six, resolved at deployment.
    */
+  /** Zone names as given: well-formed, distinct, 1 to 6, of the stack's region where it is known. */
+  private namedZones(zones: unknown, azs: unknown): string[] {
+    if (azs !== undefined) {
+      throw new NatConfigError('availabilityZones', zones, 'either a number of zones (azs) or their names (availabilityZones), not both');
+    }
+    const expected = `1 to ${MAX_AZS} distinct availability zone names such as ['us-east-1a', 'us-east-1c']`;
+    if (!Array.isArray(zones) || zones.length < 1 || zones.length > MAX_AZS || new Set(zones).size !== zones.length) {
+      throw new NatConfigError('availabilityZones', zones, expected);
+    }
+    for (const zone of zones) {
+      if (typeof zone !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/.test(zone)) {
+        throw new NatConfigError('availabilityZones', zone, expected);
+      }
+      if (!Token.isUnresolved(this.region) && !zone.startsWith(this.region)) {
+        throw new NatConfigError('availabilityZones', zone, `zones of the stack's region, ${this.region}`);
+      }
+    }
+    return zones as string[];
+  }
+
   private zones(count: number): string[] {
     if (Token.isUnresolved(this.region)) {
       return Array.from({ length: count }, (_, i) => Fn.select(i, Fn.getAzs()));

@@ -68,3 +68,13 @@ describe('configFromContext', () => {
     }
   });
 });
+
+describe('azs: a count or the zones by name', () => {
+  test('-c azs=3 counts; -c azs=us-east-1a,us-east-1c names them', () => {
+    expect(configFromContext({ azs: '3' }).props).toEqual({ azs: 3 });
+    expect(configFromContext({ azs: 'us-east-1a, us-east-1c' }).props).toEqual({ availabilityZones: ['us-east-1a', 'us-east-1c'] });
+    expect(configFromContext({ azs: ['eu-west-1b'] }).props).toEqual({ availabilityZones: ['eu-west-1b'] });
+    // A word is no zone name: it stays azs, for the stack to refuse by that name.
+    expect(configFromContext({ azs: 'three' }).props).toEqual({ azs: 'three' });
+  });
+});

@@ -2,6 +2,7 @@ import { App, CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { NatInstanceStack } from '../lib';
+import { composeApp } from '../bin/compose';
 import { SelfHealingNat } from '../lib/nat-instance';
 import { natStack, natTemplate, userDataScripts } from './helpers';
 
@@ -396,5 +397,39 @@ describe('NatInstanceStack options', () => {
     natTemplate({ ebsKmsKeyArn: key }).hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true, KmsKeyId: key }) })] }),
     });
+  });
+});
+
+describe('NatInstanceStack in zones chosen by name', () => {
+  test('subnets and NATs in exactly the zones named, one NAT each by default', () => {
+    const stack = natStack({ availabilityZones: ['us-east-1a', 'us-east-1c', 'us-east-1f'] });
+    const template = Template.fromStack(stack);
+    const zones = Object.values(template.findResources('AWS::EC2::Subnet')).map((r) => r.Properties.AvailabilityZone);
+    expect(zones).toEqual(['us-east-1a', 'us-east-1c', 'us-east-1f', 'us-east-1a', 'us-east-1c', 'us-east-1f']);
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 3);
+    expect(stack.natProvider.natInstances.map((n) => n.availabilityZone)).toEqual(['us-east-1a', 'us-east-1c', 'us-east-1f']);
+  });
+
+  test('-c azs=NAMES reaches the stack through the app', () => {
+    const app = new App({ context: { azs: 'eu-west-1b,eu-west-1c' } });
+    const stack = composeApp(app);
+    expect(stack.vpc.availabilityZones).toEqual(['eu-west-1b', 'eu-west-1c']);
+  });
+
+  test.each([
+    ['both a count and names', { azs: 2, availabilityZones: ['us-east-1a'] }, "Invalid availabilityZones: got [\"us-east-1a\"]; expected either a number of zones (azs) or their names (availabilityZones), not both"],
+    ['a name that is no zone', { availabilityZones: ['us-east-1'] }, "Invalid availabilityZones: got 'us-east-1'; expected 1 to 6 distinct availability zone names"],
+    ['a zone twice', { availabilityZones: ['us-east-1a', 'us-east-1a'] }, 'Invalid availabilityZones: got ["us-east-1a","us-east-1a"]; expected 1 to 6 distinct'],
+    ['seven zones', { availabilityZones: ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((z) => `us-east-1${z}`) }, 'expected 1 to 6 distinct availability zone names'],
+    ['none', { availabilityZones: [] }, 'Invalid availabilityZones: got []; expected 1 to 6'],
+    ['more NATs than named zones', { availabilityZones: ['us-east-1a'], natCount: 2 }, 'Invalid natCount: got 2; expected a whole number 1'],
+  ])('refuses %s', (_name, props, message) => {
+    expect(() => natStack(props as never)).toThrow(message);
+  });
+
+  test('a zone of another region than the stack\'s is refused', () => {
+    const app = new App();
+    expect(() => new NatInstanceStack(app, 'Env', { env: { account: '111111111111', region: 'eu-west-1' }, availabilityZones: ['us-east-1a'] }))
+      .toThrow("Invalid availabilityZones: got 'us-east-1a'; expected zones of the stack's region, eu-west-1");
   });
 });

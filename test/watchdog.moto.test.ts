@@ -13,6 +13,7 @@ import { MANUAL_ROUTE_TAG } from '../assets/contract';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Caller, evaluate, handleEvent } from '../assets/watchdog/index';
 import { diagnose, formatReport } from '../bin/doctor';
+import { preflight } from '../bin/preflight';
 import { describeUnless } from './lab';
 import { BuiltVpc, Moto, buildVpc, heartbeat, motoUnavailableReason } from './moto';
 
@@ -433,6 +434,40 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
       const result = run(['--stack', 'EmptyNat']);
       expect(result.status).toBe(1);
       expect(result.stdout).toMatch(/no NAT interface \(tag NatInstanceGroup\) in vpc-/);
+    });
+  });
+
+  describe('nat-doctor preflight: zones that offer the instance type, Elastic IPs the account can allocate', () => {
+    test('a zone that does not offer the type is named, with the zones that do', async () => {
+      const report = await preflight(ec2, { instanceType: 't4g.nano', zones: ['us-east-1a', 'us-east-1z'], elasticIps: 0 });
+      expect(report.offeredZones.length).toBeGreaterThan(0);
+      expect(report.offeredZones).not.toContain('us-east-1z');
+      expect(report.problems).toEqual([`us-east-1z does not offer t4g.nano: choose zones among ${report.offeredZones.join(', ')} (-c azs=...), or another instance type`]);
+      expect(report.ok).toBe(false);
+      const good = await preflight(ec2, { instanceType: 't4g.nano', zones: report.offeredZones.slice(0, 2), elasticIps: 0 });
+      expect(good).toMatchObject({ ok: true, problems: [] });
+    });
+
+    test('more Elastic IPs than the quota leaves room for is a problem, with what to do', async () => {
+      const probe = await preflight(ec2, { instanceType: 't4g.nano', zones: [], elasticIps: 0 });
+      expect(probe.elasticIpQuota).toBeGreaterThan(0);
+      const room = probe.elasticIpQuota! - probe.elasticIpsInUse;
+      expect((await preflight(ec2, { instanceType: 't4g.nano', zones: [], elasticIps: Math.max(room, 0) })).ok).toBe(room >= 0);
+      const over = await preflight(ec2, { instanceType: 't4g.nano', zones: [], elasticIps: room + 1 });
+      expect(over.problems).toEqual([expect.stringMatching(new RegExp(`^the account holds ${probe.elasticIpsInUse} of its ${probe.elasticIpQuota} Elastic IPs in this region, and the deployment needs ${room + 1} more: release unused ones`))]);
+    });
+
+    test('the command: a clear report and exit 1 for a problem, exit 2 for bad usage', () => {
+      const env = { ...process.env, AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
+      const run = (...args: string[]) => spawnSync('node', [path.join(__dirname, '..', 'dist', 'nat-doctor.js'), 'preflight', ...args], { encoding: 'utf8', timeout: 60_000, env });
+      const bad = run('--azs', 'us-east-1z', '--elastic-ips', '0');
+      expect(bad.status).toBe(1);
+      expect(bad.stdout).toMatch(/^t4g\.nano is offered in: us-east-1a/);
+      expect(bad.stdout).toContain('- us-east-1z does not offer t4g.nano');
+      expect(run('--azs', 'everywhere')).toMatchObject({ status: 2, stderr: expect.stringContaining("--azs: got 'everywhere'; expected zone names such as us-east-1a,us-east-1c") });
+      expect(run('--azs', 'us-east-1a', '--instance-type', 'huge')).toMatchObject({ status: 2, stderr: expect.stringContaining("--instance-type: got 'huge'") });
+      expect(run('--azs', 'us-east-1a', '--elastic-ips', 'lots')).toMatchObject({ status: 2, stderr: expect.stringContaining("--elastic-ips: got 'lots'; expected a whole number from 0 to 100") });
+      expect(run('--azs', 'us-east-1a', '--elastic-ips=-1')).toMatchObject({ status: 2, stderr: expect.stringContaining("--elastic-ips: got '-1'") });
     });
   });
 
