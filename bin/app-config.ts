@@ -4,7 +4,7 @@ import { NatConfigError, NatInstanceStackProps } from '../lib';
 /** The app's default stack name. */
 export const DEFAULT_STACK_NAME = 'NatInstance';
 
-type Kind = 'string' | 'number' | 'list' | 'boolean' | 'instanceType' | 'creditSpecification' | 'zones';
+type Kind = 'string' | 'number' | 'list' | 'boolean' | 'instanceType' | 'creditSpecification' | 'zones' | 'images';
 
 /**
  * The CDK context keys the app reads, each the name of a {@link NatInstanceStackProps} prop
@@ -19,6 +19,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   privateSubnetCidrMask: 'number',
   instanceType: 'instanceType',
   creditSpecification: 'creditSpecification',
+  amiIds: 'images',
   eipAllocationIds: 'list',
   additionalCidrs: 'list',
   rootVolumeSize: 'number',
@@ -80,11 +81,36 @@ export function configFromContext(context: Record<string, unknown>): AppConfig {
       props.availabilityZones = convert('list', raw);
     } else if (kind === 'zones' && Array.isArray(raw)) {
       props.availabilityZones = raw;
+    } else if (kind === 'images') {
+      props.machineImage = pinnedImage(raw);
     } else {
       props[key] = convert(kind === 'zones' ? 'number' : kind, raw);
     }
   }
   return { stackName, props: props as NatInstanceStackProps };
+}
+
+const AMI_PAIR = /^([a-z]{2}(?:-[a-z]+)+-\d+)=(ami-[0-9a-f]{8}(?:[0-9a-f]{9})?)$/;
+
+/**
+ * A pinned image from REGION=AMI pairs (-c amiIds=eu-west-1=ami-...,us-east-1=ami-...): the NATs
+ * stay on it until you change it, rather than move to the newest Amazon Linux 2023 at a deploy.
+ */
+function pinnedImage(raw: unknown): ec2.IMachineImage {
+  const expected = 'REGION=AMI pairs such as eu-west-1=ami-0123456789abcdef0, comma-separated, one per region';
+  const pairs = typeof raw === 'string' ? raw.split(',').map((p) => p.trim()).filter((p) => p !== '') : raw;
+  if (!Array.isArray(pairs) || pairs.length === 0) {
+    throw new NatConfigError('amiIds', raw, expected);
+  }
+  const images: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = typeof pair === 'string' ? AMI_PAIR.exec(pair) : null;
+    if (!match || match[1] in images) {
+      throw new NatConfigError('amiIds', pair, match ? `one image per region: ${match[1]} is given twice` : expected);
+    }
+    images[match[1]] = match[2];
+  }
+  return ec2.MachineImage.genericLinux(images);
 }
 
 function convert(kind: Kind, raw: unknown): unknown {

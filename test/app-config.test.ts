@@ -78,3 +78,21 @@ describe('azs: a count or the zones by name', () => {
     expect(configFromContext({ azs: 'three' }).props).toEqual({ azs: 'three' });
   });
 });
+
+describe('amiIds: a pinned image', () => {
+  test('REGION=AMI pairs become a generic Linux image of those regions', () => {
+    const { props } = configFromContext({ amiIds: 'eu-west-1=ami-0123456789abcdef0, us-east-1=ami-89abcdef' });
+    expect(props.machineImage).toBeInstanceOf(ec2.GenericLinuxImage);
+    expect((props.machineImage as unknown as { amiMap: Record<string, string> }).amiMap).toEqual({ 'eu-west-1': 'ami-0123456789abcdef0', 'us-east-1': 'ami-89abcdef' });
+  });
+
+  test.each([
+    ['no region', 'ami-0123456789abcdef0', "Invalid amiIds: got 'ami-0123456789abcdef0'; expected REGION=AMI pairs such as eu-west-1=ami-0123456789abcdef0"],
+    ['no image', 'eu-west-1=', "Invalid amiIds: got 'eu-west-1='"],
+    ['an image ID that is not one', 'eu-west-1=ami-XYZ', "Invalid amiIds: got 'eu-west-1=ami-XYZ'"],
+    ['a region twice', 'eu-west-1=ami-01234567,eu-west-1=ami-89abcdef', "Invalid amiIds: got 'eu-west-1=ami-89abcdef'; expected one image per region: eu-west-1 is given twice"],
+    ['nothing', '', "Invalid amiIds: got ''; expected REGION=AMI pairs"],
+  ])('refuses %s', (_name, value, message) => {
+    expect(() => configFromContext({ amiIds: value })).toThrow(message);
+  });
+});

@@ -433,3 +433,11 @@ describe('NatInstanceStack in zones chosen by name', () => {
       .toThrow("Invalid availabilityZones: got 'us-east-1a'; expected zones of the stack's region, eu-west-1");
   });
 });
+
+test('-c amiIds pins the image: the launch templates take it from a region map, not the latest from SSM', () => {
+  const app = new App({ context: { amiIds: 'us-east-1=ami-0123456789abcdef0,eu-west-1=ami-89abcdef' } });
+  const template = Template.fromStack(composeApp(app)).toJSON();
+  const maps = Object.values(template.Mappings ?? {}) as Array<Record<string, { ami: string }>>;
+  expect(maps).toContainEqual({ 'us-east-1': { ami: 'ami-0123456789abcdef0' }, 'eu-west-1': { ami: 'ami-89abcdef' } });
+  expect(Object.keys(template.Parameters ?? {}).filter((p) => /SsmParameterValue.*al2023/i.test(p))).toEqual([]);
+});
