@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { INTERNET_HOST, Lab, NAT_ADDRESS, VPC_CIDR, describeLab, pathWith } from './lab';
@@ -96,6 +97,44 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
     expect(lab.serverLog(privateLog).filter((c) => c.token.startsWith('relay'))).toEqual([]);
     // Outbound still works while inbound is refused.
     expect(await lab.client('priv1', [...to, '--token', 'outbound'])).toMatchObject({ ok: 1 });
+  });
+
+  test('a single NAT replaced: from the interface attached to the new host to the first connection through it', async () => {
+    configured();
+    expect(await lab.client('priv1', [...to, '--token', 'before'])).toMatchObject({ ok: 1 });
+    // The old instance loses the interface: it moves to a namespace of its own (EC2's detach).
+    const park = `${lab.name}-park`;
+    const ip = (...args: string[]) => expect(spawnSync('ip', args, { encoding: 'utf8' })).toMatchObject({ status: 0 });
+    ip('netns', 'add', park);
+    try {
+      ip('-n', `${lab.name}-nat`, 'link', 'set', 'ens5', 'netns', park);
+      expect(await lab.client('priv1', [...to, '--token', 'detached'])).toMatchObject({ ok: 0 });
+      lab.reset(); // the new host: no rules, forwarding off
+      // The attach, then what the new host does as amazon-ec2-net-utils and the boot scripts do:
+      // address, link, default route through the interface, configure-nat.sh.
+      const started = process.hrtime.bigint();
+      ip('-n', park, 'link', 'set', 'ens5', 'netns', `${lab.name}-nat`);
+      ip('-n', `${lab.name}-nat`, 'addr', 'add', `${NAT_ADDRESS}/24`, 'dev', 'ens5');
+      ip('-n', `${lab.name}-nat`, 'link', 'set', 'ens5', 'up');
+      ip('-n', `${lab.name}-nat`, 'route', 'replace', 'default', 'via', '10.0.0.1', 'dev', 'ens5');
+      configured();
+      let report = await lab.client('priv1', [...to, '--token', 'after-0']);
+      for (let attempt = 1; attempt < 20 && report.ok !== 1; attempt++) {
+        report = await lab.client('priv1', [...to, '--token', `after-${attempt}`]);
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      expect(report).toMatchObject({ ok: 1, seen: { [NAT_ADDRESS]: 1 } });
+      process.stdout.write(`data plane of a single-NAT replacement: ${seconds.toFixed(2)} s from the interface attached to the first connection through the new host\n`);
+      expect(seconds).toBeLessThan(10);
+    } finally {
+      // Whatever happened, the interface goes back to the NAT host as the lab built it.
+      const nat = `${lab.name}-nat`;
+      spawnSync('ip', ['-n', park, 'link', 'set', 'ens5', 'netns', nat]);
+      spawnSync('ip', ['-n', nat, 'addr', 'replace', `${NAT_ADDRESS}/24`, 'dev', 'ens5']);
+      spawnSync('ip', ['-n', nat, 'link', 'set', 'ens5', 'up']);
+      spawnSync('ip', ['-n', nat, 'route', 'replace', 'default', 'via', '10.0.0.1', 'dev', 'ens5']);
+      spawnSync('ip', ['netns', 'del', park]);
+    }
   });
 
   test('idempotent: a second run leaves a byte-identical ruleset', () => {
