@@ -83,3 +83,29 @@ export const BOOT_TIMEOUT_TAG = 'NatInstanceBootTimeout';
  */
 export const LAUNCH_HOOK_NAME = 'NatInstanceLaunch';
 export const TERMINATE_HOOK_NAME = 'NatInstanceTerminate';
+
+/** The EventBridge detail types of the NAT groups' lifecycle hooks. */
+export const LIFECYCLE_EVENT = {
+  launching: 'EC2 Instance-launch Lifecycle Action',
+  terminating: 'EC2 Instance-terminate Lifecycle Action',
+} as const;
+
+/** The environment variable that carries the controller's configuration. */
+export const CONTROLLER_CONFIG_VARIABLE = 'WATCHDOG_CONFIG';
+
+/**
+ * The controller's configuration as the construct writes it into the function's environment and
+ * the controller and its tests read it, kept compact because Lambda allows 4 KB of environment:
+ * route tables as [table, index of its home NAT].
+ */
+export interface CompactConfig {
+  /** The boot timeout, in seconds. */
+  readonly boot: number;
+  /** 1 when routes may fail over to another zone's NAT. */
+  readonly fo?: number;
+  /** The stack, to signal a NAT ready to. */
+  readonly st?: string;
+  /** [interface, zone, NatInstanceGroup tag, group's logical ID] of each NAT. */
+  readonly nats: Array<[string, string, string?, string?]>;
+  readonly tables: Array<[string, number]>;
+}

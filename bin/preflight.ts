@@ -47,7 +47,7 @@ export async function preflight(ec2: EC2Client, options: PreflightOptions): Prom
   const attribute = ((await ec2.send(new DescribeAccountAttributesCommand({}))).AccountAttributes ?? []).find((a) => a.AttributeName === 'vpc-max-elastic-ips');
   const quota = Number(attribute?.AttributeValues?.[0]?.AttributeValue);
   const elasticIpQuota = Number.isFinite(quota) ? quota : undefined;
-  if (elasticIpQuota !== undefined && inUse + options.elasticIps > elasticIpQuota) {
+  if (elasticIpQuota !== undefined && options.elasticIps > 0 && inUse + options.elasticIps > elasticIpQuota) {
     problems.push(`the account holds ${inUse} of its ${elasticIpQuota} Elastic IPs in this region, and the deployment needs ${options.elasticIps} more: ` +
       'release unused ones, give existing ones (-c eipAllocationIds=...), or ask for a higher quota (Service Quotas, EC2, "EC2-VPC Elastic IPs")');
   }

@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { NAT_GROUP_TAG } from '../assets/contract';
+import { CONTROLLER_CONFIG_VARIABLE, CompactConfig, LIFECYCLE_EVENT, NAT_GROUP_TAG } from '../assets/contract';
 import { SelfHealingNat, anyAutoScalingGroupArn } from './nat-instance';
 import { CONTROLLER_BUNDLE_DIR } from './paths';
 
@@ -72,7 +72,7 @@ export class RouteWatchdog extends Construct {
 
     // The compact form assets/watchdog/index.ts decodes: Lambda allows 4 KB of environment.
     const eniOf = props.nats.map((nat) => nat.networkInterface.ref);
-    const config = {
+    const config: CompactConfig = {
       boot: props.bootTimeout.toSeconds(),
       fo: props.failover ? 1 : 0,
       st: stack.stackName,
@@ -97,7 +97,7 @@ export class RouteWatchdog extends Construct {
       timeout: Duration.seconds(60),
       role,
       logGroup,
-      environment: { WATCHDOG_CONFIG: stack.toJsonString(config) },
+      environment: { [CONTROLLER_CONFIG_VARIABLE]: stack.toJsonString(config) },
       description: 'Keeps private default routes on a healthy NAT instance',
     });
 
@@ -159,7 +159,7 @@ export class RouteWatchdog extends Construct {
     // interface, a termination for the routes to move away. The rules and the function must exist
     // before the groups launch anything, so they match the stack's groups by the prefix of their
     // generated names, not by a reference; the function knows its NATs' groups by their tag.
-    for (const [id, detailType] of [['NatTerminating', 'EC2 Instance-terminate Lifecycle Action'], ['NatLaunching', 'EC2 Instance-launch Lifecycle Action']]) {
+    for (const [id, detailType] of [['NatTerminating', LIFECYCLE_EVENT.terminating], ['NatLaunching', LIFECYCLE_EVENT.launching]]) {
       new events.Rule(this, id, {
         eventPattern: {
           source: ['aws.autoscaling'],

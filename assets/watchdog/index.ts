@@ -16,9 +16,12 @@ import {
 } from '@aws-sdk/client-ec2';
 import { CurrentRoute, Decision, NatConfig, NatHealth, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
 import { lastHeartbeats } from './heartbeat';
-import { HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG } from '../contract';
+import {
+  CONTROLLER_CONFIG_VARIABLE, CompactConfig, HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, LIFECYCLE_EVENT, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG,
+} from '../contract';
 
 export * from './decide';
+export type { CompactConfig } from '../contract';
 
 const DEFAULT_ROUTE = '0.0.0.0/0';
 const STOPPING_STATES = new Set(['stopping', 'stopped', 'shutting-down', 'terminated']);
@@ -255,23 +258,6 @@ async function reattachOrphans(config: WatchdogConfig, clients: Clients, caller:
   }
 }
 
-/**
- * The configuration as the stack writes it into the function's environment, kept compact because
- * Lambda allows 4 KB of environment: nats as [interface, zone], route tables as [table, index of
- * its home NAT].
- */
-export interface CompactConfig {
-  /** The boot timeout, in seconds. */
-  readonly boot: number;
-  /** 1 when routes may fail over to another zone's NAT. */
-  readonly fo?: number;
-  /** The stack, to signal a NAT ready to. */
-  readonly st?: string;
-  /** [interface, zone, NatInstanceGroup tag, group's logical ID] of each NAT. */
-  readonly nats: Array<[string, string, string?, string?]>;
-  readonly tables: Array<[string, number]>;
-}
-
 export function decodeConfig(compact: CompactConfig): WatchdogConfig {
   const nats = compact.nats.map(([networkInterfaceId, az, groupTag, signalResource]) => ({
     networkInterfaceId, az, ...(groupTag ? { groupTag } : {}), ...(signalResource ? { signalResource } : {}),
@@ -287,14 +273,15 @@ export function decodeConfig(compact: CompactConfig): WatchdogConfig {
 
 /** Reads the configuration the stack put in the environment. */
 export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): WatchdogConfig {
-  if (!env.WATCHDOG_CONFIG) {
-    throw new Error('WATCHDOG_CONFIG is not set');
+  const raw = env[CONTROLLER_CONFIG_VARIABLE];
+  if (!raw) {
+    throw new Error(`${CONTROLLER_CONFIG_VARIABLE} is not set`);
   }
-  return decodeConfig(JSON.parse(env.WATCHDOG_CONFIG) as CompactConfig);
+  return decodeConfig(JSON.parse(raw) as CompactConfig);
 }
 
-const LAUNCHING = 'EC2 Instance-launch Lifecycle Action';
-const TERMINATING = 'EC2 Instance-terminate Lifecycle Action';
+const LAUNCHING = LIFECYCLE_EVENT.launching;
+const TERMINATING = LIFECYCLE_EVENT.terminating;
 const INSTANCE_ID = /^i-[0-9a-z]{1,17}$/;
 
 const nothing = (caller: Caller): EvaluationResult => ({ decisions: [], moved: 0, apiCalls: caller.calls });
