@@ -42,28 +42,30 @@ check_value() {
   [[ ${#value} -le 1024 && $value =~ $pattern ]] || die "$option: got '${value:0:80}'; expected $expected"
 }
 
+# Checks one single-valued option and keeps its value.
+set_option() {
+  case "$1" in
+    --region)
+      check_value "$1" "$2" '^[a-z]{2}(-[a-z]+)+-[0-9]+$' 'an AWS region such as eu-west-1'
+      REGION=$2 ;;
+    --stack-name)
+      check_value "$1" "$2" '^[A-Za-z][A-Za-z0-9-]{0,127}$' 'a CloudFormation stack name'
+      STACK_NAME=$2 ;;
+    --resource)
+      check_value "$1" "$2" '^[A-Za-z0-9]{1,255}$' 'a logical resource ID'
+      RESOURCE=$2 ;;
+    --eni-id)
+      check_value "$1" "$2" '^eni-[0-9a-f]{8,17}$' 'a network interface ID such as eni-0123456789abcdef0'
+      ENI_ID=$2 ;;
+  esac
+}
+
 parse_args() {
   while [ $# -gt 0 ]; do
     case "$1" in
-      --region)
-        [ $# -ge 2 ] || die "--region needs a value"
-        check_value --region "$2" '^[a-z]{2}(-[a-z]+)+-[0-9]+$' 'an AWS region such as eu-west-1'
-        REGION=$2
-        shift 2 ;;
-      --stack-name)
-        [ $# -ge 2 ] || die "--stack-name needs a value"
-        check_value --stack-name "$2" '^[A-Za-z][A-Za-z0-9-]{0,127}$' 'a CloudFormation stack name'
-        STACK_NAME=$2
-        shift 2 ;;
-      --resource)
-        [ $# -ge 2 ] || die "--resource needs a value"
-        check_value --resource "$2" '^[A-Za-z0-9]{1,255}$' 'a logical resource ID'
-        RESOURCE=$2
-        shift 2 ;;
-      --eni-id)
-        [ $# -ge 2 ] || die "--eni-id needs a value"
-        check_value --eni-id "$2" '^eni-[0-9a-f]{8,17}$' 'a network interface ID such as eni-0123456789abcdef0'
-        ENI_ID=$2
+      --region | --stack-name | --resource | --eni-id)
+        [ $# -ge 2 ] || die "$1 needs a value"
+        set_option "$1" "$2"
         shift 2 ;;
       --fetch)
         [ $# -ge 5 ] || die "--fetch needs FILE BUCKET KEY SHA256"
