@@ -1,4 +1,4 @@
-import { CfnOutput, CfnResource, Fn, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, CfnResource, Fn, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -329,6 +329,11 @@ export class NatInstanceStack extends Stack {
 
   /** A topic for the alarms, under a key CloudWatch may use, with the address subscribed. */
   private alarmTopic(email: string): sns.Topic {
+    // CloudWatch acting for this account's alarms, and nobody else's.
+    const fromOwnAlarms = {
+      StringEquals: { 'aws:SourceAccount': this.account },
+      ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+    };
     const key = new kms.Key(this, 'AlarmTopicKey', {
       description: 'Encrypts the NAT alarm topic; CloudWatch alarms may use it to publish',
       enableKeyRotation: true,
@@ -337,8 +342,18 @@ export class NatInstanceStack extends Stack {
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
       actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       resources: ['*'], // in a key policy, '*' is this key
+      conditions: fromOwnAlarms,
     }));
     const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'NAT instance alarms', masterKey: key, enforceSSL: true });
+    // A topic policy replaces SNS's default one: without this statement, next to the TLS-only
+    // deny, nothing would allow CloudWatch to publish, and no alarm would reach the inbox.
+    topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: fromOwnAlarms,
+    }));
     topic.addSubscription(new subscriptions.EmailSubscription(email));
     return topic;
   }
