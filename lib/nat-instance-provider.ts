@@ -8,7 +8,7 @@ import { InstanceTypeInfo, parseInstanceType } from './instance-types';
 import { ISelfHealingNat, SelfHealingNat } from './nat-instance';
 import { RouteWatchdog, WatchedRouteTable } from './route-watchdog';
 import { BootScripts } from './user-data';
-import { NatConfigError, cidrsOverlap, parseCidr, parseWholeNumber, validateAllocationIds } from './validation';
+import { NatConfigError, cidrsOverlap, parseCidr, parseWholeNumber, requireBoolean, validateAllocationIds } from './validation';
 
 /** Properties of a {@link SelfHealingNatProvider}. */
 export interface SelfHealingNatProviderProps {
@@ -162,11 +162,8 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     this.rootVolumeSize = parseWholeNumber('rootVolumeSize', props.rootVolumeSize ?? SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE,
       SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE, 16384, ' GiB (the image needs 8; gp3 allows 16384)');
     this.bootTimeout = props.bootTimeout ?? SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT;
-    for (const [option, value] of [['detailedMonitoring', props.detailedMonitoring], ['routeWatchdog', props.routeWatchdog]] as const) {
-      if (value !== undefined && typeof value !== 'boolean') {
-        throw new NatConfigError(option, value, 'true or false');
-      }
-    }
+    requireBoolean('detailedMonitoring', props.detailedMonitoring);
+    requireBoolean('routeWatchdog', props.routeWatchdog);
     const timeoutSeconds = this.bootTimeout.toSeconds();
     if (timeoutSeconds < 60 || timeoutSeconds > 7200) {
       throw new NatConfigError('bootTimeout', `${timeoutSeconds} seconds`, 'from 1 minute to 2 hours (the launch hook\'s limit, which the boot waits in)');

@@ -9,7 +9,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { SelfHealingNatProvider } from './nat-instance-provider';
 import { NatMonitoring } from './nat-monitoring';
-import { NatConfigError, Cidr, blockSize, parseCidr, parseWholeNumber } from './validation';
+import { NatConfigError, Cidr, blockSize, parseCidr, parseWholeNumber, requireBoolean } from './validation';
 
 /** Properties of a {@link NatInstanceStack}. Every one is also a CDK context key of the app. */
 export interface NatInstanceStackProps extends StackProps {
@@ -224,11 +224,9 @@ export class NatInstanceStack extends Stack {
     checkSubnetsFit(vpcCidr, azs, publicMask, privateMask);
     const flowLogs = props.flowLogs ?? true;
     const detailed = props.detailedMonitoring ?? false;
-    for (const [option, value] of [['flowLogs', flowLogs], ['routeWatchdog', props.routeWatchdog ?? true], ['alarms', props.alarms ?? true],
-      ['dashboard', props.dashboard ?? detailed], ['detailedMonitoring', detailed]] as const) {
-      if (typeof value !== 'boolean') {
-        throw new NatConfigError(option, value, 'true or false');
-      }
+    for (const [option, value] of [['flowLogs', flowLogs], ['routeWatchdog', props.routeWatchdog], ['alarms', props.alarms],
+      ['dashboard', props.dashboard], ['detailedMonitoring', detailed]] as const) {
+      requireBoolean(option, value);
     }
     const retention = props.flowLogRetentionDays ?? NatInstanceStack.DEFAULT_FLOW_LOG_RETENTION_DAYS;
     if (!LOG_RETENTION_DAYS.includes(retention)) {

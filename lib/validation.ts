@@ -95,6 +95,13 @@ export function parseWholeNumber(option: string, value: unknown, min: number, ma
   return n;
 }
 
+/** Requires true or false, where it is given: a string such as 'false' is no boolean. */
+export function requireBoolean(option: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new NatConfigError(option, value, 'true or false');
+  }
+}
+
 /** Validates a number that may still be a token; tokens are left for CloudFormation. */
 export function isLiteral(value: string): boolean {
   return !Token.isUnresolved(value);
