@@ -56,6 +56,8 @@ export interface EvaluationResult {
 
 type Log = (entry: Record<string, unknown>) => void;
 const jsonLog: Log = (entry) => process.stdout.write(`${JSON.stringify(entry)}\n`);
+/** An AWS error as one log field. */
+const describeError = (error: unknown) => `${(error as Error).name}: ${(error as Error).message}`;
 
 const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled']);
 
@@ -155,7 +157,7 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
       } catch (error) {
         // One table's failure must not keep the others on a broken NAT.
         failures.push(error as Error);
-        log({ ...decision, event: 'route-decision', error: `${(error as Error).name}: ${(error as Error).message}` });
+        log({ ...decision, event: 'route-decision', error: describeError(error) });
         continue;
       }
       moved++;
@@ -208,7 +210,7 @@ async function settleLaunches(config: WatchdogConfig, clients: Clients, caller: 
       }
     } catch (error) {
       // Completed already, or timed out: Auto Scaling has decided.
-      log({ event: 'launch-complete-failed', instanceId: o.instanceId, result, error: `${(error as Error).name}: ${(error as Error).message}` });
+      log({ event: 'launch-complete-failed', instanceId: o.instanceId, result, error: describeError(error) });
     }
   }
 }
@@ -229,7 +231,7 @@ async function signalReady(config: WatchdogConfig, clients: Clients, caller: Cal
     })));
     log({ event: 'signalled', instanceId: o.instanceId, resource: nat.signalResource });
   } catch (error) {
-    log({ event: 'signal-refused', instanceId: o.instanceId, error: `${(error as Error).name}: ${(error as Error).message}` });
+    log({ event: 'signal-refused', instanceId: o.instanceId, error: describeError(error) });
   }
 }
 
@@ -297,14 +299,37 @@ async function natOfGroup(config: WatchdogConfig, clients: Clients, caller: Call
   return tag === undefined ? undefined : config.nats.find((n) => n.groupTag === tag);
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+type Sleep = (ms: number) => Promise<void>;
+const defaultSleep: Sleep = (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** What the handler needs besides the event: the clock and the sleep, both replaced in tests. */
+export interface HandleOptions {
+  readonly now?: Date;
+  readonly sleep?: Sleep;
+}
+
 
 /**
- * Waits (bounded) until the first instance is running (an interface cannot be attached to a
- * pending one); returns the launch time of each instance.
+ * Asks every second, at most `attempts` times, until `check` answers; an answer of undefined
+ * means "not yet". Each wait the controller makes is bounded by this one loop.
  */
-async function untilRunning(clients: Clients, caller: Caller, instanceIds: string[], sleep: (ms: number) => Promise<void>): Promise<Map<string, number>> {
-  for (let attempt = 0; attempt < 60; attempt++) {
+async function poll<T>(attempts: number, sleep: Sleep, check: () => Promise<T | undefined>, timeout: string): Promise<T> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const answer = await check();
+    if (answer !== undefined) {
+      return answer;
+    }
+    await sleep(1000);
+  }
+  throw new Error(timeout);
+}
+
+/**
+ * Waits until the first instance is running (an interface cannot be attached to a pending one);
+ * returns the launch time of each instance.
+ */
+function untilRunning(clients: Clients, caller: Caller, instanceIds: string[], sleep: Sleep): Promise<Map<string, number>> {
+  return poll(60, sleep, async () => {
     const instances = ((await caller.call(() => clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: instanceIds })))).Reservations ?? [])
       .flatMap((r) => r.Instances ?? []);
     const state = instances.find((i) => i.InstanceId === instanceIds[0])?.State?.Name;
@@ -314,21 +339,16 @@ async function untilRunning(clients: Clients, caller: Caller, instanceIds: strin
     if (state !== 'pending') {
       throw new Error(`instance ${instanceIds[0]} is ${state ?? 'not found'}, so the interface stays where it is`);
     }
-    await sleep(1000);
-  }
-  throw new Error(`instance ${instanceIds[0]} was not running within 60 s; the interface stays where it is`);
+    return undefined;
+  }, `instance ${instanceIds[0]} was not running within 60 s; the interface stays where it is`);
 }
 
-/** Waits (bounded) until an interface is free to attach again. */
-async function untilAvailable(clients: Clients, caller: Caller, eni: string, sleep: (ms: number) => Promise<void>): Promise<void> {
-  for (let attempt = 0; attempt < 30; attempt++) {
+/** Waits until an interface is free to attach again. */
+function untilAvailable(clients: Clients, caller: Caller, eni: string, sleep: Sleep): Promise<true> {
+  return poll(30, sleep, async () => {
     const status = (await caller.call(() => clients.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] })))).NetworkInterfaces?.[0]?.Status;
-    if (status === 'available') {
-      return;
-    }
-    await sleep(1000);
-  }
-  throw new Error(`${eni} did not become available within 30 s of its detachment`);
+    return status === 'available' ? true : undefined;
+  }, `${eni} did not become available within 30 s of its detachment`);
 }
 
 /**
@@ -338,7 +358,7 @@ async function untilAvailable(clients: Clients, caller: Caller, eni: string, sle
  * (settleLaunches), and the routes come home then.
  */
 async function attachToNewInstance(nat: NatConfig, instanceId: string, config: WatchdogConfig, clients: Clients, log: Log,
-  options: { now?: Date; sleep?: (ms: number) => Promise<void> } = {}): Promise<EvaluationResult> {
+  options: HandleOptions = {}): Promise<EvaluationResult> {
   const caller = new Caller();
   const started = Date.now();
   const eni = nat.networkInterfaceId;
@@ -375,7 +395,7 @@ async function attachToNewInstance(nat: NatConfig, instanceId: string, config: W
  * is logged and left alone. Only AWS failures are thrown, so that EventBridge retries.
  */
 export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, clients: Clients, log: Log = jsonLog,
-  options: { now?: Date; sleep?: (ms: number) => Promise<void> } = {}): Promise<EvaluationResult> {
+  options: HandleOptions = {}): Promise<EvaluationResult> {
   const caller = new Caller();
   if (event === null || typeof event !== 'object' || Array.isArray(event)) {
     log({ event: 'ignored', reason: 'the event is not an object', received: JSON.stringify(event)?.slice(0, 200) ?? String(event) });
