@@ -269,12 +269,7 @@ export class NatInstanceStack extends Stack {
       // The default security group admits all traffic between its members; nothing should use it.
       restrictDefaultSecurityGroup: true,
     });
-    // CDK's provider for that custom resource both GetAtts its role and depends on it, which
-    // cfn-lint reports (W3005); the GetAtt alone orders them.
-    const handler = this.node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider')?.node.tryFindChild('Handler');
-    if (handler instanceof CfnResource) {
-      handler.addDeletionOverride('DependsOn');
-    }
+    this.confineDefaultSecurityGroupProvider();
 
     if (!flowLogs) {
       Validations.of(this.vpc).acknowledge({
@@ -323,6 +318,33 @@ export class NatInstanceStack extends Stack {
         description: `Auto Scaling group of NAT ${i}`,
       });
     });
+  }
+
+  /**
+   * CDK's function that empties the default security group gets AWSLambdaBasicExecutionRole,
+   * which lets it write to every log group of the account. It logs to a group of its own instead,
+   * and may write there only.
+   */
+  private confineDefaultSecurityGroupProvider(): void {
+    const provider = this.node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
+    const handler = provider?.node.tryFindChild('Handler');
+    const role = provider?.node.tryFindChild('Role');
+    if (!(handler instanceof CfnResource) || !(role instanceof CfnResource)) {
+      throw new Error('aws-cdk-lib no longer builds the default security group\'s provider as this stack expects; update confineDefaultSecurityGroupProvider');
+    }
+    const logGroup = new logs.LogGroup(this, 'DefaultSecurityGroupProviderLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    handler.addPropertyOverride('LoggingConfig', { LogGroup: logGroup.logGroupName });
+    role.addPropertyDeletionOverride('ManagedPolicyArns');
+    const policy = new iam.CfnPolicy(this, 'DefaultSecurityGroupProviderLogging', {
+      roles: [role.ref],
+      policyName: 'WriteOwnLogs',
+      policyDocument: new iam.PolicyDocument({
+        statements: [new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] })],
+      }),
+    });
+    // Its DependsOn on the role repeated the GetAtt of the role's ARN, which cfn-lint reports
+    // (W3005); the log policy is what it must wait for.
+    handler.addOverride('DependsOn', [policy.logicalId]);
   }
 
   /** A topic for the alarms, under a key CloudWatch may use, with the address subscribed. */

@@ -221,7 +221,6 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `NAT instance ${this.node.path}`,
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
 
     // Filled in below: the boot command names the Auto Scaling group, which needs this template first.
@@ -320,12 +319,12 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
   private acknowledgeChecks(): void {
     Validations.of(this.role).acknowledge(
       {
-        id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-        reason: 'Session Manager access replaces SSH; AWS maintains this policy as the agent\'s needs change, which a copy would not follow.',
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: 'Only actions that support no resource-level permissions: cloudwatch:PutMetricData, which a condition limits to this NAT\'s own namespace, and the four ssmmessages channel actions of a Session Manager session.',
       },
       {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'Only cloudwatch:PutMetricData, which supports no resource-level permissions; a condition limits it to this NAT\'s own namespace.',
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+        reason: 'ssm:UpdateInstanceInformation, by which the agent registers its own instance; instance IDs are known only at launch.',
       },
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
@@ -359,7 +358,27 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
       // let one NAT publish a heartbeat for another.
       conditions: { StringEquals: { 'cloudwatch:namespace': this.metricNamespace } },
     }));
+    this.grantSessionManager(stack);
     // cloudformation:SignalResource on this stack comes with the group's signals.
+  }
+
+  /**
+   * Session Manager, and nothing else of Systems Manager. AmazonSSMManagedInstanceCore would
+   * also let the instance read every SSM parameter (ssm:GetParameter on *), and documents and
+   * Run Command messages, none of which a NAT needs; a compromised NAT must not read secrets.
+   */
+  private grantSessionManager(stack: Stack): void {
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'SessionManagerRegister',
+      actions: ['ssm:UpdateInstanceInformation'],
+      resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+    }));
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'SessionManagerChannels',
+      // These support no resource-level permissions.
+      actions: ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
+      resources: ['*'],
+    }));
   }
 
   public metricHeartbeat(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

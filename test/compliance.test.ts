@@ -72,7 +72,7 @@ describe('cdk-nag (AWS Solutions)', () => {
     }
     // Only these rules are acknowledged, each for the reason given in lib/.
     expect([...new Set(suppressed.map((s) => s.ruleName.replace(/\[.*$/, '')))].sort())
-      .toEqual(['AwsSolutions-AS3', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-VPC7']);
+      .toEqual(['AwsSolutions-AS3', 'AwsSolutions-IAM5', 'AwsSolutions-VPC7']);
   });
 
   test('the provider in a user\'s own VPC, its CIDR chosen at deployment, adds no finding of its own', () => {

@@ -31,11 +31,11 @@ describe('NatInstanceStack with defaults', () => {
       'AWS::EC2::LaunchTemplate': 2,
       'AWS::AutoScaling::AutoScalingGroup': 2,
       'AWS::IAM::Role': 5,
-      'AWS::IAM::Policy': 4,
+      'AWS::IAM::Policy': 5,
       'AWS::IAM::InstanceProfile': 2,
       'AWS::Lambda::Function': 2,
       'Custom::VpcRestrictDefaultSG': 1,
-      'AWS::Logs::LogGroup': 2,
+      'AWS::Logs::LogGroup': 3,
       'AWS::EC2::FlowLog': 1,
       'AWS::Events::Rule': 4,
       'AWS::Lambda::Permission': 4,
@@ -204,7 +204,7 @@ describe('NatInstanceStack with defaults', () => {
       template.hasResourceProperties('AWS::IAM::InstanceProfile', { Roles: [ref(nat.role.roleName)] });
       template.hasResourceProperties('AWS::IAM::Role', {
         AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' } }] },
-        ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+        ManagedPolicyArns: Match.absent(),
       });
       template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: [ref(nat.role.roleName)],
@@ -222,12 +222,20 @@ describe('NatInstanceStack with defaults', () => {
               Action: 'cloudwatch:PutMetricData', Resource: '*',
               Condition: { StringEquals: { 'cloudwatch:namespace': { 'Fn::Join': ['', ['NatInstance/', ref(nat.networkInterfaceId)]] } } },
             }),
+            Match.objectLike({
+              Sid: 'SessionManagerRegister', Action: 'ssm:UpdateInstanceInformation',
+              Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':instance/*']] },
+            }),
+            Match.objectLike({
+              Sid: 'SessionManagerChannels', Resource: '*',
+              Action: ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
+            }),
           ]),
         },
       });
     }
     template.resourceCountIs('AWS::IAM::Role', 5);
-    template.resourceCountIs('AWS::IAM::Policy', 4);
+    template.resourceCountIs('AWS::IAM::Policy', 5);
   });
 
   test('no IAM statement grants every action; "*" resources only for reads and the conditioned heartbeat', () => {
@@ -240,7 +248,8 @@ describe('NatInstanceStack with defaults', () => {
             if (action === 'cloudwatch:PutMetricData') {
               expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': { 'Fn::Join': ['', ['NatInstance/', { Ref: expect.stringMatching(/NetworkInterface/) }]] } } });
             } else {
-              expect(action).toMatch(/^ec2:Describe|^autoscaling:Describe|^cloudwatch:GetMetricData$/);
+              // The channel actions of a Session Manager session support no resource-level permissions.
+              expect(action).toMatch(/^ec2:Describe|^autoscaling:Describe|^cloudwatch:GetMetricData$|^ssmmessages:(Create|Open)(Control|Data)Channel$/);
             }
           }
         }
@@ -254,8 +263,20 @@ describe('NatInstanceStack with defaults', () => {
       DefaultSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Vpc'), 'DefaultSecurityGroup'] },
     });
     template.hasResourceProperties('AWS::Lambda::Function', { Handler: '__entrypoint__.handler', Runtime: Match.stringLikeRegexp('^nodejs') });
-    // Its DependsOn on the role it already GetAtts is removed (cfn-lint W3005).
-    template.hasResource('AWS::Lambda::Function', { Properties: { Handler: '__entrypoint__.handler' }, DependsOn: Match.absent() });
+    // It waits for its log policy; its DependsOn on the role it already GetAtts is gone (cfn-lint W3005).
+    template.hasResource('AWS::Lambda::Function', { Properties: { Handler: '__entrypoint__.handler' }, DependsOn: [Match.stringLikeRegexp('^DefaultSecurityGroupProviderLogging')] });
+  });
+
+  test('the default security group\'s function has no managed policy and writes only to its own log group', () => {
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: '__entrypoint__.handler' } }));
+    const group = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+    expect(template.toJSON().Resources[group]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    const roleName = fn.Properties.Role['Fn::GetAtt'][0] as string;
+    expect(template.toJSON().Resources[roleName].Properties.ManagedPolicyArns).toBeUndefined();
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: roleName }],
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [group, 'Arn'] } }] },
+    });
   });
 
   test('flow logs: all traffic of the VPC to a log group kept 30 days and retained with the stack deleted', () => {

@@ -72,6 +72,17 @@ describe.each(Object.entries(CONFIGURATIONS))('%s', (_name, props) => {
     }
   });
 
+  test('no role has a managed policy, and none may read SSM parameters, documents or Run Command messages', () => {
+    const roles = ofType('AWS::IAM::Role');
+    expect(roles.length).toBeGreaterThan(2);
+    for (const [, role] of roles) {
+      expect(role.Properties.ManagedPolicyArns ?? []).toEqual([]);
+    }
+    const actions = ofType('AWS::IAM::Policy').flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as Array<Record<string, Json>>).flatMap((s) => [s.Action].flat()));
+    expect(actions).toContain('ssm:UpdateInstanceInformation');
+    expect(actions.filter((a: string) => /^ssm:(Get|Describe|List|Send)|^ec2messages:/.test(a))).toEqual([]);
+  });
+
   test('no NAT\'s role may move a network interface: a compromised NAT cannot take another\'s', () => {
     for (const nat of stack.natProvider.natInstances) {
       const roleRef = stack.resolve(nat.role.roleName);
