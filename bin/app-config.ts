@@ -27,6 +27,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   flowLogs: 'boolean',
   flowLogRetentionDays: 'number',
   routeWatchdog: 'boolean',
+  controllerReservedConcurrency: 'number',
   alarms: 'boolean',
   alarmTopicArn: 'string',
   alarmEmail: 'string',

@@ -106,6 +106,18 @@ export interface SelfHealingNatProviderProps {
   readonly detailedMonitoring?: boolean;
 
   /**
+   * Reserved concurrency for the controller function, such as 1 to run one invocation at a time.
+   *
+   * Concurrent invocations are safe without it: each route change is checked against the route
+   * as it is just before the change, and dropped if another invocation changed it first.
+   * Reserving concurrency takes it from the account's unreserved pool, which Lambda keeps at
+   * 100 or more: in an account with the lowest quota (10 for new accounts) the deployment fails.
+   *
+   * @default - no reserved concurrency
+   */
+  readonly controllerReservedConcurrency?: number;
+
+  /**
    * How long a deployment waits for a new NAT instance to report that NAT works before it fails.
    *
    * @default Duration.minutes(15) (`SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT`)
@@ -130,6 +142,9 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
 
   /** The root volume size, in GiB, used when none is given. */
   public static readonly DEFAULT_ROOT_VOLUME_SIZE = 8;
+
+  /** The most reserved concurrency the controller takes: it has one event per NAT change at most. */
+  public static readonly MAX_CONTROLLER_CONCURRENCY = 10;
 
   /** How long a deployment waits for a NAT instance when no timeout is given. */
   public static readonly DEFAULT_BOOT_TIMEOUT = Duration.seconds(DEFAULT_BOOT_TIMEOUT_SECONDS);
@@ -164,6 +179,10 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     this.bootTimeout = props.bootTimeout ?? SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT;
     requireBoolean('detailedMonitoring', props.detailedMonitoring);
     requireBoolean('routeWatchdog', props.routeWatchdog);
+    if (props.controllerReservedConcurrency !== undefined) {
+      parseWholeNumber('controllerReservedConcurrency', props.controllerReservedConcurrency, 1, SelfHealingNatProvider.MAX_CONTROLLER_CONCURRENCY,
+        ' (1 runs one invocation at a time; more is never needed)');
+    }
     const timeoutSeconds = this.bootTimeout.toSeconds();
     if (timeoutSeconds < 60 || timeoutSeconds > 7200) {
       throw new NatConfigError('bootTimeout', `${timeoutSeconds} seconds`, 'from 1 minute to 2 hours (the launch hook\'s limit, which the boot waits in)');
@@ -282,6 +301,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     // Always deployed: it attaches each NAT's interface. routeWatchdog: false turns off failover only.
     this._watchdog = new RouteWatchdog(vpc, 'NatRouteWatchdog', {
       nats: this.nats, routeTables: this.routes, bootTimeout: this.bootTimeout, failover: this.props.routeWatchdog ?? true,
+      reservedConcurrency: this.props.controllerReservedConcurrency,
     });
     // A group's first instance waits in Pending:Wait for the controller: the function, its role
     // and its rules must exist before any group does.

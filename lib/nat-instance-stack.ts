@@ -135,6 +135,13 @@ export interface NatInstanceStackProps extends StackProps {
   readonly routeWatchdog?: boolean;
 
   /**
+   * Reserved concurrency for the controller function; see `SelfHealingNatProviderProps`.
+   *
+   * @default - no reserved concurrency
+   */
+  readonly controllerReservedConcurrency?: number;
+
+  /**
    * Whether to create the NAT alarms (status check, heartbeat, failover; with detailed
    * monitoring also conntrack table and ENA allowances).
    *
@@ -254,6 +261,7 @@ export class NatInstanceStack extends Stack {
       rootVolumeSize: props.rootVolumeSize,
       ebsEncryptionKey: props.ebsKmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'EbsKey', props.ebsKmsKeyArn),
       routeWatchdog: props.routeWatchdog,
+      controllerReservedConcurrency: props.controllerReservedConcurrency,
       detailedMonitoring: detailed,
     });
 

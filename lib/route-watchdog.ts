@@ -44,6 +44,13 @@ export interface RouteWatchdogProps {
    * launches, but leaves every route on its home NAT.
    */
   readonly failover: boolean;
+
+  /**
+   * Reserved concurrency of the function: 1 runs one invocation at a time.
+   *
+   * @default - none: each route change is checked against the route just before it is made
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -99,6 +106,7 @@ export class RouteWatchdog extends Construct {
       logGroup,
       environment: { [CONTROLLER_CONFIG_VARIABLE]: stack.toJsonString(config) },
       description: 'Keeps private default routes on a healthy NAT instance',
+      reservedConcurrentExecutions: props.reservedConcurrency,
     });
 
     role.addToPrincipalPolicy(new iam.PolicyStatement({

@@ -156,6 +156,12 @@ describe('RouteWatchdog in the stack', () => {
     });
   });
 
+  test('no reserved concurrency unless asked for; controllerReservedConcurrency reserves it', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', ReservedConcurrentExecutions: Match.absent() });
+    const reserved = Template.fromStack(natStack({ controllerReservedConcurrency: 1 }));
+    reserved.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', ReservedConcurrentExecutions: 1 });
+  });
+
   test('a configuration too large for Lambda\'s environment fails at synth, saying what to do', () => {
     expect(() => natStack({ azs: 6, vpcCidr: '10.0.0.0/16', privateSubnetCidrMask: 20, publicSubnetCidrMask: 24 })).not.toThrow();
     const provider = new SelfHealingNatProvider();

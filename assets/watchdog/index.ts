@@ -151,6 +151,13 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
   for (const decision of decisions) {
     if (decision.action === 'move' && decision.target) {
       try {
+        const actual = await currentTarget(clients, caller, decision.routeTableId);
+        if (actual !== decision.current) {
+          // Another invocation changed the route since this one observed it: this decision rests
+          // on stale state, so it is dropped, and the next event or poll decides afresh.
+          log({ ...decision, event: 'route-decision', action: 'keep', reason: `stale: the route now points at ${actual ?? 'nothing'}, not ${decision.current ?? 'nothing'} as observed` });
+          continue;
+        }
         await caller.call(() => clients.ec2.send(new ReplaceRouteCommand({
           RouteTableId: decision.routeTableId, DestinationCidrBlock: DEFAULT_ROUTE, NetworkInterfaceId: decision.target,
         })));
@@ -178,6 +185,16 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
     throw new Error(`${failures.length} route(s) could not be moved: ${failures.map((f) => f.message).join('; ')}`);
   }
   return { decisions, moved, apiCalls: caller.calls };
+}
+
+/**
+ * The default route's target right now. Events can run the controller several times at once
+ * (EC2 has no conditional ReplaceRoute): each move is checked against the route as it is just
+ * before the change, so that an invocation never acts on what an earlier one observed.
+ */
+async function currentTarget(clients: Clients, caller: Caller, routeTableId: string): Promise<string | undefined> {
+  const tables = (await caller.call(() => clients.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [routeTableId] })))).RouteTables ?? [];
+  return tables.find((t) => t.RouteTableId === routeTableId)?.Routes?.find((r) => r.DestinationCidrBlock === DEFAULT_ROUTE)?.NetworkInterfaceId;
 }
 
 /**
