@@ -109,3 +109,19 @@ export interface CompactConfig {
   readonly nats: Array<[string, string, string?, string?]>;
   readonly tables: Array<[string, number]>;
 }
+
+/**
+ * IPv4 blocks that are no network to serve and no destination to forward to. The construct
+ * refuses them in `additionalCidrs`; configure-nat.sh holds the same list (a test compares the
+ * two) and drops forwarded packets to them, since the data plane must stand on its own.
+ */
+export const SPECIAL_IPV4_BLOCKS: ReadonlyArray<{ readonly cidr: string; readonly name: string }> = [
+  { cidr: '0.0.0.0/8', name: '"this network"' },
+  { cidr: '127.0.0.0/8', name: 'loopback' },
+  { cidr: '169.254.0.0/16', name: 'link-local (instance metadata, DNS, time)' },
+  { cidr: '224.0.0.0/4', name: 'multicast' },
+  { cidr: '240.0.0.0/4', name: 'reserved, with the broadcast address' },
+];
+
+/** Amazon VPC's default quota of inbound rules per security group. */
+export const SECURITY_GROUP_INBOUND_RULES = 60;

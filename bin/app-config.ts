@@ -79,13 +79,13 @@ export function configFromContext(context: Record<string, unknown>): AppConfig {
       stackName = raw;
     } else if (kind === 'zones' && typeof raw === 'string' && /^[a-z]{2}-/.test(raw.trim())) {
       // -c azs=us-east-1a,us-east-1c names the zones; -c azs=3 counts them.
-      props.availabilityZones = convert('list', raw);
+      props.availabilityZones = convert('azs', 'list', raw);
     } else if (kind === 'zones' && Array.isArray(raw)) {
       props.availabilityZones = raw;
     } else if (kind === 'images') {
       props.machineImage = pinnedImage(raw);
     } else {
-      props[key] = convert(kind === 'zones' ? 'number' : kind, raw);
+      props[key] = convert(key, kind === 'zones' ? 'number' : kind, raw);
     }
   }
   return { stackName, props: props as NatInstanceStackProps };
@@ -114,11 +114,17 @@ function pinnedImage(raw: unknown): ec2.IMachineImage {
   return ec2.MachineImage.genericLinux(images);
 }
 
-function convert(kind: Kind, raw: unknown): unknown {
-  if (kind === 'instanceType' && typeof raw === 'string') {
+function convert(key: string, kind: Kind, raw: unknown): unknown {
+  if (kind === 'instanceType') {
+    if (typeof raw !== 'string') {
+      throw new NatConfigError(key, raw, 'an instance type FAMILY.SIZE such as t4g.nano');
+    }
     return new ec2.InstanceType(raw.trim());
   }
-  if (kind === 'creditSpecification' && typeof raw === 'string') {
+  if (kind === 'creditSpecification') {
+    if (typeof raw !== 'string') {
+      throw new NatConfigError(key, raw, 'standard or unlimited');
+    }
     // ec2.CpuCredits holds the lower-case names CloudFormation takes.
     return raw.trim().toLowerCase();
   }
@@ -129,7 +135,11 @@ function convert(kind: Kind, raw: unknown): unknown {
     return raw.trim().toLowerCase() === 'true';
   }
   if (kind === 'list' && typeof raw === 'string') {
-    return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    const items = raw.split(',').map((item) => item.trim());
+    if (items.some((item) => item === '')) {
+      throw new NatConfigError(key, raw, 'a comma-separated list of one or more items, none empty (leave the key out for none)');
+    }
+    return items;
   }
   return raw;
 }

@@ -3,12 +3,12 @@ import { Construct } from 'constructs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG } from '../assets/contract';
+import { DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, SECURITY_GROUP_INBOUND_RULES, SPECIAL_IPV4_BLOCKS } from '../assets/contract';
 import { InstanceTypeInfo, parseInstanceType } from './instance-types';
 import { ISelfHealingNat, SelfHealingNat } from './nat-instance';
 import { RouteWatchdog, WatchedRouteTable } from './route-watchdog';
 import { BootScripts } from './user-data';
-import { NatConfigError, cidrsOverlap, parseCidr, parseWholeNumber, requireBoolean, validateAllocationIds } from './validation';
+import { NatConfigError, cidrsOverlap, orDefault, parseCidr, parseWholeNumber, requireBoolean, requireShape, validateAllocationIds } from './validation';
 
 /** Properties of a {@link SelfHealingNatProvider}. */
 export interface SelfHealingNatProviderProps {
@@ -163,18 +163,14 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
 
   constructor(private readonly props: SelfHealingNatProviderProps = {}) {
     super();
+    requireShape('instanceType', props.instanceType, ['toString', 'isBurstable'], 'an ec2.InstanceType such as new ec2.InstanceType(\'t4g.nano\')');
     this.instanceType = props.instanceType ?? new ec2.InstanceType(SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE);
     this.typeInfo = parseInstanceType('instanceType', this.instanceType.toString());
-    if (props.creditSpecification !== undefined) {
-      if (!Object.values(ec2.CpuCredits).includes(props.creditSpecification)) {
-        throw new NatConfigError('creditSpecification', props.creditSpecification, `one of ${Object.values(ec2.CpuCredits).join(', ')} (ec2.CpuCredits)`);
-      }
-      if (!this.typeInfo.burstable) {
-        throw new NatConfigError('creditSpecification', props.creditSpecification,
-          `no credit mode for ${this.typeInfo.name}, which is not burstable: only T3, T3a and T4g instances earn CPU credits`);
-      }
-    }
-    this.rootVolumeSize = parseWholeNumber('rootVolumeSize', props.rootVolumeSize ?? SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE,
+    requireShape('machineImage', props.machineImage, ['getImage'], 'an ec2.IMachineImage such as ec2.MachineImage.genericLinux({ \'eu-west-1\': \'ami-0123456789abcdef0\' })');
+    requireShape('ebsEncryptionKey', props.ebsEncryptionKey, ['grantEncryptDecrypt'], 'a kms.IKey such as kms.Key.fromKeyArn(this, \'Key\', arn)');
+    requireShape('bootTimeout', props.bootTimeout, ['toSeconds'], 'a Duration such as Duration.minutes(15)');
+    this.validateCreditSpecification(props.creditSpecification);
+    this.rootVolumeSize = parseWholeNumber('rootVolumeSize', orDefault(props.rootVolumeSize, SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE),
       SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE, 16384, ' GiB (the image needs 8; gp3 allows 16384)');
     this.bootTimeout = props.bootTimeout ?? SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT;
     requireBoolean('detailedMonitoring', props.detailedMonitoring);
@@ -187,13 +183,21 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     if (timeoutSeconds < 60 || timeoutSeconds > 7200) {
       throw new NatConfigError('bootTimeout', `${timeoutSeconds} seconds`, 'from 1 minute to 2 hours (the launch hook\'s limit, which the boot waits in)');
     }
-    this.additionalCidrs = [...(props.additionalCidrs ?? [])];
-    const parsed = this.additionalCidrs.filter((c) => !Token.isUnresolved(c)).map((c) => parseCidr('additionalCidrs', c, 8, 28));
-    parsed.forEach((a, i) => parsed.slice(i + 1).forEach((b) => {
-      if (cidrsOverlap(a, b)) {
-        throw new NatConfigError('additionalCidrs', this.additionalCidrs, `blocks that do not overlap: ${a.text} and ${b.text} do`);
-      }
-    }));
+    validateAllocationIdList(props.eipAllocationIds);
+    this.additionalCidrs = validateAdditionalCidrs(props.additionalCidrs);
+  }
+
+  private validateCreditSpecification(mode: unknown): void {
+    if (mode === undefined) {
+      return;
+    }
+    if (!(Object.values(ec2.CpuCredits) as unknown[]).includes(mode)) {
+      throw new NatConfigError('creditSpecification', mode, `one of ${Object.values(ec2.CpuCredits).join(', ')} (ec2.CpuCredits)`);
+    }
+    if (!this.typeInfo.burstable) {
+      throw new NatConfigError('creditSpecification', mode,
+        `no credit mode for ${this.typeInfo.name}, which is not burstable: only T3, T3a and T4g instances earn CPU credits`);
+    }
   }
 
   /** The NATs, one per NAT subnet, once the provider has been given to a VPC. */
@@ -239,7 +243,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       cpuType: this.typeInfo.architecture === 'arm64' ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
     });
     if (imageOsType(vpc, machineImage) !== ec2.OperatingSystemType.LINUX) {
-      throw new NatConfigError('machineImage', machineImage.constructor.name, 'a Linux image: Amazon Linux 2023 or a derivative');
+      throw new NatConfigError('machineImage', machineImage, 'a Linux image: Amazon Linux 2023 or a derivative');
     }
     // The literal block where the VPC has one, so that rules and checks (cdk-nag, cfn-lint) can
     // read the security group; a reference only where the block is chosen at deployment (IPAM).
@@ -354,6 +358,54 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       Tags.of(table).add(HOME_INTERFACE_TAG, nat.networkInterface.ref);
     }
   }
+}
+
+/** The most `additionalCidrs`: with the VPC's own block, each is one inbound rule of the NATs' security group. */
+export const MAX_ADDITIONAL_CIDRS = SECURITY_GROUP_INBOUND_RULES - 1;
+
+const SPECIAL_BLOCKS = SPECIAL_IPV4_BLOCKS.map((b) => ({ ...parseCidr('SPECIAL_IPV4_BLOCKS', b.cidr, 0, 32), name: b.name }));
+
+/**
+ * What can be checked of eipAllocationIds before the NAT count is known: a list (or a token
+ * list) of well-formed IDs.
+ */
+function validateAllocationIdList(ids: unknown): void {
+  if (ids === undefined || Token.isUnresolved(ids)) {
+    return;
+  }
+  if (!Array.isArray(ids)) {
+    throw new NatConfigError('eipAllocationIds', ids, 'a list of Elastic IP allocation IDs such as [\'eipalloc-0123456789abcdef0\']');
+  }
+  validateAllocationIds('eipAllocationIds', ids, 0);
+}
+
+/**
+ * Further blocks to serve: a list of literal network blocks (or tokens, read at deployment), none
+ * special, none overlapping another, and few enough for the security group's rule quota.
+ */
+function validateAdditionalCidrs(value: unknown): string[] {
+  if (value === undefined) {
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    throw new NatConfigError('additionalCidrs', value, 'a list of IPv4 CIDR blocks such as [\'100.64.0.0/16\']');
+  }
+  if (value.length > MAX_ADDITIONAL_CIDRS) {
+    throw new NatConfigError('additionalCidrs', `${value.length} blocks`, `at most ${MAX_ADDITIONAL_CIDRS}: the NATs' security group admits the VPC's block and each of these by one inbound rule, and a security group holds ${SECURITY_GROUP_INBOUND_RULES} (Amazon VPC's quota of inbound rules per security group)`);
+  }
+  const parsed = value.filter((c) => !(typeof c === 'string' && Token.isUnresolved(c))).map((c) => parseCidr('additionalCidrs', c, 8, 28));
+  for (const block of parsed) {
+    const special = SPECIAL_BLOCKS.find((s) => cidrsOverlap(s, block));
+    if (special) {
+      throw new NatConfigError('additionalCidrs', block.text, `no block within ${special.text}, which is ${special.name}: no network the NAT can serve`);
+    }
+  }
+  parsed.forEach((a, i) => parsed.slice(i + 1).forEach((b) => {
+    if (cidrsOverlap(a, b)) {
+      throw new NatConfigError('additionalCidrs', value, `blocks that do not overlap: ${a.text} and ${b.text} do`);
+    }
+  }));
+  return [...value];
 }
 
 /**

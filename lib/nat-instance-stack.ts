@@ -9,12 +9,13 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { SelfHealingNatProvider } from './nat-instance-provider';
 import { NatMonitoring } from './nat-monitoring';
-import { NatConfigError, Cidr, blockSize, parseCidr, parseWholeNumber, requireBoolean } from './validation';
+import { NatConfigError, Cidr, blockSize, orDefault, parseCidr, parseWholeNumber, requireBoolean, requirePattern } from './validation';
 
 /** Properties of a {@link NatInstanceStack}. Every one is also a CDK context key of the app. */
 export interface NatInstanceStackProps extends StackProps {
   /**
-   * The VPC's IPv4 CIDR block, /16 to /28.
+   * The VPC's IPv4 CIDR block, /16 to /27, large enough for the subnets: with the default
+   * subnet sizes and two zones, a /18 or larger.
    *
    * @default '10.0.0.0/16' (`NatInstanceStack.DEFAULT_VPC_CIDR`)
    */
@@ -187,6 +188,8 @@ export const LOG_RETENTION_DAYS: readonly number[] = Object.values(logs.Retentio
   .filter((v): v is number => typeof v === 'number' && v > 0)
   .sort((a, b) => a - b);
 
+/** An address SNS can deliver to: ASCII only, so that a look-alike character is caught here. */
+const EMAIL = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -222,35 +225,28 @@ export class NatInstanceStack extends Stack {
   constructor(scope: Construct, id: string, props: NatInstanceStackProps = {}) {
     super(scope, id, props);
 
-    const vpcCidr = parseCidr('vpcCidr', props.vpcCidr ?? NatInstanceStack.DEFAULT_VPC_CIDR, 16, 28);
+    const vpcCidr = parseCidr('vpcCidr', orDefault(props.vpcCidr, NatInstanceStack.DEFAULT_VPC_CIDR), 16, 27);
     const named = props.availabilityZones === undefined ? undefined : this.namedZones(props.availabilityZones, props.azs);
-    const azs = named?.length ?? parseWholeNumber('azs', props.azs ?? NatInstanceStack.DEFAULT_AZS, 1, MAX_AZS);
-    const natCount = parseWholeNumber('natCount', props.natCount ?? azs, 1, azs, ` (at most one NAT per availability zone, and azs is ${azs})`);
-    const publicMask = this.subnetMask('publicSubnetCidrMask', props.publicSubnetCidrMask ?? NatInstanceStack.DEFAULT_PUBLIC_SUBNET_CIDR_MASK, vpcCidr);
-    const privateMask = this.subnetMask('privateSubnetCidrMask', props.privateSubnetCidrMask ?? NatInstanceStack.DEFAULT_PRIVATE_SUBNET_CIDR_MASK, vpcCidr);
-    checkSubnetsFit(vpcCidr, azs, publicMask, privateMask);
+    const azs = named?.length ?? parseWholeNumber('azs', orDefault(props.azs, NatInstanceStack.DEFAULT_AZS), 1, MAX_AZS);
+    const natCount = parseWholeNumber('natCount', orDefault(props.natCount, azs), 1, azs, ` (at most one NAT per availability zone, and azs is ${azs})`);
+    const publicMask = parseWholeNumber('publicSubnetCidrMask', orDefault(props.publicSubnetCidrMask, NatInstanceStack.DEFAULT_PUBLIC_SUBNET_CIDR_MASK), 16, 28);
+    const privateMask = parseWholeNumber('privateSubnetCidrMask', orDefault(props.privateSubnetCidrMask, NatInstanceStack.DEFAULT_PRIVATE_SUBNET_CIDR_MASK), 16, 28);
+    checkSubnetsFit(vpcCidr, azs, { mask: publicMask, given: props.publicSubnetCidrMask !== undefined }, { mask: privateMask, given: props.privateSubnetCidrMask !== undefined });
+    for (const option of ['flowLogs', 'routeWatchdog', 'alarms', 'dashboard', 'detailedMonitoring'] as const) {
+      requireBoolean(option, props[option]);
+    }
     const flowLogs = props.flowLogs ?? true;
     const detailed = props.detailedMonitoring ?? false;
-    for (const [option, value] of [['flowLogs', flowLogs], ['routeWatchdog', props.routeWatchdog], ['alarms', props.alarms],
-      ['dashboard', props.dashboard], ['detailedMonitoring', detailed]] as const) {
-      requireBoolean(option, value);
-    }
-    const retention = props.flowLogRetentionDays ?? NatInstanceStack.DEFAULT_FLOW_LOG_RETENTION_DAYS;
+    const retention = orDefault(props.flowLogRetentionDays, NatInstanceStack.DEFAULT_FLOW_LOG_RETENTION_DAYS);
     if (!LOG_RETENTION_DAYS.includes(retention)) {
       throw new NatConfigError('flowLogRetentionDays', retention, `one of the periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`);
     }
     if (props.alarmTopicArn !== undefined && props.alarmEmail !== undefined) {
       throw new NatConfigError('alarmEmail', props.alarmEmail, 'no alarmEmail when alarmTopicArn is given: subscribe the address to that topic, or leave alarmTopicArn out and let the stack create a topic');
     }
-    if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(String(props.alarmEmail))) {
-      throw new NatConfigError('alarmEmail', props.alarmEmail, 'an email address such as ops@example.com');
-    }
-    if (props.alarmTopicArn !== undefined && !Token.isUnresolved(props.alarmTopicArn) && !SNS_TOPIC_ARN.test(String(props.alarmTopicArn))) {
-      throw new NatConfigError('alarmTopicArn', props.alarmTopicArn, 'an SNS topic ARN such as arn:aws:sns:eu-west-1:111122223333:nat-alarms');
-    }
-    if (props.ebsKmsKeyArn !== undefined && !Token.isUnresolved(props.ebsKmsKeyArn) && !KMS_KEY_ARN.test(String(props.ebsKmsKeyArn))) {
-      throw new NatConfigError('ebsKmsKeyArn', props.ebsKmsKeyArn, 'a KMS key ARN such as arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
-    }
+    requirePattern('alarmEmail', props.alarmEmail, EMAIL, 'an email address such as ops@example.com');
+    requirePattern('alarmTopicArn', props.alarmTopicArn, SNS_TOPIC_ARN, 'an SNS topic ARN such as arn:aws:sns:eu-west-1:111122223333:nat-alarms');
+    requirePattern('ebsKmsKeyArn', props.ebsKmsKeyArn, KMS_KEY_ARN, 'a KMS key ARN such as arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
 
     this.natProvider = new SelfHealingNatProvider({
       instanceType: props.instanceType,
@@ -386,10 +382,6 @@ export class NatInstanceStack extends Stack {
     return topic;
   }
 
-  private subnetMask(option: string, value: unknown, vpcCidr: Cidr): number {
-    return parseWholeNumber(option, value, Math.max(16, vpcCidr.prefix), 28, ` (subnets are /16 to /28 and no larger than vpcCidr ${vpcCidr.text})`);
-  }
-
   /**
    * The zones to use. An environment-agnostic stack knows only two zone names (CDK's default);
    * selecting from `Fn::GetAZs` lets it span up to six, resolved at deployment.
@@ -410,6 +402,10 @@ export class NatInstanceStack extends Stack {
       if (!Token.isUnresolved(this.region) && !zone.startsWith(this.region)) {
         throw new NatConfigError('availabilityZones', zone, `zones of the stack's region, ${this.region}`);
       }
+      const region = zone.slice(0, -1);
+      if (!zones[0].startsWith(region) || zones[0].length !== zone.length) {
+        throw new NatConfigError('availabilityZones', zone, `zones of one region: ${zone} is not in ${zones[0].slice(0, -1)}, the region of ${zones[0]}`);
+      }
     }
     return zones as string[];
   }
@@ -426,19 +422,35 @@ export class NatInstanceStack extends Stack {
   }
 }
 
+/** A subnet size, and whether the user chose it (or it is the default). */
+interface SubnetMask {
+  readonly mask: number;
+  readonly given: boolean;
+}
+
 /**
  * CDK allocates the public subnets first, then the private ones, each aligned to its own size;
- * the VPC must hold both.
+ * the VPC must hold both. The error blames what the user chose: the subnet sizes where they gave
+ * one, else the VPC block.
  */
-function checkSubnetsFit(vpcCidr: Cidr, azs: number, publicMask: number, privateMask: number): void {
+function checkSubnetsFit(vpcCidr: Cidr, azs: number, publicMask: SubnetMask, privateMask: SubnetMask): void {
   let next = 0;
-  for (const mask of [publicMask, privateMask]) {
+  for (const { mask } of [publicMask, privateMask]) {
     const size = blockSize(mask);
     next = Math.ceil(next / size) * size + size * azs;
   }
   const available = blockSize(vpcCidr.prefix);
-  if (next > available) {
-    throw new NatConfigError('publicSubnetCidrMask/privateSubnetCidrMask', `/${publicMask} and /${privateMask}`,
-      `subnet sizes that fit vpcCidr ${vpcCidr.text}: ${azs} public /${publicMask} and ${azs} private /${privateMask} subnets need ${next} addresses, the VPC has ${available}`);
+  if (next <= available) {
+    return;
   }
+  const need = `${azs} public /${publicMask.mask} and ${azs} private /${privateMask.mask} subnets need ${next} addresses`;
+  if (!publicMask.given && !privateMask.given) {
+    const prefix = 32 - Math.ceil(Math.log2(next));
+    throw new NatConfigError('vpcCidr', vpcCidr.text,
+      `a block that holds the subnets: ${need} (a /${prefix} or larger), and a /${vpcCidr.prefix} has ${available}; or choose smaller subnets with publicSubnetCidrMask and privateSubnetCidrMask`);
+  }
+  const given = ([['publicSubnetCidrMask', publicMask], ['privateSubnetCidrMask', privateMask]] as const).filter(([, m]) => m.given);
+  const option = given.map(([name]) => name).join('/');
+  const value = given.length === 1 ? given[0][1].mask : given.map(([, m]) => `/${m.mask}`).join(' and ');
+  throw new NatConfigError(option, value, `subnet sizes that fit vpcCidr ${vpcCidr.text}: ${need}, the VPC has ${available}`);
 }

@@ -17,10 +17,10 @@ export const INSTALL_DIR = '/opt/nat-instance';
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
 /**
- * What this project allows its user data: half of EC2's limit, so that the boot scripts can grow
- * (they travel as assets) without the user data ever nearing the limit.
+ * What this project allows its user data: three quarters of EC2's limit, room for the embedded
+ * loader and library and the most additionalCidrs, with a margin below the limit.
  */
-export const USER_DATA_BUDGET_BYTES = 8 * 1024;
+export const USER_DATA_BUDGET_BYTES = 12 * 1024;
 
 /** The loader, embedded in the user data; it fetches the rest. */
 export const LOADER = 'load.sh';

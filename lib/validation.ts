@@ -20,15 +20,37 @@ export class NatConfigError extends Error {
   }
 }
 
+/** The longest part of a string value an error message repeats. */
+const SHOWN_CHARACTERS = 80;
+
 function describeValue(value: unknown): string {
   if (typeof value === 'string') {
-    return `'${value}'`;
+    // Control characters are shown escaped, so that a message is always one line.
+    const shown = JSON.stringify(value.slice(0, SHOWN_CHARACTERS)).slice(1, -1).replace(/\\"/g, '"');
+    return value.length > SHOWN_CHARACTERS ? `'${shown}…' (${value.length} characters)` : `'${shown}'`;
   }
   if (value === undefined) {
     return 'nothing';
   }
-  return JSON.stringify(value) ?? String(value);
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    return String(value); // JSON would show NaN and Infinity as null
+  }
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    return `a ${typeof value}`;
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && value.constructor !== Object) {
+    return `an instance of ${value.constructor.name}`;
+  }
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > SHOWN_CHARACTERS * 2 ? `${json.slice(0, SHOWN_CHARACTERS * 2)}…` : json;
 }
+
+/** The value where one was given, else the default; null is a value, and is refused as such. */
+export function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
+const LITERAL = ': a literal value, not a token resolved at deployment, since synth checks it and plans with it';
 
 /** An IPv4 CIDR block as numbers. */
 export interface Cidr {
@@ -53,6 +75,9 @@ export function blockSize(prefix: number): number {
  */
 export function parseCidr(option: string, value: unknown, minPrefix: number, maxPrefix: number): Cidr {
   const expected = `an IPv4 CIDR block with a prefix from /${minPrefix} to /${maxPrefix}, such as 10.0.0.0/16`;
+  if (typeof value === 'string' && Token.isUnresolved(value)) {
+    throw new NatConfigError(option, value, `${expected}${LITERAL}`);
+  }
   const match = typeof value === 'string' ? CIDR_PATTERN.exec(value) : null;
   if (!match) {
     throw new NatConfigError(option, value, expected);
@@ -88,8 +113,11 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 /** Requires a whole number in `[min, max]`; strings from the command line are converted in bin/. */
 export function parseWholeNumber(option: string, value: unknown, min: number, max: number, why = ''): number {
   const n = value;
+  const range = min === max ? `${min}` : `from ${min} to ${max}`;
+  if (typeof n === 'number' && Token.isUnresolved(n)) {
+    throw new NatConfigError(option, value, `a whole number ${range}${LITERAL}`);
+  }
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    const range = min === max ? `${min}` : `from ${min} to ${max}`;
     throw new NatConfigError(option, value, `a whole number ${range}${why}`);
   }
   return n;
@@ -105,6 +133,39 @@ export function requireBoolean(option: string, value: unknown): void {
 /** Validates a number that may still be a token; tokens are left for CloudFormation. */
 export function isLiteral(value: string): boolean {
   return !Token.isUnresolved(value);
+}
+
+/**
+ * Requires a string of the given form where one is given; a token passes, for CloudFormation to
+ * resolve, where `tokens` allows it.
+ */
+export function requirePattern(option: string, value: unknown, pattern: RegExp, expected: string, tokens = true): void {
+  if (value === undefined) {
+    return;
+  }
+  if (typeof value === 'string' && Token.isUnresolved(value)) {
+    if (tokens) {
+      return;
+    }
+    throw new NatConfigError(option, value, `${expected}${LITERAL}`);
+  }
+  if (typeof value !== 'string' || !pattern.test(value)) {
+    throw new NatConfigError(option, value, expected);
+  }
+}
+
+/**
+ * Requires an object with the given methods where one is given: an instance of the named CDK
+ * type (checked by shape, since an app may hold two copies of aws-cdk-lib).
+ */
+export function requireShape(option: string, value: unknown, methods: readonly string[], expected: string): void {
+  if (value === undefined) {
+    return;
+  }
+  const target = value as Record<string, unknown> | null;
+  if (typeof target !== 'object' || target === null || methods.some((m) => typeof target[m] !== 'function')) {
+    throw new NatConfigError(option, value, expected);
+  }
 }
 
 const ALLOCATION_ID_PATTERN = /^eipalloc-([0-9a-f]{8}|[0-9a-f]{17})$/;

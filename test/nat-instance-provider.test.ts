@@ -4,7 +4,9 @@ import * as path from 'path';
 import { App, Duration, Fn, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { SECURITY_GROUP_INBOUND_RULES } from '../assets/contract';
 import { SelfHealingNatProvider } from '../lib';
+import { MAX_ADDITIONAL_CIDRS } from '../lib/nat-instance-provider';
 import { USER_DATA_BUDGET_BYTES } from '../lib/user-data';
 import { embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
 
@@ -78,18 +80,28 @@ describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
     }
   });
 
+  // The most blocks allowed, each with the longest text a block can have.
+  const longest = Array.from({ length: MAX_ADDITIONAL_CIDRS }, (_, i) => `${160 + i}.200.200.240/28`);
   test.each([
     ['the default configuration', {}, {}],
-    ['the largest: seven more CIDR blocks, a VPC from IPAM', { additionalCidrs: ['100.64.0.0/16', '100.65.0.0/16', '100.66.0.0/16', '100.67.0.0/16', '100.68.0.0/16', '100.69.0.0/16', '100.70.0.0/16'] },
+    [`the largest: ${MAX_ADDITIONAL_CIDRS} more CIDR blocks, a VPC from IPAM`, { additionalCidrs: longest },
       { ipAddresses: ec2.IpAddresses.awsIpamAllocation({ ipv4IpamPoolId: 'ipam-pool-0123456789abcdef0', ipv4NetmaskLength: 20, defaultSubnetIpv4NetmaskLength: 24 }) }],
-  ])('user data stays within 8 KiB: %s, with a 128-character stack name', (_name, props, vpcProps) => {
+  ])('user data stays within 12 KiB: %s, with a 128-character stack name', (_name, props, vpcProps) => {
     const { template: t } = vpcWithProvider(props, { maxAzs: 1, ...vpcProps });
     for (const script of userDataScripts(t)) {
       // References resolve to IDs of about their placeholders' length; the stack name is the longest.
       const worstCase = script.replace(/--stack-name '\S+'/, `--stack-name '${'S'.repeat(128)}'`);
       expect(Buffer.byteLength(worstCase)).toBeLessThanOrEqual(USER_DATA_BUDGET_BYTES);
-      expect(USER_DATA_BUDGET_BYTES).toBe(8 * 1024);
+      expect(USER_DATA_BUDGET_BYTES).toBe(12 * 1024);
     }
+  });
+
+  test(`the most additionalCidrs (${MAX_ADDITIONAL_CIDRS}) fill the security group's inbound rules to the quota, and one more is refused`, () => {
+    const { template: t } = vpcWithProvider({ additionalCidrs: longest }, { maxAzs: 1 });
+    const [group] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^NAT instances') } }));
+    expect(group.Properties.SecurityGroupIngress).toHaveLength(SECURITY_GROUP_INBOUND_RULES);
+    expect(() => new SelfHealingNatProvider({ additionalCidrs: [...longest, '10.200.0.0/16'] }))
+      .toThrow(`Invalid additionalCidrs: got '60 blocks'; expected at most 59: the NATs' security group admits the VPC's block and each of these by one inbound rule, and a security group holds 60`);
   });
 
   test('a VPC whose CIDR is chosen at deployment (IPAM) is referenced in the rules and the boot', () => {
@@ -152,7 +164,7 @@ describe('SelfHealingNatProvider props', () => {
     const stack = new Stack(new App(), 'Windows');
     const provider = new SelfHealingNatProvider({ machineImage: ec2.MachineImage.genericWindows({ 'us-east-1': 'ami-0123456789abcdef0' }) });
     expect(() => new ec2.Vpc(stack, 'Vpc', { natGatewayProvider: provider, maxAzs: 1 }))
-      .toThrow("Invalid machineImage: got 'GenericWindowsImage'; expected a Linux image: Amazon Linux 2023 or a derivative");
+      .toThrow("Invalid machineImage: got an instance of GenericWindowsImage; expected a Linux image: Amazon Linux 2023 or a derivative");
   });
 
   test.each([ec2.CpuCredits.STANDARD, ec2.CpuCredits.UNLIMITED])('CPU credit mode %s of a burstable type reaches the launch template', (credits) => {
