@@ -20,23 +20,31 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseArgs } from 'util';
+import { numberOption, orUsage, parseCommandLine } from '../tools/cli';
 import { ClientReport, INTERNET_HOST, Lab, ROOT, labUnavailableReason } from './lab';
 
 type Mode = 'nat' | 'forward';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `Usage: npm run bench [-- --rounds 5 --seconds 3 --flows 10000,25000,50000,60000 --out FILE --conntrack-sizing]
+
+Data-plane figures of configure-nat.sh in the simulated VPC, side by side with plain forwarding,
+as medians. Needs root, iproute2, nft, conntrack and iperf3.`;
+
+const { values, rounds, seconds, flowSteps } = orUsage('bench', USAGE, () => {
+  const options = parseCommandLine(USAGE, {
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '3' },
     flows: { type: 'string', default: '10000,25000,50000,60000' },
     out: { type: 'string', default: path.join(ROOT, 'bench-results', 'bench.json') },
     'conntrack-sizing': { type: 'boolean', default: false },
-  },
+  });
+  return {
+    values: options,
+    rounds: numberOption('rounds', options.rounds, 1, 100),
+    seconds: numberOption('seconds', options.seconds, 1, 600),
+    flowSteps: options.flows.split(',').map((step) => numberOption('flows', step, 1, 1_000_000)),
+  };
 });
-const rounds = Number(values.rounds);
-const seconds = Number(values.seconds);
-const flowSteps = values.flows.split(',').map(Number);
 const FLOW_PORTS = [8081, 8082, 8083, 8084];
 
 const median = (xs: number[]) => {

@@ -15,10 +15,13 @@
  */
 import * as net from 'net';
 import * as os from 'os';
-import { parseArgs } from 'util';
+import { UsageError, numberOption, orUsage, parseCommandLine } from '../tools/cli';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `Usage: peer-client --host H [--port 8080] [--token T] [--local-port N] [--count 1]
+                   [--concurrency 1] [--timeout-ms 3000] [--hold] [--duration-s S]`;
+
+const { values, host, port, count, concurrency, timeoutMs, localPort, deadline } = orUsage('peer-client', USAGE, () => {
+  const options = parseCommandLine(USAGE, {
     host: { type: 'string' },
     port: { type: 'string', default: '8080' },
     token: { type: 'string', default: os.hostname() },
@@ -28,19 +31,21 @@ const { values } = parseArgs({
     'timeout-ms': { type: 'string', default: '3000' },
     hold: { type: 'boolean', default: false },
     'duration-s': { type: 'string' },
-  },
+  });
+  if (!options.host) {
+    throw new UsageError('--host is required');
+  }
+  return {
+    values: options,
+    host: options.host,
+    port: numberOption('port', options.port, 1, 65535),
+    count: numberOption('count', options.count, 1, 1_000_000),
+    concurrency: numberOption('concurrency', options.concurrency, 1, 100_000),
+    timeoutMs: numberOption('timeout-ms', options['timeout-ms'], 1, 600_000),
+    localPort: options['local-port'] ? numberOption('local-port', options['local-port'], 1, 65535) : undefined,
+    deadline: options['duration-s'] ? Date.now() + numberOption('duration-s', options['duration-s'], 0.1, 3600, false) * 1000 : Infinity,
+  };
 });
-if (!values.host) {
-  process.stderr.write('peer-client: --host is required\n');
-  process.exit(2);
-}
-const host = values.host;
-const port = Number(values.port);
-const count = Number(values.count);
-const concurrency = Number(values.concurrency);
-const timeoutMs = Number(values['timeout-ms']);
-const localPort = values['local-port'] ? Number(values['local-port']) : undefined;
-const deadline = values['duration-s'] ? Date.now() + Number(values['duration-s']) * 1000 : Infinity;
 
 const result = { attempted: 0, ok: 0, failed: 0, mismatched: 0, seen: {} as Record<string, number>, errors: {} as Record<string, number>, elapsedMs: 0, ratePerSec: 0 };
 const held: net.Socket[] = [];

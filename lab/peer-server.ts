@@ -9,12 +9,13 @@
  */
 import * as fs from 'fs';
 import * as net from 'net';
-import { parseArgs } from 'util';
+import { numberOption, orUsage, parseCommandLine } from '../tools/cli';
 
-const { values } = parseArgs({
-  options: { port: { type: 'string', default: '8080' }, log: { type: 'string' } },
+const USAGE = 'Usage: peer-server [--port 8080] [--log FILE]';
+const { values, port } = orUsage('peer-server', USAGE, () => {
+  const options = parseCommandLine(USAGE, { port: { type: 'string', default: '8080' }, log: { type: 'string' } });
+  return { values: options, port: numberOption('port', options.port, 1, 65535) };
 });
-const port = Number(values.port);
 const log = values.log ? fs.openSync(values.log, 'a') : undefined;
 
 const server = net.createServer((socket) => {

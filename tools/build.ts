@@ -16,6 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
 import { CONTROLLER_BUNDLE_DIR, DOCTOR_BUNDLE, PACKAGE_ROOT } from '../lib/paths';
+import { parseCommandLine, runTool } from './cli';
 
 /** The watchdog runs on Lambda's Node.js 24 runtime, whose SDK v3 clients it uses as they are. */
 export function bundleWatchdog(): string {
@@ -61,12 +62,21 @@ function compileLibrary(): void {
   }
 }
 
+const USAGE = `Usage: npm run build [-- --bundles-only]
+
+Compiles lib/ into an emptied dist/ and bundles the controller and nat-doctor with esbuild.
+  --bundles-only   only the controller's bundle, which synth needs (the cdk.json build step)`;
+
 if (require.main === module) {
-  if (!process.argv.includes('--bundles-only')) {
-    compileLibrary();
-  }
-  const files = process.argv.includes('--bundles-only') ? [bundleWatchdog()] : [bundleWatchdog(), bundleDoctor()];
-  for (const file of files) {
-    process.stderr.write(`built ${path.relative(PACKAGE_ROOT, file)} (${Math.round(fs.statSync(file).size / 1024)} KiB)\n`);
-  }
+  runTool('build', USAGE, () => {
+    const { 'bundles-only': bundlesOnly } = parseCommandLine(USAGE, { 'bundles-only': { type: 'boolean', default: false } });
+    if (!bundlesOnly) {
+      compileLibrary();
+    }
+    const files = bundlesOnly ? [bundleWatchdog()] : [bundleWatchdog(), bundleDoctor()];
+    for (const file of files) {
+      process.stderr.write(`built ${path.relative(PACKAGE_ROOT, file)} (${Math.round(fs.statSync(file).size / 1024)} KiB)\n`);
+    }
+    return 0;
+  });
 }

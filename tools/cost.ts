@@ -7,9 +7,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseArgs } from 'util';
 import { App } from 'aws-cdk-lib';
 import { NatInstanceStack, SelfHealingNatProvider } from '../lib';
+import { UsageError, numberOption, parseCommandLine, runTool } from './cli';
 import { parseInstanceType } from '../lib/instance-types';
 import { configFromContext } from '../bin/app-config';
 import { bundleWatchdog } from './build';
@@ -132,14 +132,29 @@ export function formatCost(report: CostReport, input: CostInput): string {
     `Prices of ${report.pricesDate} (cost/prices.json); internet data transfer out is the same for both and left out.\n`;
 }
 
+const USAGE = `Usage: npm run cost -- [--region REGION] [--gb-per-month GB] [-c KEY=VALUE ...]
+
+The monthly cost of the configured NAT instances (cdk.json context, overridden by -c) next to
+NAT gateways for the same zones, from cost/prices.json.
+
+  --region REGION      a region of the price table (default us-east-1)
+  --gb-per-month GB    data through the NATs a month, for the gateways' processing charge (default 100)
+  -c, --context K=V    a context key of the app, as for cdk synth (repeatable)
+  -h, --help           this text`;
+
 function main(): number {
-  const { values } = parseArgs({
-    options: {
-      region: { type: 'string', default: 'us-east-1' },
-      'gb-per-month': { type: 'string', default: '100' },
-      context: { type: 'string', short: 'c', multiple: true, default: [] },
-    },
+  const values = parseCommandLine(USAGE, {
+    region: { type: 'string', default: 'us-east-1' },
+    'gb-per-month': { type: 'string', default: '100' },
+    context: { type: 'string', short: 'c', multiple: true, default: [] },
   });
+  const gbPerMonth = numberOption('gb-per-month', values['gb-per-month'], 0, 1e9, false);
+  const prices = loadPrices();
+  for (const pair of values.context) {
+    if (!/^[A-Za-z@][^=]*=/.test(pair)) {
+      throw new UsageError(`-c: got '${pair}'; expected KEY=VALUE, such as -c natCount=1`);
+    }
+  }
   const cdkJson = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8'));
   const context: Record<string, unknown> = { ...cdkJson.context };
   for (const pair of values.context) {
@@ -152,7 +167,7 @@ function main(): number {
   const stack = new NatInstanceStack(new App(), 'Cost', props);
   const input: CostInput = {
     region: values.region,
-    gbPerMonth: Number(values['gb-per-month']),
+    gbPerMonth,
     natCount: stack.natProvider.natInstances.length,
     instanceType: String(props.instanceType ?? SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE),
     rootVolumeSize: Number(props.rootVolumeSize ?? SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE),
@@ -161,15 +176,10 @@ function main(): number {
     dashboard: props.alarms !== false && (props.dashboard ?? props.detailedMonitoring ?? false) === true,
     detailedMonitoring: props.detailedMonitoring === true,
   };
-  process.stdout.write(formatCost(estimate(input, loadPrices()), input));
+  process.stdout.write(formatCost(estimate(input, prices), input));
   return 0;
 }
 
 if (require.main === module) {
-  try {
-    process.exit(main());
-  } catch (error) {
-    process.stderr.write(`cost: ${(error as Error).message}\n`);
-    process.exit(1);
-  }
+  runTool('cost', USAGE, main);
 }

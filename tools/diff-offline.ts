@@ -16,7 +16,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseArgs } from 'util';
+import { UsageError, parseCommandLine, runTool } from './cli';
 import { diffTemplates } from './template-diff';
 
 const ROOT = path.join(__dirname, '..');
@@ -75,20 +75,13 @@ const USAGE = `Usage: npm run diff:offline -- [--base REF] [-c KEY=VALUE ...] [-
        npm run diff:offline -- --base-template FILE --head-template FILE [--title TEXT] [--allow-replacement] [--markdown FILE]`;
 
 function main(): number {
-  const { values } = parseArgs({
-    options: {
-      base: { type: 'string' }, 'allow-replacement': { type: 'boolean', default: false }, markdown: { type: 'string' },
-      context: { type: 'string', multiple: true, short: 'c', default: [] },
-      'base-template': { type: 'string' }, 'head-template': { type: 'string' }, title: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const values = parseCommandLine(USAGE, {
+    base: { type: 'string' }, 'allow-replacement': { type: 'boolean', default: false }, markdown: { type: 'string' },
+    context: { type: 'string', multiple: true, short: 'c', default: [] },
+    'base-template': { type: 'string' }, 'head-template': { type: 'string' }, title: { type: 'string' },
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   if ((values['base-template'] === undefined) !== (values['head-template'] === undefined)) {
-    throw new Error('give both --base-template and --head-template, or neither');
+    throw new UsageError('give both --base-template and --head-template, or neither');
   }
   if (values['base-template'] !== undefined && values['head-template'] !== undefined) {
     return report(readTemplate(values['base-template']), readTemplate(values['head-template']), values.title ?? 'Template diff', values);
@@ -108,9 +101,4 @@ function main(): number {
   }
 }
 
-try {
-  process.exit(main());
-} catch (error) {
-  process.stderr.write(`diff:offline: ${(error as Error).message}\n`);
-  process.exit(2);
-}
+runTool('diff:offline', USAGE, main, 2);
