@@ -1,10 +1,11 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { NatConfigError, NatInstanceStackProps } from '../lib';
+import { COMPLIANCE_PACKS } from '../lib/compliance';
 
 /** The app's default stack name. */
 export const DEFAULT_STACK_NAME = 'NatInstance';
 
-type Kind = 'string' | 'number' | 'list' | 'boolean' | 'instanceType' | 'creditSpecification' | 'zones' | 'images';
+type Kind = 'string' | 'number' | 'list' | 'boolean' | 'instanceType' | 'creditSpecification' | 'zones' | 'images' | 'packs';
 
 /**
  * The CDK context keys the app reads, each the name of a {@link NatInstanceStackProps} prop
@@ -25,6 +26,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   rootVolumeSize: 'number',
   ebsKmsKeyArn: 'string',
   flowLogs: 'boolean',
+  logEncryption: 'boolean',
   flowLogRetentionDays: 'number',
   routeWatchdog: 'boolean',
   controllerReservedConcurrency: 'number',
@@ -33,6 +35,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   alarmEmail: 'string',
   dashboard: 'boolean',
   detailedMonitoring: 'boolean',
+  compliance: 'packs',
 };
 
 /** Context keys the app no longer reads, and what to do instead. */
@@ -48,6 +51,8 @@ function isCdkKey(key: string): boolean {
 /** What the app needs to build its stack. */
 export interface AppConfig {
   readonly stackName: string;
+  /** The cdk-nag packs to run beside AWS Solutions, by their short names. */
+  readonly compliance: CompliancePack[];
   readonly props: NatInstanceStackProps;
 }
 
@@ -61,6 +66,7 @@ export interface AppConfig {
 export function configFromContext(context: Record<string, unknown>): AppConfig {
   const props: Record<string, unknown> = {};
   let stackName = DEFAULT_STACK_NAME;
+  let compliance: CompliancePack[] = [];
   for (const [key, raw] of Object.entries(context)) {
     if (isCdkKey(key)) {
       continue;
@@ -77,6 +83,8 @@ export function configFromContext(context: Record<string, unknown>): AppConfig {
         throw new NatConfigError('stackName', raw, 'a CloudFormation stack name: a letter, then letters, digits and hyphens, 128 characters at most');
       }
       stackName = raw;
+    } else if (kind === 'packs') {
+      compliance = compliancePacks(raw);
     } else if (kind === 'zones' && typeof raw === 'string' && /^[a-z]{2}-/.test(raw.trim())) {
       // -c azs=us-east-1a,us-east-1c names the zones; -c azs=3 counts them.
       props.availabilityZones = convert('azs', 'list', raw);
@@ -88,7 +96,28 @@ export function configFromContext(context: Record<string, unknown>): AppConfig {
       props[key] = convert(key, kind === 'zones' ? 'number' : kind, raw);
     }
   }
-  return { stackName, props: props as NatInstanceStackProps };
+  return { stackName, compliance, props: props as NatInstanceStackProps };
+}
+
+/** A short name of an opt-in cdk-nag pack. */
+export type CompliancePack = keyof typeof COMPLIANCE_PACKS;
+
+/** The packs of -c compliance=nist,hipaa,pci,serverless (or a list in cdk.json), each once. */
+function compliancePacks(raw: unknown): CompliancePack[] {
+  const expected = `a comma-separated list of ${Object.keys(COMPLIANCE_PACKS).join(', ')}, each once`;
+  const names = typeof raw === 'string' ? raw.split(',').map((n) => n.trim()) : raw;
+  if (!Array.isArray(names) || names.length === 0) {
+    throw new NatConfigError('compliance', raw, expected);
+  }
+  for (const name of names) {
+    if (typeof name !== 'string' || !(name in COMPLIANCE_PACKS)) {
+      throw new NatConfigError('compliance', name, expected);
+    }
+  }
+  if (new Set(names).size !== names.length) {
+    throw new NatConfigError('compliance', raw, expected);
+  }
+  return names as CompliancePack[];
 }
 
 const AMI_PAIR = /^([a-z]{2}(?:-[a-z]+)+-\d+)=(ami-[0-9a-f]{8}(?:[0-9a-f]{9})?)$/;

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, SECURITY_GROUP_INBOUND_RULES, SPECIAL_IPV4_BLOCKS } from '../assets/contract';
 import { InstanceTypeInfo, parseInstanceType } from './instance-types';
+import { acknowledgeRule } from './compliance';
 import { ISelfHealingNat, SelfHealingNat } from './nat-instance';
 import { RouteWatchdog, WatchedRouteTable } from './route-watchdog';
 import { BootScripts } from './user-data';
@@ -106,6 +107,14 @@ export interface SelfHealingNatProviderProps {
   readonly detailedMonitoring?: boolean;
 
   /**
+   * A customer managed KMS key for the controller's log group. Its key policy must let CloudWatch
+   * Logs use it (the service principal `logs.REGION.amazonaws.com`).
+   *
+   * @default - CloudWatch Logs' own encryption at rest
+   */
+  readonly logEncryptionKey?: kms.IKey;
+
+  /**
    * Reserved concurrency for the controller function, such as 1 to run one invocation at a time.
    *
    * Concurrent invocations are safe without it: each route change is checked against the route
@@ -169,6 +178,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     requireShape('machineImage', props.machineImage, ['getImage'], 'an ec2.IMachineImage such as ec2.MachineImage.genericLinux({ \'eu-west-1\': \'ami-0123456789abcdef0\' })');
     requireShape('ebsEncryptionKey', props.ebsEncryptionKey, ['grantEncryptDecrypt'], 'a kms.IKey such as kms.Key.fromKeyArn(this, \'Key\', arn)');
     requireShape('bootTimeout', props.bootTimeout, ['toSeconds'], 'a Duration such as Duration.minutes(15)');
+    requireShape('logEncryptionKey', props.logEncryptionKey, ['grantEncryptDecrypt'], 'a kms.IKey such as kms.Key.fromKeyArn(this, \'Key\', arn)');
     this.validateCreditSpecification(props.creditSpecification);
     this.rootVolumeSize = parseWholeNumber('rootVolumeSize', orDefault(props.rootVolumeSize, SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE),
       SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE, 16384, ' GiB (the image needs 8; gp3 allows 16384)');
@@ -270,11 +280,11 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       this._securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to NAT from the VPC');
     }
     this._connections = new ec2.Connections({ securityGroups: [this._securityGroup] });
+    acknowledgeRule(this._securityGroup, 'EC2RestrictedCommonPorts', 'A NAT forwards every protocol and port for its VPC, so it admits all traffic, but only from the VPC\'s own blocks; the host listens on no port (sshd is off) and its firewall drops new connections to itself from outside the VPC.');
     if (!literal) {
-      Validations.of(this._securityGroup).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-EC23',
-        reason: 'The only ingress source is the VPC\'s own CIDR block, a reference resolved at deployment, which the rule cannot evaluate.',
-      });
+      const reason = 'The only ingress source is the VPC\'s own CIDR block, a reference resolved at deployment, which the rule cannot evaluate.';
+      Validations.of(this._securityGroup).acknowledge({ id: 'AwsSolutions::AwsSolutions-EC23', reason });
+      acknowledgeRule(this._securityGroup, 'EC2RestrictedSSH', reason);
     }
 
     const bootScripts = new BootScripts(vpc, 'NatBootScripts');
@@ -306,6 +316,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     this._watchdog = new RouteWatchdog(vpc, 'NatRouteWatchdog', {
       nats: this.nats, routeTables: this.routes, bootTimeout: this.bootTimeout, failover: this.props.routeWatchdog ?? true,
       reservedConcurrency: this.props.controllerReservedConcurrency,
+      logEncryptionKey: this.props.logEncryptionKey,
     });
     // A group's first instance waits in Pending:Wait for the controller: the function, its role
     // and its rules must exist before any group does.

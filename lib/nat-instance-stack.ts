@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { COMPLIANCE_PACKS, LOGS_ENCRYPTED_BY_SERVICE, acknowledgeRule } from './compliance';
 import { SelfHealingNatProvider } from './nat-instance-provider';
 import { NatMonitoring } from './nat-monitoring';
 import { NatConfigError, Cidr, blockSize, orDefault, parseCidr, parseWholeNumber, requireBoolean, requirePattern } from './validation';
@@ -119,6 +120,14 @@ export interface NatInstanceStackProps extends StackProps {
   readonly flowLogs?: boolean;
 
   /**
+   * Whether the stack's log groups (flow logs, the controller's) are encrypted with a customer
+   * managed KMS key of the stack's own, with yearly rotation, at $1 a month.
+   *
+   * @default false: CloudWatch Logs' own encryption at rest
+   */
+  readonly logEncryption?: boolean;
+
+  /**
    * How many days CloudWatch Logs keeps the flow logs: one of the periods CloudWatch Logs
    * accepts (1, 3, 5, 7, 14, 30, 60, 90, ...).
    *
@@ -219,6 +228,9 @@ export class NatInstanceStack extends Stack {
   /** The NAT alarms, per NAT in order and then the failover alarm; none when alarms are off. */
   public readonly alarms: cloudwatch.IAlarm[];
 
+  /** The key of the log groups, with logEncryption. */
+  public readonly logKey?: kms.IKey;
+
   /** The NAT dashboard, unless alarms or the dashboard are off. */
   public readonly dashboard?: cloudwatch.Dashboard;
 
@@ -232,7 +244,7 @@ export class NatInstanceStack extends Stack {
     const publicMask = parseWholeNumber('publicSubnetCidrMask', orDefault(props.publicSubnetCidrMask, NatInstanceStack.DEFAULT_PUBLIC_SUBNET_CIDR_MASK), 16, 28);
     const privateMask = parseWholeNumber('privateSubnetCidrMask', orDefault(props.privateSubnetCidrMask, NatInstanceStack.DEFAULT_PRIVATE_SUBNET_CIDR_MASK), 16, 28);
     checkSubnetsFit(vpcCidr, azs, { mask: publicMask, given: props.publicSubnetCidrMask !== undefined }, { mask: privateMask, given: props.privateSubnetCidrMask !== undefined });
-    for (const option of ['flowLogs', 'routeWatchdog', 'alarms', 'dashboard', 'detailedMonitoring'] as const) {
+    for (const option of ['flowLogs', 'logEncryption', 'routeWatchdog', 'alarms', 'dashboard', 'detailedMonitoring'] as const) {
       requireBoolean(option, props[option]);
     }
     const flowLogs = props.flowLogs ?? true;
@@ -248,7 +260,9 @@ export class NatInstanceStack extends Stack {
     requirePattern('alarmTopicArn', props.alarmTopicArn, SNS_TOPIC_ARN, 'an SNS topic ARN such as arn:aws:sns:eu-west-1:111122223333:nat-alarms');
     requirePattern('ebsKmsKeyArn', props.ebsKmsKeyArn, KMS_KEY_ARN, 'a KMS key ARN such as arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab');
 
+    this.logKey = props.logEncryption ? this.logEncryptionKey() : undefined;
     this.natProvider = new SelfHealingNatProvider({
+      logEncryptionKey: this.logKey,
       instanceType: props.instanceType,
       creditSpecification: props.creditSpecification,
       machineImage: props.machineImage,
@@ -267,7 +281,8 @@ export class NatInstanceStack extends Stack {
       natGateways: natCount,
       natGatewayProvider: this.natProvider,
       subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: publicMask },
+        // Nothing launched there gets a public address of its own: the NATs use their Elastic IPs.
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: publicMask, mapPublicIpOnLaunch: false },
         { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: privateMask },
       ],
       // The default security group admits all traffic between its members; nothing should use it.
@@ -276,13 +291,13 @@ export class NatInstanceStack extends Stack {
     this.confineDefaultSecurityGroupProvider();
 
     if (!flowLogs) {
-      Validations.of(this.vpc).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-VPC7',
-        reason: 'Flow logs were turned off in this stack\'s configuration (flowLogs: false); they are on by default.',
-      });
+      const reason = 'Flow logs were turned off in this stack\'s configuration (flowLogs: false); they are on by default.';
+      Validations.of(this.vpc).acknowledge({ id: 'AwsSolutions::AwsSolutions-VPC7', reason });
+      acknowledgeRule(this.vpc, 'VPCFlowLogsEnabled', reason);
     } else {
       this.flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
         retention,
+        encryptionKey: this.logKey,
         // Deleting the stack must not take the record of past traffic with it.
         removalPolicy: RemovalPolicy.RETAIN,
       });
@@ -307,6 +322,7 @@ export class NatInstanceStack extends Stack {
       this.dashboard = monitoring.dashboard;
     }
 
+    this.acknowledgeCompliance();
     new CfnOutput(this, 'VpcId', { value: this.vpc.vpcId, description: 'The VPC' });
     this.natProvider.natInstances.forEach((nat, i) => {
       new CfnOutput(this, `Nat${i}PublicAddress`, {
@@ -336,7 +352,7 @@ export class NatInstanceStack extends Stack {
     if (!(handler instanceof CfnResource) || !(role instanceof CfnResource)) {
       throw new Error('aws-cdk-lib no longer builds the default security group\'s provider as this stack expects; update confineDefaultSecurityGroupProvider');
     }
-    const logGroup = new logs.LogGroup(this, 'DefaultSecurityGroupProviderLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    const logGroup = new logs.LogGroup(this, 'DefaultSecurityGroupProviderLogs', { retention: logs.RetentionDays.ONE_MONTH, encryptionKey: this.logKey });
     handler.addPropertyOverride('LoggingConfig', { LogGroup: logGroup.logGroupName });
     role.addPropertyDeletionOverride('ManagedPolicyArns');
     const policy = new iam.CfnPolicy(this, 'DefaultSecurityGroupProviderLogging', {
@@ -349,6 +365,35 @@ export class NatInstanceStack extends Stack {
     // Its DependsOn on the role repeated the GetAtt of the role's ARN, which cfn-lint reports
     // (W3005); the log policy is what it must wait for.
     handler.addOverride('DependsOn', [policy.logicalId]);
+    if (!this.logKey) {
+      acknowledgeRule(logGroup, 'CloudWatchLogGroupEncrypted', LOGS_ENCRYPTED_BY_SERVICE);
+    }
+    acknowledgeRule(policy, 'IAMNoInlinePolicy', 'CDK\'s function that empties the default security group gets this one statement, on its own log group; a managed policy would be a second, separately attachable copy.');
+  }
+
+  /** A key CloudWatch Logs may use for this account's log groups in this region, and nothing else may. */
+  private logEncryptionKey(): kms.Key {
+    const key = new kms.Key(this, 'LogKey', { description: 'Encrypts the NAT stack\'s CloudWatch log groups', enableKeyRotation: true });
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'], // in a key policy, '*' is this key
+      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': this.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+    }));
+    return key;
+  }
+
+  /** Why the rules of the opt-in compliance packs that flag the stack's own parts do not apply. */
+  private acknowledgeCompliance(): void {
+    for (const subnet of this.vpc.publicSubnets) {
+      acknowledgeRule(subnet, 'VPCNoUnrestrictedRouteToIGW', 'The public subnets hold the NATs, whose whole purpose is a route to the internet gateway; the private subnets have none.');
+    }
+    if (this.flowLogGroup) {
+      acknowledgeRule(this.vpc.node.findChild('FlowLog'), 'IAMNoInlinePolicy', 'CDK\'s flow log role gets only the statements to write to its one log group; a managed policy would be a second, separately attachable copy.');
+    }
+    if (this.flowLogGroup && !this.logKey) {
+      acknowledgeRule(this.flowLogGroup, 'CloudWatchLogGroupEncrypted', LOGS_ENCRYPTED_BY_SERVICE);
+    }
   }
 
   /** A topic for the alarms, under a key CloudWatch may use, with the address subscribed. */
@@ -379,6 +424,7 @@ export class NatInstanceStack extends Stack {
       conditions: fromOwnAlarms,
     }));
     topic.addSubscription(new subscriptions.EmailSubscription(email));
+    acknowledgeRule(topic, 'SNSRedrivePolicy', 'A dead-letter queue would hold alarm emails that could not be delivered, which nobody reads; the alarm state stays in CloudWatch and on the dashboard.', [COMPLIANCE_PACKS.serverless]);
     return topic;
   }
 

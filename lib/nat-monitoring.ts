@@ -5,6 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC, METRIC_NAMESPACE } from '../assets/contract';
 import { ISelfHealingNat } from './nat-instance';
+import { COMPLIANCE_PACKS, acknowledgeRule } from './compliance';
 
 /** Properties of {@link NatMonitoring}. */
 export interface NatMonitoringProps {
@@ -102,6 +103,9 @@ export class NatMonitoring extends Construct {
         alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
         alarm.addOkAction(new actions.SnsAction(props.alarmTopic));
       }
+    } else {
+      acknowledgeRule(this, 'CloudWatchAlarmAction', 'No destination was given: the alarms act once alarmEmail or alarmTopicArn names one, and until then show in the console and the dashboard.',
+        [COMPLIANCE_PACKS.nist, COMPLIANCE_PACKS.hipaa]);
     }
 
     if (props.dashboard ?? true) {

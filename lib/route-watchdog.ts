@@ -6,9 +6,11 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CONTROLLER_CONFIG_VARIABLE, CompactConfig, LIFECYCLE_EVENT, NAT_GROUP_TAG } from '../assets/contract';
+import { COMPLIANCE_PACKS, LOGS_ENCRYPTED_BY_SERVICE, acknowledgeRule } from './compliance';
 import { SelfHealingNat, anyAutoScalingGroupArn } from './nat-instance';
 import { CONTROLLER_BUNDLE_DIR } from './paths';
 
@@ -51,6 +53,13 @@ export interface RouteWatchdogProps {
    * @default - none: each route change is checked against the route just before it is made
    */
   readonly reservedConcurrency?: number;
+
+  /**
+   * A KMS key for the function's log group.
+   *
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
 }
 
 /**
@@ -70,7 +79,7 @@ export class RouteWatchdog extends Construct {
   constructor(scope: Construct, id: string, props: RouteWatchdogProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, encryptionKey: props.logEncryptionKey });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'NAT route watchdog: reads NAT health, replaces the default route of the private route tables',
@@ -192,10 +201,30 @@ export class RouteWatchdog extends Construct {
         reason: `Group ARNs hold UUIDs known only after creation; the ${NAT_GROUP_TAG} tag condition limits CompleteLifecycleAction to NAT groups.`,
       },
     );
+    this.acknowledgeCompliance(role, logGroup, props);
     // The function waits for its role's policy; its DependsOn on the role itself repeats the
     // GetAtt of the role's ARN, which cfn-lint reports (W3005).
     const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as iam.CfnPolicy;
     (this.function.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', [stack.getLogicalId(policy)]);
+  }
+
+  /** Why the rules of the opt-in compliance packs that flag the controller do not apply. */
+  private acknowledgeCompliance(role: iam.Role, logGroup: logs.LogGroup, props: RouteWatchdogProps): void {
+    const fn = this.function;
+    acknowledgeRule(fn, 'LambdaInsideVPC', 'The controller repairs the VPC\'s egress: inside the VPC it would need the NATs it repairs, or interface endpoints for five services at about $7 a month each per zone.');
+    // Level-triggered: every run reconciles from what AWS reports, not from the event.
+    const reconciles = 'The controller is level-triggered: each run, and the schedule every minute, reconciles the routes and interfaces from what AWS reports, so a failed or lost event is redone within a minute and a dead-letter queue would hold only stale events.';
+    acknowledgeRule(fn, 'LambdaDLQ', reconciles, [COMPLIANCE_PACKS.nist, COMPLIANCE_PACKS.hipaa, COMPLIANCE_PACKS.serverless]);
+    acknowledgeRule(this, 'EventBusDLQ', reconciles, [COMPLIANCE_PACKS.serverless]);
+    acknowledgeRule(fn, 'LambdaTracing', 'Each decision is a JSON log line with its reason and the number of AWS calls made; active tracing would add xray:PutTraceSegments on * for no further insight.', [COMPLIANCE_PACKS.serverless]);
+    acknowledgeRule(role, 'IAMNoInlinePolicy', 'The role\'s statements belong to it alone, scoped to this stack\'s interfaces, route tables and NAT groups; a managed policy would be a second, separately attachable copy.');
+    if (props.reservedConcurrency === undefined) {
+      acknowledgeRule(fn, 'LambdaConcurrency', 'Reserved concurrency is offered (controllerReservedConcurrency) but not the default: accounts with the lowest Lambda quota cannot deploy it, and each route change is checked against the route just before it.',
+        [COMPLIANCE_PACKS.nist, COMPLIANCE_PACKS.hipaa]);
+    }
+    if (props.logEncryptionKey === undefined) {
+      acknowledgeRule(logGroup, 'CloudWatchLogGroupEncrypted', LOGS_ENCRYPTED_BY_SERVICE);
+    }
   }
 }
 

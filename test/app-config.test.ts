@@ -5,7 +5,7 @@ import { CONTEXT_KEYS, DEFAULT_STACK_NAME, configFromContext } from '../bin/app-
 
 describe('configFromContext', () => {
   test('no app keys: the default stack name and no props', () => {
-    expect(configFromContext({})).toEqual({ stackName: DEFAULT_STACK_NAME, props: {} });
+    expect(configFromContext({})).toEqual({ stackName: DEFAULT_STACK_NAME, compliance: [], props: {} });
   });
 
   test('CDK keys (feature flags, aws:cdk:*, cli-telemetry) are not the app\'s and pass untouched', () => {
@@ -22,11 +22,12 @@ describe('configFromContext', () => {
     const config = configFromContext({
       stackName: 'EgressVpc', vpcCidr: '10.1.0.0/16', azs: '3', natCount: ' 2 ', publicSubnetCidrMask: '26',
       privateSubnetCidrMask: '19', instanceType: 't4g.micro', creditSpecification: 'Standard', rootVolumeSize: '10',
-      eipAllocationIds: 'eipalloc-01234567, eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16',
+      eipAllocationIds: 'eipalloc-01234567, eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16', compliance: 'nist, pci',
     });
     expect(config.props.instanceType).toBeInstanceOf(ec2.InstanceType);
     expect(config).toEqual({
       stackName: 'EgressVpc',
+      compliance: ['nist', 'pci'],
       props: {
         vpcCidr: '10.1.0.0/16', azs: 3, natCount: 2, publicSubnetCidrMask: 26, privateSubnetCidrMask: 19,
         instanceType: new ec2.InstanceType('t4g.micro'), creditSpecification: ec2.CpuCredits.STANDARD, rootVolumeSize: 10,

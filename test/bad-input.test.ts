@@ -122,7 +122,7 @@ const BAD_VALUES: Record<string, readonly Bad[]> = {
 const STACK_PROPS: Record<string, string> = {
   vpcCidr: 'cidr', azs: 'wholeNumber', availabilityZones: 'zones', natCount: 'wholeNumber', publicSubnetCidrMask: 'wholeNumber',
   privateSubnetCidrMask: 'wholeNumber', instanceType: 'instanceType', creditSpecification: 'credit', machineImage: 'image',
-  eipAllocationIds: 'allocationIds', additionalCidrs: 'cidrList', rootVolumeSize: 'wholeNumber', ebsKmsKeyArn: 'kmsArn', flowLogs: 'boolean',
+  eipAllocationIds: 'allocationIds', additionalCidrs: 'cidrList', rootVolumeSize: 'wholeNumber', ebsKmsKeyArn: 'kmsArn', flowLogs: 'boolean', logEncryption: 'boolean',
   flowLogRetentionDays: 'wholeNumber', routeWatchdog: 'boolean', controllerReservedConcurrency: 'wholeNumber', alarms: 'boolean',
   alarmTopicArn: 'topicArn', alarmEmail: 'email', dashboard: 'boolean', detailedMonitoring: 'boolean',
 };
@@ -130,7 +130,7 @@ const STACK_PROPS: Record<string, string> = {
 /** Every prop of SelfHealingNatProviderProps and its kind, given to the provider of a user's own ec2.Vpc. */
 const PROVIDER_PROPS: Record<string, string> = {
   instanceType: 'instanceType', machineImage: 'image', creditSpecification: 'credit', eipAllocationIds: 'allocationIds', additionalCidrs: 'cidrList',
-  rootVolumeSize: 'wholeNumber', ebsEncryptionKey: 'key', routeWatchdog: 'boolean', detailedMonitoring: 'boolean', controllerReservedConcurrency: 'wholeNumber',
+  rootVolumeSize: 'wholeNumber', ebsEncryptionKey: 'key', logEncryptionKey: 'key', routeWatchdog: 'boolean', detailedMonitoring: 'boolean', controllerReservedConcurrency: 'wholeNumber',
   bootTimeout: 'duration',
 };
 
@@ -143,6 +143,7 @@ const BAD_TYPED: Record<string, readonly string[]> = {
   instanceType: ['', 't4g', 't4g.nano;reboot'],
   creditSpecification: ['', 'boost', 'standard,unlimited'],
   zones: ['us-east-1a,us-east-1a', 'us-east-1', 'us-east-1a,eu-west-1a'],
+  packs: ['', 'sox', 'nist,nist', 'NIST'],
   images: ['', 'ami-0123456789abcdef0', 'eu-west-1=ami-xyz', 'eu-west-1=ami-0123456789abcdef0,eu-west-1=ami-0123456789abcdef1'],
 };
 

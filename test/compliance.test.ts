@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks } from 'cdk-nag';
 import { composeApp } from '../bin/compose';
 import { SelfHealingNatProvider } from '../lib';
 import { appContext } from './helpers';
@@ -14,21 +14,29 @@ import { describeUnless } from './lab';
  * The checks platform teams already run: cdk-nag's AWS Solutions rules (as the app in bin/
  * runs them) and cfn-lint, on every configuration below.
  */
+const ALL_PACKS = 'nist,hipaa,pci,serverless';
 const CONFIGURATIONS: Record<string, Record<string, string>> = {
-  'defaults': {},
-  'three zones, one NAT': { azs: '3', natCount: '1' },
-  'x86, own Elastic IPs, extra CIDR, KMS key, no flow logs': {
-    instanceType: 'c6i.large', eipAllocationIds: 'eipalloc-01234567,eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16',
-    ebsKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', flowLogs: 'false',
+  'defaults': { compliance: ALL_PACKS },
+  'three zones, one NAT': { compliance: ALL_PACKS, azs: '3', natCount: '1' },
+  'x86, own Elastic IPs, extra CIDR, KMS keys, reserved concurrency, no flow logs': {
+    compliance: ALL_PACKS, instanceType: 'c6i.large', eipAllocationIds: 'eipalloc-01234567,eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16',
+    ebsKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', flowLogs: 'false', logEncryption: 'true', controllerReservedConcurrency: '1',
   },
-  'six zones, a year of flow logs, another CIDR, an alarm email': {
-    azs: '6', flowLogRetentionDays: '365', vpcCidr: '172.20.0.0/16', publicSubnetCidrMask: '26', alarmEmail: 'ops@example.com',
+  'six zones, a year of flow logs, another CIDR, an alarm email, encrypted logs': {
+    compliance: ALL_PACKS, azs: '6', flowLogRetentionDays: '365', vpcCidr: '172.20.0.0/16', publicSubnetCidrMask: '26', alarmEmail: 'ops@example.com', logEncryption: 'true',
   },
 };
 
 interface Report {
-  pluginReports: Array<{ conclusion: string; violations: unknown[]; suppressedViolations?: Array<{ ruleName: string; reason: string }> }>;
+  pluginReports: Array<{
+    pluginName: string;
+    conclusion: string;
+    violations: unknown[];
+    suppressedViolations?: Array<{ ruleName: string; reason: string; violatingConstructs: unknown[] }>;
+  }>;
 }
+
+const PACK_NAMES = ['AwsSolutions', 'NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321', 'Serverless'];
 
 const outdirs: string[] = [];
 function synthesize(build: (app: App) => void): { error?: Error; report: Report; templates: string[] } {
@@ -58,10 +66,29 @@ const results = Object.entries(CONFIGURATIONS).map(([name, context]) => ({
   }),
 }));
 
-describe('cdk-nag (AWS Solutions)', () => {
-  test.each(results.map((r) => [r.name, r]))('%s: no finding left unacknowledged', (_name, result) => {
+describe('cdk-nag (AWS Solutions, and the opt-in packs of -c compliance)', () => {
+  test.each(results.map((r) => [r.name, r]))('%s: every pack runs, and no finding is left unacknowledged', (_name, result) => {
     expect(result.error).toBeUndefined();
-    expect(result.report.pluginReports.map((p) => [p.conclusion, p.violations])).toEqual([['success', []]]);
+    expect(result.report.pluginReports.map((p) => [p.pluginName, p.conclusion, p.violations]))
+      .toEqual(PACK_NAMES.map((name) => [name, 'success', []]));
+  });
+
+  test('the default configuration\'s acknowledged findings, per pack; the options fix theirs', () => {
+    const perPack = (result: (typeof results)[number]) => Object.fromEntries(result.report.pluginReports.map((p) => [p.pluginName,
+      Object.fromEntries((p.suppressedViolations ?? []).map((v) => [v.ruleName.replace(/^[^-]+-|\[.*$/g, ''), 0]))]));
+    const [defaults, , withOptions, withEmail] = results.map(perPack);
+    for (const pack of ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321']) {
+      // Fixed at no cost: public subnets give no public address on launch.
+      expect(Object.keys(defaults[pack])).not.toContain('VPCSubnetAutoAssignPublicIpDisabled');
+      expect(Object.keys(defaults[pack])).toContain('CloudWatchLogGroupEncrypted');
+      // logEncryption fixes the log groups' finding; an alarm destination and reserved concurrency theirs.
+      expect(Object.keys(withOptions[pack])).not.toContain('CloudWatchLogGroupEncrypted');
+      expect(Object.keys(withEmail[pack])).not.toContain('CloudWatchAlarmAction');
+    }
+    expect(Object.keys(withOptions['NIST.800.53.R5'])).not.toContain('LambdaConcurrency');
+    const counts = results[0].report.pluginReports.slice(1).map((p) => `${p.pluginName} ${new Set((p.suppressedViolations ?? []).map((v) => v.ruleName)).size} rules ` +
+      `(${(p.suppressedViolations ?? []).reduce((n, v) => n + v.violatingConstructs.length, 0)} resources)`);
+    process.stdout.write(`cdk-nag, defaults, acknowledged: ${counts.join('; ')}\n`);
   });
 
   test('every acknowledgement carries a specific reason', () => {
@@ -71,24 +98,29 @@ describe('cdk-nag (AWS Solutions)', () => {
       expect(s.reason.length).toBeGreaterThan(40);
     }
     // Only these rules are acknowledged, each for the reason given in lib/.
-    expect([...new Set(suppressed.map((s) => s.ruleName.replace(/\[.*$/, '')))].sort())
+    expect([...new Set(suppressed.filter((s) => s.ruleName.startsWith('AwsSolutions-')).map((s) => s.ruleName.replace(/\[.*$/, '')))].sort())
       .toEqual(['AwsSolutions-AS3', 'AwsSolutions-IAM5', 'AwsSolutions-VPC7']);
   });
 
   test('the provider in a user\'s own VPC, its CIDR chosen at deployment, adds no finding of its own', () => {
     const result = synthesize((app) => {
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app), new HIPAASecurityChecks(app), new PCIDSS321Checks(app), new ServerlessChecks(app));
       const stack = new Stack(app, 'UserStack');
       const vpc = new ec2.Vpc(stack, 'Vpc', {
         maxAzs: 2,
         natGatewayProvider: new SelfHealingNatProvider(),
         ipAddresses: ec2.IpAddresses.awsIpamAllocation({ ipv4IpamPoolId: 'ipam-pool-0123456789abcdef0', ipv4NetmaskLength: 20, defaultSubnetIpv4NetmaskLength: 24 }),
       });
-      // The user's VPC, the user's choice: flow logs are the stack's business here, not the provider's.
-      Validations.of(vpc).acknowledge({ id: 'AwsSolutions::AwsSolutions-VPC7', reason: 'Flow logs belong to the user stack, not to the NAT provider under test.' });
+      // The user's VPC, the user's choice: its flow logs, public subnets and their routes are the
+      // stack's business here, not the provider's.
+      const theirs = 'The user stack\'s VPC, not the NAT provider under test.';
+      Validations.of(vpc).acknowledge({ id: 'AwsSolutions::AwsSolutions-VPC7', reason: theirs });
+      for (const pack of ['NIST.800.53.R5', 'HIPAA.Security', 'PCI.DSS.321']) {
+        Validations.of(vpc).acknowledge(...['VPCFlowLogsEnabled', 'VPCSubnetAutoAssignPublicIpDisabled', 'VPCNoUnrestrictedRouteToIGW'].map((rule) => ({ id: `${pack}::${pack}-${rule}`, reason: theirs })));
+      }
     });
     expect(result.error).toBeUndefined();
-    expect(result.report.pluginReports[0].violations).toEqual([]);
+    expect(result.report.pluginReports.map((p) => [p.pluginName, p.violations])).toEqual(PACK_NAMES.map((name) => [name, []]));
   });
 
   test('the checks do run: a security group open to the internet fails synth', () => {

@@ -64,10 +64,10 @@ describe('NatInstanceStack with defaults', () => {
     });
   });
 
-  test('subnets: a public /24 and a private /20 in each zone', () => {
+  test('subnets: a public /24 and a private /20 in each zone; neither gives a public address on launch', () => {
     template.resourceCountIs('AWS::EC2::Subnet', 4);
     const expected = [
-      ['Public', 0, '10.0.0.0/24', true], ['Public', 1, '10.0.1.0/24', true],
+      ['Public', 0, '10.0.0.0/24', false], ['Public', 1, '10.0.1.0/24', false],
       ['Private', 0, '10.0.16.0/20', false], ['Private', 1, '10.0.32.0/20', false],
     ] as const;
     for (const [type, az, cidr, mapPublicIp] of expected) {
@@ -323,6 +323,26 @@ describe('NatInstanceStack with defaults', () => {
 });
 
 describe('NatInstanceStack options', () => {
+  test('logEncryption: one rotated key, usable by CloudWatch Logs of this account and region only, on every log group', () => {
+    const encrypted = natStack({ logEncryption: true });
+    const t = Template.fromStack(encrypted);
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    const keyId = encrypted.getLogicalId(encrypted.logKey!.node.defaultChild as CfnResource);
+    t.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
+        Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+        Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:*']] } } },
+      })]) },
+    });
+    const groups = Object.values(t.findResources('AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(3);
+    for (const group of groups) {
+      expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    }
+    Template.fromStack(natStack()).resourceCountIs('AWS::KMS::Key', 0);
+  });
+
   test('three zones with one NAT: every private subnet routes to the one NAT', () => {
     const stack = natStack({ azs: 3, natCount: 1 });
     const template = Template.fromStack(stack);
