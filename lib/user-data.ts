@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { Aws, Stack } from 'aws-cdk-lib';
+import { Aws, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
@@ -100,10 +100,30 @@ function embedScript(name: string): string {
   return [`base64 -d <<'${HEREDOC_END}' | gunzip > ${INSTALL_DIR}/${name}`, ...lines, HEREDOC_END].join('\n');
 }
 
-/** Single-quoted for the shell; every value here was validated, and none holds a quote. */
-function quote(value: string): string {
-  if (value.includes("'")) {
-    throw new Error(`a value for the NAT user data holds a quote: ${value}`);
+/**
+ * The forms of the values the user data passes to the boot scripts, which check them again. A
+ * token passes here: CloudFormation fills in an AWS identifier of that form at deployment.
+ */
+const SHELL_VALUE_FORMS: Readonly<Record<string, RegExp>> = {
+  '--region': /^[a-z]{2}(-[a-z]+)+-\d+$/,
+  '--stack-name': /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
+  '--resource': /^[A-Za-z0-9]{1,255}$/,
+  '--eni-id': /^eni-[0-9a-f]{8,17}$/,
+  '--vpc-cidr': /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(8|9|[12]\d|3[0-2])$/,
+  '--metric-namespace': /^[A-Za-z0-9._/#:-]{1,255}$/,
+  'bucket': /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+  'key': /^[A-Za-z0-9][A-Za-z0-9._/-]{0,1023}$/,
+};
+
+/**
+ * An option's value, single-quoted for the shell: a literal must have its option's form (so no
+ * quote, space, newline or `$`), and a token may only be one whole token, never text around one.
+ */
+export function shellValue(option: keyof typeof SHELL_VALUE_FORMS, value: string): string {
+  const literal = !Token.isUnresolved(value);
+  const oneToken = /^\$\{Token\[[A-Za-z0-9_.-]+\]\}$/.test(value);
+  if (literal ? !SHELL_VALUE_FORMS[option].test(value) : !oneToken && !value.split(/\$\{Token\[[A-Za-z0-9_.-]+\]\}/).every((part) => /^[A-Za-z0-9/._-]*$/.test(part))) {
+    throw new Error(`A value for the NAT user data does not have the form of ${option}: ${JSON.stringify(value).slice(0, 120)}`);
   }
   return `'${value}'`;
 }
@@ -114,7 +134,7 @@ function quote(value: string): string {
  * the stack's asset bucket, checks each against its SHA-256 and runs the bootstrap.
  */
 export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): void {
-  const fetches = options.scripts.scripts.map((s) => `--fetch ${s.name} ${quote(s.asset.s3BucketName)} ${quote(s.asset.s3ObjectKey)} ${s.sha256}`);
+  const fetches = options.scripts.scripts.map((s) => `--fetch ${s.name} ${shellValue('bucket', s.asset.s3BucketName)} ${shellValue('key', s.asset.s3ObjectKey)} ${s.sha256}`);
   userData.addCommands(
     'set -euo pipefail',
     `install -d -m 0755 ${INSTALL_DIR}`,
@@ -123,15 +143,15 @@ export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): v
     `chmod 0755 ${INSTALL_DIR}/${LOADER}`,
     [
       `${INSTALL_DIR}/${LOADER}`,
-      `--region ${quote(Aws.REGION)}`,
-      `--stack-name ${quote(options.stackName)}`,
-      `--resource ${quote(options.signalResource)}`,
-      `--eni-id ${quote(options.networkInterfaceId)}`,
+      `--region ${shellValue('--region', Aws.REGION)}`,
+      `--stack-name ${shellValue('--stack-name', options.stackName)}`,
+      `--resource ${shellValue('--resource', options.signalResource)}`,
+      `--eni-id ${shellValue('--eni-id', options.networkInterfaceId)}`,
       ...fetches,
       '--',
-      ...options.vpcCidrs.map((cidr) => `--vpc-cidr ${quote(cidr)}`),
+      ...options.vpcCidrs.map((cidr) => `--vpc-cidr ${shellValue('--vpc-cidr', cidr)}`),
       // The contract's values, so that no script holds a second copy of them.
-      `--metric-namespace ${quote(options.metricNamespace)}`,
+      `--metric-namespace ${shellValue('--metric-namespace', options.metricNamespace)}`,
       `--metric-dimension ${NAT_METRIC_DIMENSION}`,
       `--heartbeat-metric ${METRIC.heartbeat}`,
       ...(options.detailedMonitoring ? [`--conntrack-metric ${METRIC.conntrackUsage} --allowance-metric ${METRIC.allowanceExceeded}`] : []),

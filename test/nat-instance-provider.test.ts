@@ -7,7 +7,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { SECURITY_GROUP_INBOUND_RULES } from '../assets/contract';
 import { SelfHealingNatProvider } from '../lib';
 import { MAX_ADDITIONAL_CIDRS } from '../lib/nat-instance-provider';
-import { USER_DATA_BUDGET_BYTES } from '../lib/user-data';
+import { USER_DATA_BUDGET_BYTES, shellValue } from '../lib/user-data';
 import { embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
 
 const assets = path.join(__dirname, '..', 'assets', 'boot');
@@ -122,6 +122,24 @@ describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
 
   test('securityGroup before use is an error that says what to do', () => {
     expect(() => new SelfHealingNatProvider().securityGroup).toThrow('Pass the SelfHealingNatProvider to a Vpc before reading its securityGroup');
+  });
+});
+
+describe('values written into the user data', () => {
+  const hostile = ["it's", 'a b', 'x\ny', '$(reboot)', '`reboot`', 'a;b', '', 'é', 'a'.repeat(2000)];
+  test.each(hostile.map((v) => [JSON.stringify(v).slice(0, 30), v]))('a literal %s is refused for every option', (_name, value) => {
+    for (const option of ['--region', '--stack-name', '--resource', '--eni-id', '--vpc-cidr', '--metric-namespace', 'bucket', 'key'] as const) {
+      expect(() => shellValue(option, value)).toThrow(`A value for the NAT user data does not have the form of ${option}`);
+    }
+  });
+
+  test('well-formed literals and whole tokens are single-quoted; text around a token must be plain', () => {
+    expect(shellValue('--vpc-cidr', '10.0.0.0/16')).toBe("'10.0.0.0/16'");
+    expect(() => shellValue('--vpc-cidr', '10.0.0.0/33')).toThrow('--vpc-cidr');
+    expect(() => shellValue('--vpc-cidr', '010.0.0.0/16')).toThrow('--vpc-cidr');
+    expect(shellValue('--eni-id', Fn.ref('Eni'))).toMatch(/^'\$\{Token\[TOKEN\.\d+\]\}'$/);
+    expect(shellValue('--metric-namespace', `NatInstance/${Fn.ref('Eni')}`)).toMatch(/^'NatInstance\/\$\{Token\[/);
+    expect(() => shellValue('--metric-namespace', `x'; reboot; '${Fn.ref('Eni')}`)).toThrow('--metric-namespace');
   });
 });
 
