@@ -12,6 +12,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 readonly HERE ROOT
 LOG=""
+RUN_DIR=""
 SERVER_PID=""
 readonly LAB=natlab-$$-demo
 readonly SERVER=198.51.100.20
@@ -52,12 +53,15 @@ teardown() {
   fi
   bash "$HERE/netns-lab.sh" down "$LAB"
   [ -z "$LOG" ] || rm -f "$LOG"
+  [ -z "$RUN_DIR" ] || rm -rf "$RUN_DIR"
 }
 
 main() {
   preflight
   cd "$ROOT"
   LOG=$(mktemp)
+  # configure-nat.sh's record of its rules, which would otherwise go to this machine's /run.
+  RUN_DIR=$(mktemp -d)
   trap teardown EXIT
   bash "$HERE/netns-lab.sh" cleanup-stale
   step "Building the simulated VPC ($LAB-*): private 10.0.16.0/20, NAT host 10.0.0.10 on ens5, internet host $SERVER"
@@ -75,7 +79,7 @@ main() {
   client priv1 --token priv1-before
 
   step "On the NAT host: configure-nat.sh --vpc-cidr 10.0.0.0/16"
-  on nat "$ROOT/assets/boot/configure-nat.sh" --vpc-cidr 10.0.0.0/16
+  on nat env NAT_RUN_DIR="$RUN_DIR" "$ROOT/assets/boot/configure-nat.sh" --vpc-cidr 10.0.0.0/16
 
   step "After: priv1 and priv2 connect, both from source port 40000"
   client priv1 --token priv1 --local-port 40000

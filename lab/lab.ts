@@ -55,11 +55,14 @@ export function labUnavailableReason(): string | undefined {
 export class Lab {
   readonly name: string;
   readonly dir: string;
+  /** The NAT host's /run/nat-instance, where configure-nat.sh records the rules it applied. */
+  readonly runDir: string;
   private readonly servers: ChildProcess[] = [];
 
   constructor(suffix: string) {
     this.name = `natlab-${process.pid}-${suffix}`;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `${this.name}-`));
+    this.runDir = path.join(this.dir, 'run');
   }
 
   /** Removes leftovers of crashed runs, then builds the namespaces. */
@@ -77,9 +80,10 @@ export class Lab {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** The NAT host as a fresh instance boots: no rules, forwarding off, no connection state. */
+  /** The NAT host as a fresh instance boots: no rules, forwarding off, no connection state, empty /run. */
   reset(): void {
     this.script('reset', this.name);
+    fs.rmSync(this.runDir, { recursive: true, force: true });
   }
 
   script(...args: string[]): RunResult {
@@ -102,9 +106,12 @@ export class Lab {
     return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
   }
 
-  /** Runs configure-nat.sh on the NAT host exactly as shipped. */
+  /**
+   * Runs configure-nat.sh on the NAT host exactly as shipped. Its record goes to this lab's
+   * runDir: the namespaces share the machine's /run.
+   */
   configureNat(args: string[] = ['--vpc-cidr', VPC_CIDR], env: Record<string, string> = {}): RunResult {
-    return this.run('nat', ['bash', CONFIGURE_NAT, ...args], { env });
+    return this.run('nat', ['bash', CONFIGURE_NAT, ...args], { env: { NAT_RUN_DIR: this.runDir, ...env } });
   }
 
   /** Starts peer-server on a host and waits until it listens. */

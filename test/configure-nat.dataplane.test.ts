@@ -11,23 +11,39 @@ import { INTERNET_HOST, Lab, NAT_ADDRESS, VPC_CIDR, describeLab, pathWith } from
 describeLab('configure-nat.sh in a simulated VPC', () => {
   const lab = new Lab(`dp${process.env.JEST_WORKER_ID ?? '0'}`);
   const serverLog = path.join(lab.dir, 'inet-server.log');
-  const to = ['--host', INTERNET_HOST, '--port', '8080', '--timeout-ms', '1500'];
+  const natLog = path.join(lab.dir, 'nat-server.log');
+  const at = (host: string, port = '8080') => ['--host', host, '--port', port, '--timeout-ms', '1500'];
+  const to = at(INTERNET_HOST);
+  /** For connections meant to be dropped: in the lab, one that is delivered is answered within milliseconds. */
+  const dropped = (host: string, port = '8080') => ['--host', host, '--port', port, '--timeout-ms', '500'];
+  // Addresses the NAT must never forward to, which the internet host answers on and the VPC
+  // router routes to it: Linux forwards link-local (so it has a control), never 0.0.0.0/8.
+  const LINK_LOCAL = '169.254.1.1';
+  const THIS_NETWORK = '0.0.0.1';
 
   beforeAll(async () => {
     lab.up();
-    await lab.startServer('inet', 8080, serverLog);
+    for (const address of [LINK_LOCAL, THIS_NETWORK]) {
+      expect(lab.run('inet', ['ip', 'addr', 'add', `${address}/32`, 'dev', 'eth0'])).toMatchObject({ status: 0 });
+      expect(lab.run('vpcr', ['ip', 'route', 'add', `${address}/32`, 'via', INTERNET_HOST])).toMatchObject({ status: 0 });
+    }
+    await Promise.all([lab.startServer('inet', 8080, serverLog), lab.startServer('nat', 9100, natLog)]);
   });
   afterAll(() => lab.down());
   beforeEach(() => {
     lab.reset();
     fs.writeFileSync(serverLog, '');
+    fs.writeFileSync(natLog, '');
   });
 
-  const configured = () => {
-    const result = lab.configureNat();
+  const configured = (env: Record<string, string> = {}) => {
+    const result = lab.configureNat(['--vpc-cidr', VPC_CIDR], env);
     expect(result).toMatchObject({ status: 0, stderr: '' });
     return result;
   };
+  const check = (env: Record<string, string> = {}) => lab.configureNat(['--vpc-cidr', VPC_CIDR, '--check'], env);
+  const onNat = (command: string[], env: Record<string, string> = {}) =>
+    expect(lab.run('nat', command, { env })).toMatchObject({ status: 0, stderr: '' });
 
   test('before the script a private host cannot reach the internet; after it, it can, seen as the NAT', async () => {
     const before = await lab.client('priv1', [...to, '--token', 'before']);
@@ -44,14 +60,16 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
 
   test('two private hosts using the same source port to the same server both connect: the NAT rewrites one port', async () => {
     configured();
-    const args = [...to, '--local-port', '41000'];
+    // Fixed source ports lie below the ephemeral range (32768-60999): no earlier connection's
+    // TIME_WAIT on the same private host can hold them.
+    const args = [...to, '--local-port', '31000'];
     const one = await lab.client('priv1', [...args, '--token', 'one']);
     const two = await lab.client('priv2', [...args, '--token', 'two']);
     expect([one.ok, two.ok]).toEqual([1, 1]);
     const ports = lab.serverLog(serverLog).map((c) => c.port);
     expect(ports).toHaveLength(2);
     expect(new Set(ports).size).toBe(2);
-    const entries = lab.conntrack().filter((e) => e.includes('sport=41000 dport=8080'));
+    const entries = lab.conntrack().filter((e) => e.includes('sport=31000 dport=8080'));
     expect(entries.some((e) => e.includes('src=10.0.16.11'))).toBe(true);
     expect(entries.some((e) => e.includes('src=10.0.16.12'))).toBe(true);
   });
@@ -198,7 +216,7 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
     const noNat = async () => {
       expect(lab.run('nat', ['cat', '/proc/sys/net/ipv4/ip_forward']).stdout.trim()).toBe('0');
       expect(lab.run('nat', ['nft', 'list', 'tables']).stdout).not.toContain('nat_instance');
-      expect(await lab.client('priv1', [...to, '--token', 'nonat'])).toMatchObject({ ok: 0 });
+      expect(await lab.client('priv1', [...dropped(INTERNET_HOST), '--token', 'nonat'])).toMatchObject({ ok: 0 });
     };
 
     test('no default route', async () => {
@@ -268,9 +286,10 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
     test('NAT works end to end, a second run changes nothing, --check agrees', async () => {
       const result = lab.configureNat(['--vpc-cidr', VPC_CIDR], env());
       expect(result).toMatchObject({ status: 0, stdout: expect.stringContaining(`configure-nat.sh: NAT active: ${VPC_CIDR} masqueraded out of ens5 (${backend})`) });
+      // Below the ephemeral range, as in the test of two hosts on one source port.
       const [one, two] = await Promise.all([
-        lab.client('priv1', [...to, '--token', `${backend}1`, '--local-port', '42000']),
-        lab.client('priv2', [...to, '--token', `${backend}2`, '--local-port', '42000']),
+        lab.client('priv1', [...to, '--token', `${backend}1`, '--local-port', '32000']),
+        lab.client('priv2', [...to, '--token', `${backend}2`, '--local-port', '32000']),
       ]);
       expect([one.seen, two.seen]).toEqual([{ [NAT_ADDRESS]: 1 }, { [NAT_ADDRESS]: 1 }]);
       expect(await lab.client('rogue', [...to, '--token', `${backend}rogue`])).toMatchObject({ ok: 0 });
@@ -287,6 +306,120 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
         expect(first).toContain('-A NAT-INSTANCE-FORWARD -j DROP');
         expect(first.match(/-A POSTROUTING -j NAT-INSTANCE-POSTROUTING/g)).toHaveLength(1);
       }
+    });
+
+    test('refused: new connections to the host itself from outside the VPC, and forwarding to link-local or 0.0.0.0/8, VPC hosts included', async () => {
+      // Controls (one lab state, to keep the test short): without the script's rules the internet
+      // host connects to the NAT host, and bare forwarding delivers a link-local destination.
+      lab.run('nat', ['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+      const controls = await Promise.all([
+        lab.client('inet', [...at(NAT_ADDRESS, '9100'), '--token', `${backend}-in-control`]),
+        lab.client('priv1', [...at(LINK_LOCAL), '--token', `${backend}-ll-control`]),
+      ]);
+      expect(controls.map((c) => c.ok)).toEqual([1, 1]);
+
+      lab.reset();
+      configured(env());
+      const [internet, rogue, vpc, own, linkLocal, thisNetwork, forwarded] = await Promise.all([
+        lab.client('inet', [...dropped(NAT_ADDRESS, '9100'), '--token', `${backend}-in-internet`]),
+        lab.client('rogue', [...dropped(NAT_ADDRESS, '9100'), '--token', `${backend}-in-rogue`]),
+        lab.client('priv1', [...at(NAT_ADDRESS, '9100'), '--token', `${backend}-in-vpc`]),
+        // The host's own connection out: its replies come back as established (as IMDS's and NTP's do).
+        lab.client('nat', [...to, '--token', `${backend}-own`]),
+        lab.client('priv1', [...dropped(LINK_LOCAL), '--token', `${backend}-ll`]),
+        lab.client('priv2', [...dropped(THIS_NETWORK), '--token', `${backend}-zero`]),
+        lab.client('priv2', [...to, '--token', `${backend}-forwarded`]),
+      ]);
+      expect({ internet: internet.ok, rogue: rogue.ok, vpc: vpc.ok, own: own.ok }).toEqual({ internet: 0, rogue: 0, vpc: 1, own: 1 });
+      expect({ linkLocal: linkLocal.ok, thisNetwork: thisNetwork.ok, forwarded: forwarded.ok }).toEqual({ linkLocal: 0, thisNetwork: 0, forwarded: 1 });
+      const seen = (log: string) => lab.serverLog(log).map((c) => `${c.token.replace(/-\d+$/, '')} from ${c.address}`).sort();
+      expect(seen(natLog)).toEqual([`${backend}-in-control from ${INTERNET_HOST}`, `${backend}-in-vpc from 10.0.16.11`]);
+      expect(seen(serverLog)).toEqual([`${backend}-forwarded from ${NAT_ADDRESS}`, `${backend}-ll-control from 10.0.16.11`, `${backend}-own from ${NAT_ADDRESS}`]);
+    });
+  });
+
+  describe('--check passes only the rules exactly as the script applied them', () => {
+    const iptables = { PATH: pathWith(lab.dir, ['iptables', 'iptables-restore', 'iptables-save']) };
+    const tampered = (where: string, lines: string[]) =>
+      `configure-nat.sh: error: rules this script did not write (+), or missing ones it wrote (-), in ${where}:\n${lines.map((l) => `  ${l}\n`).join('')}`;
+
+    test('nft: an accept added to the forward chain opens a relay; --check says so, and applying again closes it', async () => {
+      configured();
+      expect(check()).toMatchObject({ status: 0, stderr: '' });
+      onNat(['nft', 'add', 'rule', 'ip', 'nat_instance', 'forward', 'accept']);
+      expect(await lab.client('rogue', [...to, '--token', 'relayed'])).toMatchObject({ ok: 1, seen: { '10.99.0.5': 1 } });
+      expect(check()).toMatchObject({ status: 1, stdout: '', stderr: tampered('the nft table ip nat_instance', ['+ accept   (in chain forward)']) });
+
+      configured();
+      expect(check()).toMatchObject({ status: 0, stderr: '' });
+      expect(await lab.client('rogue', [...dropped(INTERNET_HOST), '--token', 'repaired'])).toMatchObject({ ok: 0 });
+    });
+
+    test.each([
+      ['an accept ahead of the input chain', 'insert rule ip nat_instance input accept', ['+ accept   (in chain input)']],
+      ['an internet network added to the VPC set', 'add element ip nat_instance vpc_cidrs { 198.51.100.0/24 }',
+        ['+ elements = { 10.0.0.0/16, 198.51.100.0/24 }   (in set vpc_cidrs)', '- elements = { 10.0.0.0/16 }   (in set vpc_cidrs)']],
+      ['the drop of special destinations removed', ['flush chain ip nat_instance forward', 'ct state invalid drop', 'ct state established,related accept',
+        'ip saddr @vpc_cidrs accept'].join('\nadd rule ip nat_instance forward '),
+      ['- ip daddr { 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/3 } drop   (in chain forward)']],
+    ])('nft: %s fails --check, which shows it', (_name, script, lines) => {
+      configured();
+      expect(lab.run('nat', ['nft', '-f', '-'], { input: `${script}\n` })).toMatchObject({ status: 0, stderr: '' });
+      expect(check()).toMatchObject({ status: 1, stdout: '', stderr: tampered('the nft table ip nat_instance', lines) });
+    });
+
+    test.each(['forward', 'input'])('nft: the %s chain\'s policy changed to accept fails --check', (chain) => {
+      configured();
+      onNat(['nft', 'add', 'chain', 'ip', 'nat_instance', chain, '{ policy accept; }']);
+      expect(check()).toMatchObject({ status: 1, stderr: `configure-nat.sh: error: NAT is not in place: the ${chain} chain does not drop by default\n` });
+    });
+
+    test('nft: another program\'s table that does not forward is left alone by applying and by --check', () => {
+      const other = 'table ip other {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tlog prefix "other: "\n\t}\n}\n';
+      expect(lab.run('nat', ['nft', '-f', '-'], { input: other })).toMatchObject({ status: 0 });
+      configured();
+      expect(lab.run('nat', ['nft', 'list', 'table', 'ip', 'other']).stdout).toBe(other);
+      expect(check()).toMatchObject({ status: 0, stderr: '' });
+      onNat(['nft', 'add', 'rule', 'ip', 'other', 'input', 'log', 'prefix', '"more: "']);
+      expect(check()).toMatchObject({ status: 0, stderr: '' });
+      configured();
+      expect(lab.run('nat', ['nft', 'list', 'table', 'ip', 'other']).stdout).toContain('log prefix "more: "');
+    });
+
+    test('iptables: an accept inserted ahead of the jump in FORWARD opens a relay; --check says so, and applying again removes it', async () => {
+      configured(iptables);
+      expect(check(iptables)).toMatchObject({ status: 0, stderr: '' });
+      onNat(['iptables', '-I', 'FORWARD', '1', '-j', 'ACCEPT'], iptables);
+      expect(await lab.client('rogue', [...to, '--token', 'relayed'])).toMatchObject({ ok: 1, seen: { '10.99.0.5': 1 } });
+      expect(check(iptables)).toMatchObject({ status: 1, stdout: '', stderr: tampered('the iptables chains FORWARD and NAT-INSTANCE-*', ['+ -A FORWARD -j ACCEPT']) });
+
+      configured(iptables);
+      expect(lab.run('nat', ['iptables', '-S', 'FORWARD'], { env: iptables }).stdout).toBe('-P FORWARD ACCEPT\n-A FORWARD -j NAT-INSTANCE-FORWARD\n');
+      expect(check(iptables)).toMatchObject({ status: 0, stderr: '' });
+    });
+
+    test('iptables: LOG rules in INPUT pass --check and are kept; an accept ahead of the jump fails it until applied again', () => {
+      configured(iptables);
+      onNat(['iptables', '-I', 'INPUT', '1', '-j', 'LOG', '--log-prefix', 'first: '], iptables);
+      onNat(['iptables', '-A', 'INPUT', '-j', 'LOG', '--log-prefix', 'last: '], iptables);
+      expect(check(iptables)).toMatchObject({ status: 0, stderr: '' });
+
+      onNat(['iptables', '-I', 'INPUT', '1', '-s', '198.51.100.0/24', '-j', 'ACCEPT'], iptables);
+      expect(check(iptables)).toMatchObject({ status: 1, stderr: 'configure-nat.sh: error: NAT is not in place: INPUT lets packets past NAT-INSTANCE-INPUT: -A INPUT -s 198.51.100.0/24 -j ACCEPT\n' });
+      configured(iptables);
+      expect(check(iptables)).toMatchObject({ status: 0, stderr: '' });
+      expect(lab.run('nat', ['iptables', '-S', 'INPUT'], { env: iptables }).stdout).toBe('-P INPUT ACCEPT\n-A INPUT -j NAT-INSTANCE-INPUT\n'
+        + '-A INPUT -s 198.51.100.0/24 -j ACCEPT\n-A INPUT -j LOG --log-prefix "first: "\n-A INPUT -j LOG --log-prefix "last: "\n');
+    });
+
+    test('rules applied with other options, or no record of them, fail --check', () => {
+      expect(lab.configureNat(['--vpc-cidr', VPC_CIDR, '--vpc-cidr', '100.64.0.0/16'])).toMatchObject({ status: 0 });
+      // The rules still forward 100.64.0.0/16, which the caller no longer means to serve.
+      expect(check()).toMatchObject({ status: 1, stderr: 'configure-nat.sh: error: the rules were applied with other options: '
+        + 'configure-nat.sh --backend nft --egress-interface ens5 --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16\n' });
+      fs.rmSync(path.join(lab.runDir, 'rules'));
+      expect(lab.configureNat(['--vpc-cidr', VPC_CIDR, '--vpc-cidr', '100.64.0.0/16', '--check'])).toMatchObject({ status: 1,
+        stderr: `configure-nat.sh: error: no record of the rules this script applied (${lab.runDir}/rules); apply them to write it\n` });
     });
   });
 });

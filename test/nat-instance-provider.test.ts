@@ -4,7 +4,7 @@ import * as path from 'path';
 import { App, Duration, Fn, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { SECURITY_GROUP_INBOUND_RULES } from '../assets/contract';
+import { SECURITY_GROUP_INBOUND_RULES, SPECIAL_IPV4_BLOCKS } from '../assets/contract';
 import { SelfHealingNatProvider } from '../lib';
 import { MAX_ADDITIONAL_CIDRS } from '../lib/nat-instance-provider';
 import { USER_DATA_BUDGET_BYTES, shellValue } from '../lib/user-data';
@@ -123,6 +123,12 @@ describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
   test('securityGroup before use is an error that says what to do', () => {
     expect(() => new SelfHealingNatProvider().securityGroup).toThrow('Pass the SelfHealingNatProvider to a Vpc before reading its securityGroup');
   });
+});
+
+test('the special ranges additionalCidrs refuses are the ones configure-nat.sh never forwards to', () => {
+  const script = fs.readFileSync(path.join(assets, 'configure-nat.sh'), 'utf8');
+  const list = /^readonly NO_FORWARD_TO=\(([^)]*)\)$/m.exec(script);
+  expect(list?.[1].split(' ')).toEqual(SPECIAL_IPV4_BLOCKS.map((b) => b.cidr));
 });
 
 describe('values written into the user data', () => {

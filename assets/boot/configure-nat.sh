@@ -4,7 +4,9 @@
 # The data plane alone: no AWS calls and no package installs, so the same file runs on an EC2
 # NAT instance and in the project's network-namespace tests. It needs iproute2 and either nft
 # or iptables. Every run replaces this script's own rules as a whole, so running it twice leaves
-# the same ruleset, and it checks its own result before it reports success.
+# the same ruleset, and it checks its own result before it reports success. Besides NAT, the rules
+# drop new connections to the host itself from outside the VPC, and never forward to the special
+# ranges of NO_FORWARD_TO. --check also refuses any change to the rules since they were applied.
 #
 # Usage: configure-nat.sh --vpc-cidr CIDR [--vpc-cidr CIDR ...] [--egress-interface IF]
 #                         [--backend auto|nft|iptables] [--check]
@@ -17,6 +19,18 @@ MEMINFO=${NAT_MEMINFO:-/proc/meminfo}
 readonly NFT_TABLE=nat_instance
 readonly IPT_NAT_CHAIN=NAT-INSTANCE-POSTROUTING
 readonly IPT_FWD_CHAIN=NAT-INSTANCE-FORWARD
+readonly IPT_IN_CHAIN=NAT-INSTANCE-INPUT
+# Each iptables chain of this script: its table, the built-in chain that jumps to it, its name.
+readonly IPT_HOOKS=("nat POSTROUTING $IPT_NAT_CHAIN" "filter FORWARD $IPT_FWD_CHAIN" "filter INPUT $IPT_IN_CHAIN")
+# Destinations never forwarded, whatever the source, VPC hosts included: "this network", loopback,
+# link-local, multicast, and the reserved 240.0.0.0/4 (with the broadcast address). Linux itself
+# forwards 169.254.0.0/16 and 240.0.0.0/4; a packet for 169.254.169.254 that reached this host
+# would be answered by this instance's metadata service, its role's credentials included, with
+# IMDSv2's hop limit as the only other barrier. 100.64.0.0/10 is not here: VPCs may use it.
+readonly NO_FORWARD_TO=(0.0.0.0/8 127.0.0.0/8 169.254.0.0/16 224.0.0.0/4 240.0.0.0/4)
+# Where the rules are recorded as applied, for --check. Like the rules, /run is gone at reboot.
+readonly RUN_DIR=${NAT_RUN_DIR:-/run/nat-instance}
+readonly RECORD=$RUN_DIR/rules
 
 VPC_CIDRS=()
 EGRESS_IF=""
@@ -37,12 +51,16 @@ Usage: $PROG --vpc-cidr CIDR [--vpc-cidr CIDR ...] [--egress-interface IF]
             [--backend auto|nft|iptables] [--check]
 
 Enables IPv4 forwarding and masquerades traffic from the VPC CIDR blocks as it leaves the
-egress interface; forwards nothing else but replies to that traffic.
+egress interface; forwards nothing else but replies to that traffic, and never to
+${NO_FORWARD_TO[*]}. Drops new connections to this host from outside the VPC CIDR blocks.
 
   --vpc-cidr CIDR         a VPC CIDR block to serve (repeatable, at least one)
   --egress-interface IF   interface towards the internet (default: that of the default route)
   --backend B             nft, iptables, or auto: nft when on PATH, else iptables (default auto)
-  --check                 change nothing: exit 0 only if NAT is in place as these options say
+  --check                 change nothing: exit 0 only if NAT is in place as these options say,
+                          with the rules exactly as this script applied them
+
+NAT_RUN_DIR (default /run/nat-instance) holds the record of the applied rules that --check reads.
 EOF
 }
 
@@ -207,10 +225,11 @@ size_conntrack() {
   fi
 }
 
+# Both chains keep replies and whatever comes from the VPC, and drop the rest by policy.
 nft_ruleset() {
-  local elements
+  local elements special
   elements=$(printf '%s, ' "${VPC_CIDRS[@]}")
-  elements=${elements%, }
+  special=$(printf '%s, ' "${NO_FORWARD_TO[@]}")
   cat <<EOF
 table ip $NFT_TABLE
 delete table ip $NFT_TABLE
@@ -218,10 +237,17 @@ table ip $NFT_TABLE {
 	set vpc_cidrs {
 		type ipv4_addr
 		flags interval
-		elements = { $elements }
+		elements = { ${elements%, } }
+	}
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iif "lo" accept
+		ct state established,related accept
+		ip saddr @vpc_cidrs accept
 	}
 	chain forward {
 		type filter hook forward priority filter; policy drop;
+		ip daddr { ${special%, } } drop
 		ct state invalid drop
 		ct state established,related accept
 		ip saddr @vpc_cidrs accept
@@ -234,26 +260,58 @@ table ip $NFT_TABLE {
 EOF
 }
 
+# Lets replies and what comes from the VPC leave CHAIN with VERDICT; drops the rest.
+ipt_vpc_only() {
+  local chain=$1 verdict=$2 cidr
+  printf -- '-A %s -m conntrack --ctstate RELATED,ESTABLISHED -j %s\n' "$chain" "$verdict"
+  for cidr in "${VPC_CIDRS[@]}"; do printf -- '-A %s -s %s -j %s\n' "$chain" "$cidr" "$verdict"; done
+  printf -- '-A %s -j DROP\n' "$chain"
+}
+
 iptables_rules() {
   local cidr
   printf '*nat\n:%s - [0:0]\n' "$IPT_NAT_CHAIN"
   for cidr in "${VPC_CIDRS[@]}"; do printf -- '-A %s -d %s -j RETURN\n' "$IPT_NAT_CHAIN" "$cidr"; done
   for cidr in "${VPC_CIDRS[@]}"; do printf -- '-A %s -s %s -o %s -j MASQUERADE\n' "$IPT_NAT_CHAIN" "$cidr" "$EGRESS_IF"; done
-  printf 'COMMIT\n*filter\n:%s - [0:0]\n' "$IPT_FWD_CHAIN"
+  printf 'COMMIT\n*filter\n:%s - [0:0]\n:%s - [0:0]\n' "$IPT_IN_CHAIN" "$IPT_FWD_CHAIN"
+  # What passes returns to INPUT, where the host's own rules still apply: this chain only ever
+  # takes traffic away, as an nft chain does (its accept does not overrule another chain's drop).
+  printf -- '-A %s -i lo -j RETURN\n' "$IPT_IN_CHAIN"
+  ipt_vpc_only "$IPT_IN_CHAIN" RETURN
+  for cidr in "${NO_FORWARD_TO[@]}"; do printf -- '-A %s -d %s -j DROP\n' "$IPT_FWD_CHAIN" "$cidr"; done
   printf -- '-A %s -m conntrack --ctstate INVALID -j DROP\n' "$IPT_FWD_CHAIN"
-  printf -- '-A %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n' "$IPT_FWD_CHAIN"
-  for cidr in "${VPC_CIDRS[@]}"; do printf -- '-A %s -s %s -j ACCEPT\n' "$IPT_FWD_CHAIN" "$cidr"; done
-  printf -- '-A %s -j DROP\nCOMMIT\n' "$IPT_FWD_CHAIN"
+  ipt_vpc_only "$IPT_FWD_CHAIN" ACCEPT
+  # FORWARD holds the jump and nothing else: a rule before it would bypass this script's chain,
+  # and one after it is never reached. Replaced in the same commit, so never open in between.
+  printf -- '-F FORWARD\n-A FORWARD -j %s\nCOMMIT\n' "$IPT_FWD_CHAIN"
+}
+
+# Removes every jump from a built-in chain to one of this script's chains (a hundred at most).
+ipt_unhook() {
+  local table=$1 builtin=$2 chain=$3 n
+  for ((n = 0; n < 100; n++)); do
+    iptables -t "$table" -D "$builtin" -j "$chain" 2>/dev/null || return 0
+  done
+}
+
+# The rules of INPUT ahead of the jump to this script's chain that could end the packet's way
+# through INPUT (any but LOG, NFLOG and counting rules), so that it would never reach the jump.
+ipt_input_bypass() {
+  iptables -t filter -S INPUT 2>/dev/null | awk -v jump="-A INPUT -j $IPT_IN_CHAIN" '
+    $0 == jump { exit }
+    $1 == "-A" && / -[jg] / && !/ -j (NF)?LOG( |$)/ { print }'
 }
 
 # Removes this script's rules from the backend not in use, so that a switch of backend does
 # not leave two sets of rules behind.
 remove_other_backend() {
+  local hook table builtin chain
   if [ "$BACKEND" = nft ] && has iptables; then
-    iptables -t nat -D POSTROUTING -j "$IPT_NAT_CHAIN" 2>/dev/null || true
-    iptables -t filter -D FORWARD -j "$IPT_FWD_CHAIN" 2>/dev/null || true
-    { iptables -t nat -F "$IPT_NAT_CHAIN" && iptables -t nat -X "$IPT_NAT_CHAIN"; } 2>/dev/null || true
-    { iptables -t filter -F "$IPT_FWD_CHAIN" && iptables -t filter -X "$IPT_FWD_CHAIN"; } 2>/dev/null || true
+    for hook in "${IPT_HOOKS[@]}"; do
+      read -r table builtin chain <<<"$hook"
+      ipt_unhook "$table" "$builtin" "$chain"
+      { iptables -t "$table" -F "$chain" && iptables -t "$table" -X "$chain"; } 2>/dev/null || true
+    done
   elif [ "$BACKEND" = iptables ] && has nft; then
     nft delete table ip "$NFT_TABLE" 2>/dev/null || true
   fi
@@ -267,20 +325,109 @@ apply_rules() {
     iptables_rules | iptables-restore --noflush || die "iptables-restore could not load the NAT rules"
     iptables -t nat -C POSTROUTING -j "$IPT_NAT_CHAIN" 2>/dev/null ||
       iptables -t nat -I POSTROUTING 1 -j "$IPT_NAT_CHAIN" || die "cannot hook $IPT_NAT_CHAIN into POSTROUTING"
-    iptables -t filter -C FORWARD -j "$IPT_FWD_CHAIN" 2>/dev/null ||
-      iptables -t filter -I FORWARD 1 -j "$IPT_FWD_CHAIN" || die "cannot hook $IPT_FWD_CHAIN into FORWARD"
+    if ! iptables -t filter -C INPUT -j "$IPT_IN_CHAIN" 2>/dev/null || [ -n "$(ipt_input_bypass)" ]; then
+      ipt_unhook filter INPUT "$IPT_IN_CHAIN"
+      iptables -t filter -I INPUT 1 -j "$IPT_IN_CHAIN" || die "cannot hook $IPT_IN_CHAIN into INPUT"
+    fi
+  fi
+}
+
+# This script's rules as the kernel lists them back, in the format of the nft or iptables on
+# this host. The policy of FORWARD is left out: FORWARD holds only the jump to a chain that
+# ends in DROP, so its policy never applies.
+listing() {
+  local hook table builtin chain
+  if [ "$BACKEND" = nft ]; then
+    nft list table ip "$NFT_TABLE"
+  else
+    for hook in "${IPT_HOOKS[@]}"; do
+      read -r table builtin chain <<<"$hook"
+      iptables -t "$table" -S "$chain" || return 1
+    done
+    iptables -t filter -S FORWARD | awk '$1 != "-P"'
+  fi
+}
+
+what_is_checked() {
+  if [ "$BACKEND" = nft ]; then echo "the nft table ip $NFT_TABLE"; else echo "the iptables chains FORWARD and NAT-INSTANCE-*"; fi
+}
+
+# The options the rules were applied with: the first line of the record.
+options_line() {
+  printf '# %s --backend %s --egress-interface %s' "$PROG" "$BACKEND" "$EGRESS_IF"
+  printf -- ' --vpc-cidr %s' "${VPC_CIDRS[@]}"
+  printf '\n'
+}
+
+# Why a record instead of comparing with the rules this script generates: nft and iptables list
+# rules back in their own format, which differs between versions (Amazon Linux's and Debian's
+# nft merge, order and spell things differently). Recorded as this very nft or iptables listed
+# them right after they were applied and verified, the listing compares line for line.
+record_rules() {
+  local tmp
+  if ! mkdir -p "$RUN_DIR" 2>/dev/null || ! tmp=$(mktemp "$RUN_DIR/.rules.XXXXXX" 2>/dev/null); then
+    die "cannot write a record of the rules in $RUN_DIR (set NAT_RUN_DIR to a writable directory)"
+  fi
+  if ! { options_line && listing; } >"$tmp" || ! mv -f "$tmp" "$RECORD"; then
+    rm -f "$tmp"
+    die "cannot write a record of the rules to $RECORD"
+  fi
+}
+
+# Prints, for the error message, the lines only in the live listing (+) and only in the record
+# (-), each with the nft chain or set it is in, ten at most.
+differences() {
+  awk '
+    /^\t(chain|set|map) [^ ]+ \{$/ { where = $1 " " $2 }
+    /^table / { where = "" }
+    { key = where "\t" $0; text = $0; sub(/^[ \t]+/, "", text); if (where != "") text = text "   (in " where ")" }
+    NR == FNR { order[++n] = key; shown[key] = text; recorded[key]++; next }
+    recorded[key] > 0 { recorded[key]--; next }
+    { out[++m] = "  + " text }
+    END {
+      for (i = 1; i <= n; i++) if (recorded[order[i]]-- > 0) out[++m] = "  - " shown[order[i]]
+      if (m == 0) out[++m] = "  (the same lines in another order)"
+      for (i = 1; i <= m && i <= 10; i++) print out[i]
+      if (m > 10) print "  ... and " m - 10 " more"
+    }' "$1" "$2"
+}
+
+# --check: the live rules must be exactly those this script applied. A rule added beside them,
+# such as an accept in the forward chain, or a changed policy, passes the checks of verify()
+# yet can make this host an open relay. A missing record fails too: the caller then applies
+# the rules again, which records them anew. Whoever is root can rewrite the record as well as
+# the rules: this catches other programs and mistakes, not an intruder with root.
+matches_record() {
+  local live header
+  if [ ! -r "$RECORD" ]; then
+    printf '%s: error: no record of the rules this script applied (%s); apply them to write it\n' "$PROG" "$RECORD" >&2
+    return 1
+  fi
+  header=$(head -n 1 "$RECORD")
+  if [ "$header" != "$(options_line)" ]; then
+    printf '%s: error: the rules were applied with other options: %s\n' "$PROG" "${header#\# }" >&2
+    return 1
+  fi
+  live=$(listing 2>&1) || true
+  if [ "$live" != "$(tail -n +2 "$RECORD")" ]; then
+    printf '%s: error: rules this script did not write (+), or missing ones it wrote (-), in %s:\n' "$PROG" "$(what_is_checked)" >&2
+    differences <(tail -n +2 "$RECORD") <(printf '%s\n' "$live") >&2
+    return 1
   fi
 }
 
 # Reads the state back from the kernel: a NAT that is not in place must never report success.
 verify() {
-  local cidr listing problems=()
+  local cidr listing bypass chain problems=()
   [ "$(sysctl_get net/ipv4/ip_forward)" = 1 ] || problems+=("IPv4 forwarding is off")
   if [ "$BACKEND" = nft ]; then
     if listing=$(nft list table ip "$NFT_TABLE" 2>/dev/null); then
       [[ $listing == *"oifname \"$EGRESS_IF\" ip saddr @vpc_cidrs"*masquerade* ]] ||
         problems+=("no masquerade rule for egress interface $EGRESS_IF")
-      [[ $listing == *"policy drop"* ]] || problems+=("the forward chain does not drop by default")
+      for chain in forward input; do
+        [[ $listing =~ chain\ $chain\ \{[[:space:]]+type\ filter\ hook\ $chain\ [^\;]+\;\ policy\ drop\; ]] ||
+          problems+=("the $chain chain does not drop by default")
+      done
       for cidr in "${VPC_CIDRS[@]}"; do
         [[ $listing =~ [{\ ,]${cidr//./\\.}[,\ }] ]] || [[ $cidr == */32 && $listing =~ [{\ ,]${cidr%/32}[,\ }] ]] ||
           problems+=("$cidr is missing from the vpc_cidrs set")
@@ -291,13 +438,18 @@ verify() {
   else
     iptables -t nat -C POSTROUTING -j "$IPT_NAT_CHAIN" 2>/dev/null || problems+=("POSTROUTING does not jump to $IPT_NAT_CHAIN")
     iptables -t filter -C FORWARD -j "$IPT_FWD_CHAIN" 2>/dev/null || problems+=("FORWARD does not jump to $IPT_FWD_CHAIN")
+    iptables -t filter -C INPUT -j "$IPT_IN_CHAIN" 2>/dev/null || problems+=("INPUT does not jump to $IPT_IN_CHAIN")
+    bypass=$(ipt_input_bypass)
+    [ -z "$bypass" ] || problems+=("INPUT lets packets past $IPT_IN_CHAIN: ${bypass//$'\n'/, }")
     for cidr in "${VPC_CIDRS[@]}"; do
       iptables -t nat -C "$IPT_NAT_CHAIN" -s "$cidr" -o "$EGRESS_IF" -j MASQUERADE 2>/dev/null ||
         problems+=("no masquerade rule for $cidr out of $EGRESS_IF")
       iptables -t filter -C "$IPT_FWD_CHAIN" -s "$cidr" -j ACCEPT 2>/dev/null ||
         problems+=("no forward rule for $cidr")
     done
-    iptables -t filter -C "$IPT_FWD_CHAIN" -j DROP 2>/dev/null || problems+=("$IPT_FWD_CHAIN does not end in DROP")
+    for chain in "$IPT_FWD_CHAIN" "$IPT_IN_CHAIN"; do
+      iptables -t filter -C "$chain" -j DROP 2>/dev/null || problems+=("$chain does not end in DROP")
+    done
   fi
   if [ ${#problems[@]} -gt 0 ]; then
     printf '%s: error: NAT is not in place: %s\n' "$PROG" "$(IFS=';'; echo "${problems[*]}")" >&2
@@ -308,12 +460,16 @@ verify() {
 # After a failure while applying, takes down what this run set up: a host that forwards without
 # masquerading would leak private addresses, and half a NAT must not look like a working one.
 rollback() {
+  local hook table builtin chain
   printf '%s: rolling back: forwarding off, NAT rules removed\n' "$PROG" >&2
   printf '0\n' >"$SYSCTL_ROOT/net/ipv4/ip_forward" 2>/dev/null || true
+  rm -f "$RECORD"
   if has nft; then nft delete table ip "$NFT_TABLE" 2>/dev/null || true; fi
   if has iptables; then
-    iptables -t nat -D POSTROUTING -j "$IPT_NAT_CHAIN" 2>/dev/null || true
-    iptables -t filter -D FORWARD -j "$IPT_FWD_CHAIN" 2>/dev/null || true
+    for hook in "${IPT_HOOKS[@]}"; do
+      read -r table builtin chain <<<"$hook"
+      ipt_unhook "$table" "$builtin" "$chain"
+    done
   fi
 }
 
@@ -330,7 +486,7 @@ main() {
   resolve_egress_interface
   resolve_backend
   if [ "$CHECK_ONLY" = true ]; then
-    verify || exit 1
+    if ! verify || ! matches_record; then exit 1; fi
   else
     APPLYING=true
     trap rollback_on_failure EXIT
@@ -338,6 +494,7 @@ main() {
     apply_rules
     size_conntrack
     verify || exit 1
+    record_rules
     APPLYING=false
   fi
   printf '%s: NAT %s: %s masqueraded out of %s (%s)%s\n' "$PROG" \
