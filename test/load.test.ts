@@ -3,6 +3,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { MARKER, WRONG_FORMS, hostileValues, printableLines } from './fakes/hostile';
 
 /**
  * load.sh, the loader the user data embeds, against fakes of the instance metadata service and
@@ -12,7 +13,7 @@ import * as path from 'path';
 const script = path.join(__dirname, '..', 'assets', 'boot', 'load.sh');
 const fake = path.join(__dirname, 'fakes', 'fake-command.sh');
 const BUCKET = 'cdk-hnb659fds-assets-111122223333-eu-west-1';
-const SELF = 'i-0self0000000000a';
+const SELF = 'i-05e1f0000000000a';
 const MAC = '0a:00:00:00:00:06';
 const CONFIGURE = '#!/usr/bin/env bash\necho configure\n';
 const sha = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
@@ -54,18 +55,26 @@ function makeHost() {
     '--', '--vpc-cidr', '10.0.0.0/16',
   ];
   const log = path.join(dir, 'calls.log');
-  const run = (argv: string[]): Run => {
+  /** Runs load.sh; `imds` replaces instance metadata answers (by path after meta-data/) for this run. */
+  const run = (argv: string[], options: { env?: Record<string, string>; imds?: Record<string, string> } = {}): Run => {
     fs.writeFileSync(log, '');
     fs.rmSync(record, { force: true });
     fs.rmSync(path.join(state, 'routes'), { force: true });
+    fs.rmSync(path.join(state, 'imds'), { recursive: true, force: true });
+    fs.mkdirSync(path.join(state, 'imds'));
+    for (const [metadataPath, answer] of Object.entries(options.imds ?? {})) {
+      fs.writeFileSync(path.join(state, 'imds', metadataPath.replace(/\//g, '_')), answer);
+    }
     fs.mkdirSync(install, { recursive: true });
     lib();
     const env = {
       PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log, FAKE_STATE: state,
       NAT_IMDS_ENDPOINT: 'http://imds.invalid', NAT_INSTALL_DIR: install, NAT_RETRY_ATTEMPTS: '3', TMPDIR: dir,
       NAT_SYS_CLASS_NET: sys, NAT_NETWORKD_DIR: path.join(dir, 'networkd'), NAT_WAIT_SECONDS: '3', NAT_ENI_WAIT_SECONDS: '3',
+      ...options.env,
     };
-    const result = spawnSync('bash', [script, ...argv], { env, encoding: 'utf8', timeout: 30_000 });
+    // In the host's directory: a command a hostile value smuggled in would touch MARKER there.
+    const result = spawnSync('bash', [script, ...argv], { env, cwd: dir, encoding: 'utf8', timeout: 30_000 });
     return {
       status: result.status,
       stderr: result.stderr,
@@ -126,22 +135,22 @@ describe('load.sh', () => {
   });
 
   const hostile: Array<[string, (args: string[]) => string[], string]> = [
-    ['a region with a command after it', (a) => replaceAt(a, 1, 'eu-west-1; rm -rf /'), "--region: got 'eu-west-1; rm -rf /'; expected an AWS region such as eu-west-1"],
+    ['a region with a command after it', (a) => replaceAt(a, 1, 'eu-west-1; rm -rf /'), "--region: got 'eu-west-1; rm -rf /'; expected an AWS region"],
     ['a region with a newline', (a) => replaceAt(a, 1, 'eu-west-1\nreboot'), '--region: got'],
     ['a stack name with a command substitution', (a) => replaceAt(a, 3, 'Nat$(reboot)'), "--stack-name: got 'Nat$(reboot)'; expected a CloudFormation stack name"],
     ['a stack name with spaces', (a) => replaceAt(a, 3, 'Nat Stack'), "--stack-name: got 'Nat Stack'"],
     ['a resource ID with a backtick', (a) => replaceAt(a, 5, 'Nat`id`'), "--resource: got 'Nat`id`'; expected a logical resource ID"],
-    ['a script name that is a path', (a) => replaceAt(a, 9, '../../etc/profile.sh'), "--fetch FILE: got '../../etc/profile.sh'; expected a script name such as configure-nat.sh"],
+    ['a script name that is a path', (a) => replaceAt(a, 9, '../../etc/profile.sh'), "--fetch FILE: got '../../etc/profile.sh'; expected a script name"],
     ['a bucket with a space', (a) => replaceAt(a, 10, 'my bucket'), "--fetch BUCKET: got 'my bucket'; expected an S3 bucket name"],
-    ['a key that climbs out', (a) => replaceAt(a, 11, 'assets/../../secret.sh'), "--fetch KEY: got 'assets/../../secret.sh'; expected a key without '..'"],
+    ['a key that climbs out', (a) => replaceAt(a, 11, 'assets/../../secret.sh'), "--fetch KEY: got 'assets/../../secret.sh'; expected an S3 object key of words joined by ._/-"],
     ['a key with a command substitution', (a) => replaceAt(a, 11, '$(curl evil).sh'), "--fetch KEY: got '$(curl evil).sh'"],
     ['a digest in capitals', (a) => replaceAt(a, 12, sha(CONFIGURE).toUpperCase()), '--fetch SHA256: got'],
-    ['a short digest', (a) => replaceAt(a, 12, 'abc123'), "--fetch SHA256: got 'abc123'; expected a SHA-256 digest of 64 hexadecimal digits"],
+    ['a short digest', (a) => replaceAt(a, 12, 'abc123'), "--fetch SHA256: got 'abc123'; expected a SHA-256 digest"],
     ['a very long key', (a) => replaceAt(a, 11, `${'k'.repeat(5000)}.sh`), `--fetch KEY: got '${'k'.repeat(80)}'`],
     ['an unknown option', (a) => ['--execute', 'reboot', ...a], "unknown argument '--execute'"],
     ['no --fetch at all', (a) => a.slice(0, 8), 'at least one --fetch is required'],
     ['a --fetch cut short', () => ['--region', 'eu-west-1', '--stack-name', 'S', '--resource', 'R', '--fetch', 'configure-nat.sh', BUCKET], '--fetch needs FILE BUCKET KEY SHA256'],
-    ['an interface ID with a command', (a) => replaceAt(a, 7, 'eni-0123$(reboot)'), "--eni-id: got 'eni-0123$(reboot)'; expected a network interface ID such as eni-0123456789abcdef0"],
+    ['an interface ID with a command', (a) => replaceAt(a, 7, 'eni-0123$(reboot)'), "--eni-id: got 'eni-0123$(reboot)'; expected a network interface ID"],
     ['no interface ID', (a) => [...a.slice(0, 6), ...a.slice(8)], '--eni-id is required'],
   ];
   test.each(hostile)('refuses %s before it runs anything', (_name, mutate, message) => {
@@ -153,6 +162,82 @@ describe('load.sh', () => {
     expect(result.installed).toEqual([]);
   });
 });
+
+/** Each option of load.sh: its name in messages, its place in host.args(), and values of a wrong form for it alone. */
+const OPTIONS: Array<[name: string, index: number, wrongForms: string[]]> = [
+  ['--region', 1, WRONG_FORMS.region],
+  ['--stack-name', 3, WRONG_FORMS.stack],
+  ['--resource', 5, WRONG_FORMS.resource],
+  ['--eni-id', 7, WRONG_FORMS.eni],
+  ['--fetch FILE', 9, ['configure_nat.sh', 'Configure-nat.sh', '.sh', 'configure-nat', '/tmp/x.sh']],
+  ['--fetch BUCKET', 10, ['ab', 'My-Bucket', '-bucket', 'bucket-', 'b'.repeat(64)]],
+  ['--fetch KEY', 11, ['a..b.sh', '/abs.sh', 'a//b.sh', '../x.sh', '.sh']],
+  ['--fetch SHA256', 12, [sha(CONFIGURE).toUpperCase(), 'abc123', `${sha(CONFIGURE)}0`]],
+];
+
+describe('load.sh against hostile values', () => {
+  const host = makeHost();
+  const valid = host.args();
+  afterAll(() => fs.rmSync(host.dir, { recursive: true, force: true }));
+  afterEach(() => {
+    expect(fs.existsSync(path.join(host.dir, MARKER))).toBe(false);
+    fs.rmSync(host.install, { recursive: true, force: true });
+  });
+
+  const hostile = OPTIONS.flatMap(([name, index, wrongForms]) =>
+    hostileValues(valid[index], wrongForms).map(([what, value]) => ({ name, index, what, value })));
+
+  describe(`refuses each of ${hostile.length} hostile option values before it runs anything`, () => {
+    test.each(hostile)('$name with $what', ({ name, index, value }) => {
+      const result = host.run(replaceAt(valid, index, value), { env: { LC_ALL: 'C.UTF-8' } });
+      expect(result.status).toBe(1);
+      // One printable line, naming the option.
+      expect(result.stderr.split('\n').filter(Boolean)).toEqual([expect.stringMatching(new RegExp(`^load\\.sh: error: ${escape(name)}: got '`))]);
+      expect(printableLines(result.stderr)).toBe(true);
+      expect(result.calls).toEqual([]);
+      expect(result.installed).toEqual([]);
+      expect(result.handedOver).toBeUndefined();
+    });
+  });
+
+  const SUBNET = `network/interfaces/macs/${MAC}/subnet-ipv4-cidr-block`;
+  const subnets = hostileValues('10.0.0.0/24', WRONG_FORMS.subnet);
+  describe(`checks each of ${subnets.length} hostile subnet answers of instance metadata before it computes the router`, () => {
+    test.each(subnets)('%s', (_what, answer) => {
+      const result = host.run(valid, { imds: { [SUBNET]: answer }, env: { LC_ALL: 'C.UTF-8' } });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`load.sh: error: instance metadata subnet-ipv4-cidr-block of ${MAC}: got '`);
+      expect(printableLines(result.stderr)).toBe(true);
+      expect(result.calls.filter((c) => /^ip route replace| s3 cp /.test(c))).toEqual([]);
+      expect(result.calls.filter((c) => c.startsWith('aws ')).pop()).toBe(FAILURE);
+      expect(result.installed).toEqual([]);
+    });
+  });
+
+  const interfaceIds = hostileValues('eni-0123456789abcdef0', WRONG_FORMS.eni);
+  describe(`takes each of ${interfaceIds.length} hostile interface-id answers of instance metadata for another interface`, () => {
+    test.each(interfaceIds)('%s', (_what, answer) => {
+      const result = host.run(valid, { imds: { [`network/interfaces/macs/${MAC}/interface-id`]: answer }, env: { NAT_ENI_WAIT_SECONDS: '0' } });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('load.sh: error: eni-0123456789abcdef0 is not attached to this instance after 0s');
+      expect(result.calls.filter((c) => /^ip route replace| s3 cp /.test(c))).toEqual([]);
+      expect(result.calls.filter((c) => c.startsWith('aws ')).pop()).toBe(FAILURE);
+    });
+  });
+
+  const instanceIds = hostileValues(SELF, WRONG_FORMS.instance);
+  describe(`signals failure for no instance rather than for each of ${instanceIds.length} hostile instance-id answers`, () => {
+    test.each(instanceIds)('%s', (_what, answer) => {
+      const result = host.run(host.args({ configureSha: sha('something else') }), { imds: { 'instance-id': answer } });
+      expect(result.status).toBe(1);
+      expect(result.calls.filter((c) => c.startsWith('aws ')).pop()).toBe(FAILURE.replace(SELF, 'unknown-instance'));
+    });
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 function replaceAt(args: string[], index: number, value: string): string[] {
   return args.map((a, i) => (i === index ? value : a));

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CHECK_TIMER_ACCURACY_SECONDS, HEARTBEAT_PERIOD_SECONDS, METRIC, NAT_METRIC_DIMENSION, natMetricNamespace } from '../assets/contract';
+import { MARKER, WRONG_FORMS, hostileValues, printableLines } from './fakes/hostile';
 
 /**
  * nat-bootstrap.sh runs against fakes of every command it calls (test/fakes/fake-command.sh):
@@ -13,7 +14,7 @@ const script = path.join(__dirname, '..', 'assets', 'boot', 'nat-bootstrap.sh');
 const fake = path.join(__dirname, 'fakes', 'fake-command.sh');
 const FAKED = ['curl', 'aws', 'dnf', 'ip', 'systemctl', 'networkctl', 'ethtool', 'sleep', 'fallocate', 'mkswap', 'swapon', 'swapoff'];
 const MAC = '0a:00:00:00:00:06';
-const SELF = 'i-0self0000000000a';
+const SELF = 'i-05e1f0000000000a';
 
 interface Host {
   dir: string;
@@ -25,6 +26,8 @@ interface Host {
   failTimes(what: 'imds-eni' | 'dnf' | 'configure' | 'check', n: number): void;
   setRoutes(lines: string[]): void;
   addCommand(name: string): void;
+  /** Replaces the instance metadata answer at PATH (after meta-data/). */
+  setImds(metadataPath: string, answer: string): void;
 }
 
 function makeHost(): Host {
@@ -62,7 +65,7 @@ function makeHost(): Host {
         NAT_WAIT_SECONDS: '5', NAT_RETRY_ATTEMPTS: '4', NAT_SYSCTL_ROOT: procSys, NAT_STATE_DIR: path.join(dir, 'var'),
         ...extraEnv,
       };
-      const result = spawnSync('bash', [script, ...args], { env, encoding: 'utf8', timeout: 30_000 });
+      const result = spawnSync('bash', [script, ...args], { env, cwd: dir, encoding: 'utf8', timeout: 30_000 });
       const calls = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
       return { status: result.status, stderr: result.stderr, calls };
     },
@@ -70,6 +73,10 @@ function makeHost(): Host {
     failTimes(what, n) { fs.writeFileSync(path.join(state, `fail-${what}`), `${n}\n`); },
     addCommand(name) { fs.symlinkSync(fake, path.join(bin, name)); },
     setRoutes(lines) { fs.writeFileSync(path.join(state, 'routes'), lines.map((l) => `${l}\n`).join('')); },
+    setImds(metadataPath, answer) {
+      fs.mkdirSync(path.join(state, 'imds'), { recursive: true });
+      fs.writeFileSync(path.join(state, 'imds', metadataPath.replace(/\//g, '_')), answer);
+    },
   };
   // The controller has attached the interface at launch.
   host.setEni(`in-use ${SELF} eni-attach-1 ${MAC} False`);
@@ -106,7 +113,7 @@ describe('nat-bootstrap.sh setup', () => {
 
   test('first boot on a bare image: installs nftables under swap, routes through the interface the controller attached, configures, signals SUCCESS', () => {
     const { status, stderr, calls } = host.run(SETUP);
-    expect({ status, stderr }).toEqual({ status: 0, stderr: expect.stringContaining('NAT ready on i-0self0000000000a through eni-0123456789abcdef0') });
+    expect({ status, stderr }).toEqual({ status: 0, stderr: expect.stringContaining('NAT ready on i-05e1f0000000000a through eni-0123456789abcdef0') });
 
     // IMDSv2: a token first, then every read carries it.
     expect(calls[0]).toMatch(/^curl .*-X PUT -H X-aws-ec2-metadata-token-ttl-seconds: 900 http:\/\/imds.invalid\/latest\/api\/token$/);
@@ -132,10 +139,11 @@ describe('nat-bootstrap.sh setup', () => {
   test('writes persistent forwarding, the settings and a unit that runs start at every boot', () => {
     expect(host.run(SETUP).status).toBe(0);
     expect(fs.readFileSync(path.join(host.etc, 'sysctl.d', '90-nat-instance.conf'), 'utf8')).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
+    // Every value quoted, in systemd's EnvironmentFile syntax.
     expect(fs.readFileSync(path.join(host.etc, 'nat-instance', 'nat-instance.env'), 'utf8')).toBe(
-      'NAT_ENI_ID=eni-0123456789abcdef0\nNAT_VPC_CIDRS="10.0.0.0/16 100.64.0.0/16"\nNAT_STACK_NAME=NatStack\n' +
-      'NAT_METRIC_NAMESPACE=NatInstance/eni-0123456789abcdef0\nNAT_METRIC_DIMENSION=NetworkInterfaceId\nNAT_HEARTBEAT_METRIC=Heartbeat\n' +
-      'NAT_CONNTRACK_METRIC=ConntrackUsage\nNAT_ALLOWANCE_METRIC=AllowanceExceeded\nNAT_CHECK_PERIOD=60\nNAT_CHECK_ACCURACY=1\n');
+      'NAT_ENI_ID="eni-0123456789abcdef0"\nNAT_VPC_CIDRS="10.0.0.0/16 100.64.0.0/16"\nNAT_STACK_NAME="NatStack"\nNAT_RESOURCE="NatAsg1234"\n' +
+      'NAT_METRIC_NAMESPACE="NatInstance/eni-0123456789abcdef0"\nNAT_METRIC_DIMENSION="NetworkInterfaceId"\nNAT_HEARTBEAT_METRIC="Heartbeat"\n' +
+      'NAT_CONNTRACK_METRIC="ConntrackUsage"\nNAT_ALLOWANCE_METRIC="AllowanceExceeded"\nNAT_CHECK_PERIOD="60"\nNAT_CHECK_ACCURACY="1"\n');
     const units = path.join(host.etc, 'systemd', 'system');
     const unit = fs.readFileSync(path.join(units, 'nat-instance.service'), 'utf8');
     expect(unit).toContain(`EnvironmentFile=${path.join(host.etc, 'nat-instance', 'nat-instance.env')}`);
@@ -230,8 +238,9 @@ describe('nat-bootstrap.sh setup', () => {
 
   test.each([
     [['setup', '--eni-id', 'bogus', '--vpc-cidr', '10.0.0.0/16', '--stack-name', 'S', '--resource', 'R'], "--eni-id: got 'bogus'; expected a network interface ID"],
-    [['setup', '--eni-id', 'eni-0123456789abcdef0', '--stack-name', 'S', '--resource', 'R'], 'at least one --vpc-cidr is required'],
-    [['setup', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0.0.0/16', '--resource', 'R'], '--stack-name is required for setup'],
+    [['setup', '--eni-id', 'eni-0123456789abcdef0', '--stack-name', 'S', '--resource', 'R'], '--vpc-cidr is required'],
+    [['setup', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0.0.0/16', '--resource', 'R'], '--stack-name is required'],
+    [['start', '--eni-id', 'eni-0123456789abcdef0'], 'start takes no arguments: its settings are the NAT_* variables of'],
     [['reboot'], "unknown mode 'reboot'; expected setup, start or check"],
     [['setup', '--colour', 'red'], "unknown argument '--colour'"],
     [[], 'a mode is required: setup, start or check'],
@@ -300,7 +309,7 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
   test('check: one load metric without the other is refused', () => {
     const { status, stderr, calls } = host.run(['check'], { ...settings, NAT_ALLOWANCE_METRIC: '' });
     expect(status).toBe(1);
-    expect(stderr).toContain('--conntrack-metric and --allowance-metric go together (detailed monitoring): give both or neither');
+    expect(stderr).toContain('NAT_CONNTRACK_METRIC and NAT_ALLOWANCE_METRIC go together (detailed monitoring): give both or neither');
     expect(awsCalls(calls)).toEqual([]);
   });
 
@@ -364,7 +373,7 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     host.failTimes('configure', 1);
     fs.writeFileSync(path.join(host.state, 'eni-gone-after'), '1\n');
     const { status, stderr, calls } = host.run(['check'], { ...settings, NAT_WAIT_SECONDS: '1', NAT_ENI_WAIT_SECONDS: '1' });
-    expect(stderr).toContain('standing by: eni-0123456789abcdef0 moved away from i-0self0000000000a during the check');
+    expect(stderr).toContain('standing by: eni-0123456789abcdef0 moved away from i-05e1f0000000000a during the check');
     expect(status).toBe(0);
     expect(calls.filter((c) => c.includes('set-instance-health'))).toEqual([]);
   });
@@ -384,5 +393,184 @@ describe('nat-bootstrap.sh start (every boot) and check (every minute)', () => {
     expect(awsCalls(calls).at(-1)).toBe(
       `aws --region eu-west-1 autoscaling set-instance-health --instance-id ${SELF} --health-status Unhealthy --no-should-respect-grace-period`);
     expect(calls.join('\n')).not.toContain('signal-resource');
+  });
+});
+
+/** The settings as the environment file gives them to start and check. */
+const ENV = {
+  NAT_ENI_ID: 'eni-0123456789abcdef0', NAT_VPC_CIDRS: '10.0.0.0/16 100.64.0.0/16', NAT_STACK_NAME: 'NatStack', NAT_RESOURCE: 'NatAsg1234',
+  NAT_METRIC_NAMESPACE: 'NatInstance/eni-0123456789abcdef0', NAT_METRIC_DIMENSION: 'NetworkInterfaceId', NAT_HEARTBEAT_METRIC: 'Heartbeat',
+  NAT_CONNTRACK_METRIC: 'ConntrackUsage', NAT_ALLOWANCE_METRIC: 'AllowanceExceeded', NAT_CHECK_PERIOD: '60', NAT_CHECK_ACCURACY: '1',
+};
+
+/** Reads an environment file as systemd's EnvironmentFile= does, for the values this script writes: KEY="VALUE" lines. */
+function parseEnvironmentFile(text: string): Record<string, string> {
+  return Object.fromEntries(text.split('\n').filter(Boolean).map((line) => {
+    const match = /^([A-Z_]+)="([^"\\]*)"$/.exec(line);
+    if (!match) {
+      throw new Error(`not a quoted assignment: ${JSON.stringify(line)}`);
+    }
+    return [match[1], match[2]];
+  }));
+}
+
+describe('nat-bootstrap.sh environment file', () => {
+  let host: Host;
+  beforeEach(() => { host = makeHost(); });
+  afterEach(() => fs.rmSync(host.dir, { recursive: true, force: true }));
+
+  test('holds every setting, each quoted, and is what start reads back', () => {
+    expect(host.run(SETUP).status).toBe(0);
+    const settings = parseEnvironmentFile(fs.readFileSync(path.join(host.etc, 'nat-instance', 'nat-instance.env'), 'utf8'));
+    expect(settings).toEqual(ENV);
+    const { status, calls } = host.run(['start'], settings);
+    expect(status).toBe(0);
+    expect(calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 --egress-interface ens6');
+  });
+});
+
+/** Each setting: its option (setup), its variable (start and check; ENV holds a valid value), and values of a wrong form for it alone. */
+const SETTINGS: Array<[option: string, variable: keyof typeof ENV, wrongForms: string[]]> = [
+  ['--eni-id', 'NAT_ENI_ID', WRONG_FORMS.eni],
+  ['--vpc-cidr', 'NAT_VPC_CIDRS', ['010.0.0.0/16', '10.256.0.0/16', '0.0.0.0/0', '10.0.0.0/7', '10.0.0.0/33', '10.0.0.1/16', '10.0.0.0/016', '10.0.0/16', '10.0.0.0', '10.0.0.0/16/16']],
+  ['--stack-name', 'NAT_STACK_NAME', WRONG_FORMS.stack],
+  ['--resource', 'NAT_RESOURCE', WRONG_FORMS.resource],
+  ['--metric-namespace', 'NAT_METRIC_NAMESPACE', ['N'.repeat(256), 'NatInstance/eni-0123456789abcdef0,Other']],
+  ['--metric-dimension', 'NAT_METRIC_DIMENSION', ['1Network', 'Network-Interface', 'N'.repeat(65)]],
+  ['--heartbeat-metric', 'NAT_HEARTBEAT_METRIC', ['Heart_beat', '9Heartbeat']],
+  ['--conntrack-metric', 'NAT_CONNTRACK_METRIC', ['Conntrack.Usage']],
+  ['--allowance-metric', 'NAT_ALLOWANCE_METRIC', ['Allowance/Exceeded']],
+  ['--check-period', 'NAT_CHECK_PERIOD', ['5', '10000', '060', '-60', '6e1', '0x3c']],
+  ['--check-accuracy', 'NAT_CHECK_ACCURACY', ['0', '1000', '01', '+1']],
+];
+
+interface Hostile { option: string; variable: keyof typeof ENV; what: string; value: string }
+const HOSTILE_SETTINGS: Hostile[] = SETTINGS.flatMap(([option, variable, wrongForms]) =>
+  hostileValues(ENV[variable].split(' ')[0], wrongForms).map(([what, value]) => ({ option, variable, what, value })));
+
+/** Refused before anything runs: a message naming the setting on one printable line, no call, no file, no command. */
+function expectRefused(host: Host, result: ReturnType<Host['run']>, name: string) {
+  expect(result.status).toBe(1);
+  expect(result.stderr).toContain(name);
+  expect(result.stderr.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^nat-bootstrap\.sh: error: /)]);
+  expect(printableLines(result.stderr)).toBe(true);
+  expect(result.calls).toEqual([]);
+  expect(fs.existsSync(path.join(host.dir, MARKER))).toBe(false);
+  expect(fs.existsSync(path.join(host.etc, 'nat-instance'))).toBe(false);
+  expect(fs.existsSync(path.join(host.etc, 'systemd'))).toBe(false);
+}
+
+/** One host for many refusals: each leaves nothing behind, or its test fails. */
+function refusingHost(): () => Host {
+  let host: Host;
+  beforeAll(() => { host = makeHost(); host.addCommand('nft'); });
+  afterEach(() => {
+    for (const written of [MARKER, 'etc/nat-instance', 'etc/systemd']) {
+      fs.rmSync(path.join(host.dir, written), { recursive: true, force: true });
+    }
+  });
+  afterAll(() => fs.rmSync(host.dir, { recursive: true, force: true }));
+  return () => host;
+}
+
+describe(`nat-bootstrap.sh setup refuses each of ${HOSTILE_SETTINGS.length} hostile option values`, () => {
+  const current = refusingHost();
+
+  test.each(HOSTILE_SETTINGS)('$option with $what', ({ option, value }) => {
+    // In a UTF-8 locale, where a look-alike is one character: matched byte by byte all the same.
+    const host = current();
+    expectRefused(host, host.run(withArg(option, value), { LC_ALL: 'C.UTF-8' }), option);
+  });
+});
+
+// start and check read the environment file, which may have been tampered with: checked as the options are,
+// by the same function, so the modes take turns. Only the values start and check need must be there: an
+// empty stack name or resource is no error for them.
+const HOSTILE_ENV = HOSTILE_SETTINGS
+  .filter(({ variable, value }) => value !== '' || !['NAT_STACK_NAME', 'NAT_RESOURCE'].includes(variable))
+  .map((hostile, i) => ({ mode: i % 2 === 0 ? 'start' : 'check', ...hostile }));
+
+describe(`nat-bootstrap.sh start and check refuse each of ${HOSTILE_ENV.length} hostile environment values`, () => {
+  const current = refusingHost();
+
+  test.each(HOSTILE_ENV)('$mode: $variable with $what', ({ mode, variable, value }) => {
+    const host = current();
+    expectRefused(host, host.run([mode], { ...ENV, [variable]: value, LC_ALL: 'C.UTF-8' }), variable);
+  });
+});
+
+/** [metadata path, valid answer, answers of a wrong form for it alone]. */
+const METADATA: Array<[string, string, string[]]> = [
+  ['instance-id', SELF, WRONG_FORMS.instance],
+  ['placement/region', 'eu-west-1', WRONG_FORMS.region],
+  [`network/interfaces/macs/${MAC}/subnet-ipv4-cidr-block`, '10.0.0.0/24', WRONG_FORMS.subnet],
+  [`network/interfaces/macs/${MAC}/interface-id`, 'eni-0123456789abcdef0', WRONG_FORMS.eni],
+  ['autoscaling/target-lifecycle-state', 'InService', ['inservice', 'InService:Wait:Wait', 'Warmed', 'In Service']],
+];
+const hostileAnswers = (metadataPath: string) => {
+  const [, valid, wrongForms] = METADATA.find(([p]) => p === metadataPath)!;
+  return hostileValues(valid, wrongForms).map(([what, answer]) => ({ what, answer }));
+};
+const IDENTITY = ['instance-id', 'placement/region'].flatMap((p) => hostileAnswers(p).map((a) => ({ metadataPath: p, ...a })));
+const SUBNET = hostileAnswers(METADATA[2][0]);
+const INTERFACE = hostileAnswers(METADATA[3][0]);
+const LIFECYCLE = hostileAnswers(METADATA[4][0]);
+
+describe(`nat-bootstrap.sh checks each of ${IDENTITY.length + SUBNET.length + 2 * INTERFACE.length + LIFECYCLE.length} hostile instance metadata answers before using it`, () => {
+  let host: Host;
+  beforeEach(() => { host = makeHost(); host.addCommand('nft'); });
+  afterEach(() => {
+    expect(fs.existsSync(path.join(host.dir, MARKER))).toBe(false);
+    fs.rmSync(host.dir, { recursive: true, force: true });
+  });
+
+  test.each(IDENTITY)('$metadataPath: $what is an error before anything is written or called', ({ metadataPath, answer }) => {
+    host.setImds(metadataPath, answer);
+    const { status, stderr, calls } = host.run(SETUP, { LC_ALL: 'C.UTF-8' });
+    expect(status).toBe(1);
+    expect(stderr).toContain(`nat-bootstrap.sh: error: instance metadata ${metadataPath}: got '`);
+    expect(printableLines(stderr)).toBe(true);
+    // Neither signal nor health report: they would carry the answer.
+    expect(awsCalls(calls)).toEqual([]);
+    expect(fs.existsSync(path.join(host.etc, 'nat-instance'))).toBe(false);
+  });
+
+  test.each(SUBNET)('subnet-ipv4-cidr-block: $what is an error before any arithmetic or route', ({ answer }) => {
+    host.setImds(METADATA[2][0], answer);
+    const { status, stderr, calls } = host.run(['start'], { ...ENV, LC_ALL: 'C.UTF-8' });
+    expect(status).toBe(1);
+    expect(stderr).toContain(`nat-bootstrap.sh: error: instance metadata subnet-ipv4-cidr-block of ${MAC}: got '`);
+    expect(stderr).toContain("expected an IPv4 subnet from /16 to /28");
+    expect(printableLines(stderr)).toBe(true);
+    expect(calls.filter((c) => /^(ip route replace|configure-nat)/.test(c))).toEqual([]);
+    expect(awsCalls(calls)).toEqual([`aws --region eu-west-1 autoscaling set-instance-health --instance-id ${SELF} --health-status Unhealthy --no-should-respect-grace-period`]);
+  });
+
+  test.each(INTERFACE)('interface-id: $what is no interface of this instance: check stands by', ({ answer }) => {
+    host.setImds(METADATA[3][0], answer);
+    const { status, stderr, calls } = host.run(['check'], ENV);
+    expect(status).toBe(0);
+    expect(stderr).toContain(`standing by: eni-0123456789abcdef0 is not attached to ${SELF}`);
+    expect(calls.filter((c) => /^(ip route replace|configure-nat|aws)/.test(c))).toEqual([]);
+  });
+
+  test.each(INTERFACE)('interface-id: $what is no interface of this instance: setup fails without a route', ({ answer }) => {
+    host.setImds(METADATA[3][0], answer);
+    const { status, stderr, calls } = host.run(SETUP, { NAT_ENI_WAIT_SECONDS: '0' });
+    expect(status).toBe(1);
+    expect(stderr).toContain('eni-0123456789abcdef0 is not attached to this instance after 0s');
+    expect(calls.filter((c) => /^(ip route replace|configure-nat)/.test(c))).toEqual([]);
+  });
+
+  test.each(LIFECYCLE)('target-lifecycle-state: $what is as good as unreadable: logged, and taken as InService', ({ answer }) => {
+    host.setRoutes(['default via 10.0.0.1 dev ens6 metric 10']);
+    host.setImds(METADATA[4][0], answer);
+    const { status, stderr, calls } = host.run(['check'], { ...ENV, LC_ALL: 'C.UTF-8' });
+    expect(status).toBe(0);
+    expect(stderr).toContain("nat-bootstrap.sh: instance metadata autoscaling/target-lifecycle-state: got '");
+    expect(stderr).toContain('expected an Auto Scaling lifecycle state; taking it as InService');
+    expect(printableLines(stderr)).toBe(true);
+    expect(stderr.split('\n').filter(Boolean).every((line) => line.startsWith('nat-bootstrap.sh: '))).toBe(true);
+    expect(calls).toContain(HEARTBEAT);
   });
 });

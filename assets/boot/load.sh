@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
 # load.sh: the first thing a NAT instance runs, from its user data. The instance has no public
-# address of its own, so it first waits for the static interface, which the controller attaches
-# at launch, and sends the default route through it (and so through its Elastic IP). Then it
-# fetches the boot scripts from the stack's asset bucket, refuses any whose SHA-256 is not the
-# one the user data names, installs them and hands over to `nat-bootstrap.sh setup`.
+# address of its own: this waits for the static interface the controller attaches at launch and
+# routes through it, fetches the other scripts from the stack's asset bucket, refuses any whose
+# SHA-256 is not the one the user data names, and hands over to `nat-bootstrap.sh setup`. A
+# failure signals FAILURE to CloudFormation and exits non-zero; nothing unverified is kept or run.
 #
 #   load.sh --region REGION --stack-name NAME --resource LOGICAL_ID --eni-id ENI
 #           --fetch FILE BUCKET KEY SHA256 [--fetch ...] -- [SETUP_ARGS ...]
-#
-# The scripts travel as assets rather than inside the user data, which EC2 caps at 16 KiB. A
-# fetch or hash failure fails the boot loudly: a FAILURE signal to CloudFormation, a message
-# on stderr, a non-zero exit, and nothing of the unverified file is kept or run.
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -29,34 +25,23 @@ SETUP_ARGS=()
 HANDED_OVER=false
 WORK_DIR=""
 
-usage() {
-  cat <<EOF
-Usage: $PROG --region REGION --stack-name NAME --resource LOGICAL_ID --eni-id ENI --fetch FILE BUCKET KEY SHA256 [--fetch ...] -- [SETUP_ARGS ...]
-EOF
-}
+usage() { sed -n "s/^#   load.sh/Usage: $PROG/p; s/^#  //p" "$0"; }
 
-# The same forms the construct validated before it wrote the user data: checked again here,
-# since nothing unchecked may reach a command line.
-check_value() {
-  local option=$1 value=$2 pattern=$3 expected=$4
-  [[ ${#value} -le 1024 && $value =~ $pattern ]] || die "$option: got '${value:0:80}'; expected $expected"
-}
+# The forms of the --fetch values (a key of words joined by ._/-, so never '..').
+FORM+=(
+  [script]='^[a-z][a-z-]{0,63}\.sh$ a script name'
+  [bucket]='^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ an S3 bucket name'
+  [key]='^[A-Za-z0-9]+([._/-][A-Za-z0-9]+)*$ an S3 object key of words joined by ._/-'
+  [sha256]='^[0-9a-f]{64}$ a SHA-256 digest'
+)
 
 # Checks one single-valued option and keeps its value.
 set_option() {
   case "$1" in
-    --region)
-      check_value "$1" "$2" '^[a-z]{2}(-[a-z]+)+-[0-9]+$' 'an AWS region such as eu-west-1'
-      REGION=$2 ;;
-    --stack-name)
-      check_value "$1" "$2" '^[A-Za-z][A-Za-z0-9-]{0,127}$' 'a CloudFormation stack name'
-      STACK_NAME=$2 ;;
-    --resource)
-      check_value "$1" "$2" '^[A-Za-z0-9]{1,255}$' 'a logical resource ID'
-      RESOURCE=$2 ;;
-    --eni-id)
-      check_value "$1" "$2" '^eni-[0-9a-f]{8,17}$' 'a network interface ID such as eni-0123456789abcdef0'
-      ENI_ID=$2 ;;
+    --region) check_value "$1" "$2" region; REGION=$2 ;;
+    --stack-name) check_value "$1" "$2" stack; STACK_NAME=$2 ;;
+    --resource) check_value "$1" "$2" resource; RESOURCE=$2 ;;
+    --eni-id) check_value "$1" "$2" eni; ENI_ID=$2 ;;
   esac
 }
 
@@ -69,11 +54,10 @@ parse_args() {
         shift 2 ;;
       --fetch)
         [ $# -ge 5 ] || die "--fetch needs FILE BUCKET KEY SHA256"
-        check_value '--fetch FILE' "$2" '^[a-z][a-z-]*\.sh$' 'a script name such as configure-nat.sh'
-        check_value '--fetch BUCKET' "$3" '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' 'an S3 bucket name'
-        check_value '--fetch KEY' "$4" '^[A-Za-z0-9][A-Za-z0-9._/-]*$' 'an S3 object key of letters, digits and ._/-'
-        [[ $4 != *..* ]] || die "--fetch KEY: got '$4'; expected a key without '..'"
-        check_value '--fetch SHA256' "$5" '^[0-9a-f]{64}$' 'a SHA-256 digest of 64 hexadecimal digits'
+        check_value '--fetch FILE' "$2" script
+        check_value '--fetch BUCKET' "$3" bucket
+        check_value '--fetch KEY' "$4" key
+        check_value '--fetch SHA256' "$5" sha256
         FILES+=("$2 $3 $4 $5")
         shift 5 ;;
       --)
@@ -81,7 +65,7 @@ parse_args() {
         SETUP_ARGS=("$@")
         break ;;
       -h | --help) usage; exit 0 ;;
-      *) usage >&2; die "unknown argument '${1:0:80}'" ;;
+      *) usage >&2; die "unknown argument $(shown "$1")" ;;
     esac
   done
   [ -n "$REGION" ] || die "--region is required"
@@ -112,7 +96,7 @@ report_failure() {
   [ "$status" -ne 0 ] && [ "$HANDED_OVER" = false ] || return 0
   if [ -n "$REGION" ] && [ -n "$STACK_NAME" ] && [ -n "$RESOURCE" ]; then
     id=$(instance_id 2>/dev/null) || id=unknown-instance
-    [[ $id =~ ^i-[0-9a-z]{8,17}$ ]] || id=unknown-instance
+    valid instance "$id" || id=unknown-instance
     aws --region "$REGION" cloudformation signal-resource --stack-name "$STACK_NAME" \
       --logical-resource-id "$RESOURCE" --unique-id "$id" --status FAILURE ||
       log "could not signal FAILURE to $STACK_NAME/$RESOURCE"

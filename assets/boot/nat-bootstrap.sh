@@ -21,6 +21,9 @@
 #
 # Any failure is reported, never swallowed: a FAILURE signal to CloudFormation (so that a
 # deployment fails) and the instance marked unhealthy (so that Auto Scaling replaces it).
+#
+# Nothing unchecked is used: every setting is checked against its form in every mode, before
+# anything is written or called, and every instance metadata answer before it is used.
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -39,18 +42,42 @@ readonly UNIT_DIR=$ETC_DIR/systemd/system
 readonly SYSCTL_FILE=$ETC_DIR/sysctl.d/90-nat-instance.conf
 
 MODE=""
-ENI_ID=${NAT_ENI_ID:-}
+# Each setting: its variable (with NAT_ before it, the environment file's name for it, which start
+# and check read), its option for setup, its form, and whether it is needed always, only for
+# setup, or optional. Every value is checked against its form in every mode: in setup, although
+# the construct checked it; in start and check, since the file may have been tampered with.
+readonly SETTINGS=(
+  'ENI_ID eni-id eni always'
+  'VPC_CIDRS vpc-cidr vpc-cidr always'
+  'STACK_NAME stack-name stack setup'
+  'RESOURCE resource resource setup'
+  'METRIC_NAMESPACE metric-namespace namespace always'
+  'METRIC_DIMENSION metric-dimension metric always'
+  'HEARTBEAT_METRIC heartbeat-metric metric always'
+  'CONNTRACK_METRIC conntrack-metric metric optional'
+  'ALLOWANCE_METRIC allowance-metric metric optional'
+  'CHECK_PERIOD check-period period always'
+  'CHECK_ACCURACY check-accuracy accuracy always'
+)
+FORM+=(
+  [vpc-cidr]="^($OCTET\.){3}$OCTET/([89]|[12][0-9]|3[0-2])$ an IPv4 CIDR block from /8 to /32 such as 10.0.0.0/16 (octets 0-255 without leading zeros)"
+  [namespace]='^[A-Za-z0-9._/#:-]{1,255}$ a CloudWatch namespace of letters, digits and ._/#:-'
+  [metric]='^[A-Za-z][A-Za-z0-9]{0,63}$ a metric or dimension name of letters and digits'
+  [period]='^[1-9][0-9]{1,3}$ whole seconds from 10 to 9999'
+  [accuracy]='^[1-9][0-9]{0,2}$ whole seconds from 1 to 999'
+  [lifecycle]='^(Warmed:)?(Pending|Quarantined|InService|Terminating|Terminated|Detaching|Detached|EnteringStandby|Standby|Stopped|Running|Hibernated)(:Wait|:Proceed)?$ an Auto Scaling lifecycle state'
+)
+ENI_ID=""
 VPC_CIDRS=()
-read -r -a VPC_CIDRS <<<"${NAT_VPC_CIDRS:-}"
-STACK_NAME=${NAT_STACK_NAME:-}
-RESOURCE=${NAT_RESOURCE:-}
-METRIC_NAMESPACE=${NAT_METRIC_NAMESPACE:-}
-METRIC_DIMENSION=${NAT_METRIC_DIMENSION:-}
-HEARTBEAT_METRIC=${NAT_HEARTBEAT_METRIC:-}
-CONNTRACK_METRIC=${NAT_CONNTRACK_METRIC:-}
-ALLOWANCE_METRIC=${NAT_ALLOWANCE_METRIC:-}
-CHECK_PERIOD=${NAT_CHECK_PERIOD:-}
-CHECK_ACCURACY=${NAT_CHECK_ACCURACY:-}
+STACK_NAME=""
+RESOURCE=""
+METRIC_NAMESPACE=""
+METRIC_DIMENSION=""
+HEARTBEAT_METRIC=""
+CONNTRACK_METRIC=""
+ALLOWANCE_METRIC=""
+CHECK_PERIOD=""
+CHECK_ACCURACY=""
 INSTANCE_ID=""
 REGION=""
 NAT_DEV=""
@@ -64,9 +91,82 @@ Usage: $PROG setup --eni-id ENI --vpc-cidr CIDR [--vpc-cidr CIDR ...] --stack-na
 EOF
 }
 
-# A CloudWatch metric or dimension name of this project: letters and digits only.
-check_name() {
-  [[ $2 =~ ^[A-Za-z][A-Za-z0-9]{0,63}$ ]] || die "$1: got '${2:0:80}'; expected a metric or dimension name of letters and digits"
+# setup: the settings from the options.
+from_options() {
+  local entry option found
+  while [ $# -gt 0 ]; do
+    found=""
+    for entry in "${SETTINGS[@]}"; do
+      option=${entry#* }
+      [ "--${option%% *}" != "$1" ] || found=${entry%% *}
+    done
+    [ -n "$found" ] || { usage >&2; die "unknown argument $(shown "$1")"; }
+    [ $# -ge 2 ] || die "$1 needs a value"
+    if [ "$found" = VPC_CIDRS ]; then VPC_CIDRS+=("$2"); else printf -v "$found" '%s' "$2"; fi
+    shift 2
+  done
+}
+
+# start and check: the settings from the environment file's variables. The CIDR blocks are split
+# at spaces only, so that any other character stays in a block and fails its check.
+from_environment() {
+  local entry var name
+  for entry in "${SETTINGS[@]}"; do
+    var=${entry%% *}
+    name=NAT_$var
+    if [ "$var" = VPC_CIDRS ]; then
+      IFS=' ' read -r -d '' -a VPC_CIDRS < <(printf '%s' "${!name:-}") || true
+    else
+      printf -v "$var" '%s' "${!name:-}"
+    fi
+  done
+}
+
+# Sets variable $1 to how a setting is named to whoever gave it: the option ($2) in setup, the
+# variable ($3) otherwise.
+setting_name() {
+  if [ "$MODE" = setup ]; then printf -v "$1" -- '--%s' "$2"; else printf -v "$1" 'NAT_%s' "$3"; fi
+}
+
+# Checks one setting (a line of SETTINGS): present if needed, each value of its form.
+check_setting() {
+  local var=$1 option=$2 kind=$3 need=$4 name value
+  local -n values=$var
+  setting_name name "$option" "$var"
+  if [ -z "${values[*]}" ]; then
+    case "$need:$MODE" in always:* | setup:setup) die "$name is required" ;; esac
+    return 0
+  fi
+  for value in "${values[@]}"; do
+    check_value "$name" "$value" "$kind"
+  done
+}
+
+# A CIDR block is a network address: no host bits set (its form is checked first).
+check_network() {
+  local a b c d prefix host_bits
+  IFS=./ read -r a b c d prefix <<<"$2"
+  host_bits=$(((1 << (32 - prefix)) - 1))
+  (( ((a << 24 | b << 16 | c << 8 | d) & host_bits) == 0 )) ||
+    die "$1: got $(shown "$2"); expected a network address, with no host bits set"
+}
+
+# Every setting, in every mode, before anything is written or called.
+check_settings() {
+  local entry cidr name conntrack allowance
+  for entry in "${SETTINGS[@]}"; do
+    # shellcheck disable=SC2086 # the table's fields hold no spaces
+    check_setting $entry
+  done
+  setting_name name vpc-cidr VPC_CIDRS
+  for cidr in "${VPC_CIDRS[@]}"; do
+    check_network "$name" "$cidr"
+  done
+  if [ -n "$CONNTRACK_METRIC$ALLOWANCE_METRIC" ] && { [ -z "$CONNTRACK_METRIC" ] || [ -z "$ALLOWANCE_METRIC" ]; }; then
+    setting_name conntrack conntrack-metric CONNTRACK_METRIC
+    setting_name allowance allowance-metric ALLOWANCE_METRIC
+    die "$conntrack and $allowance go together (detailed monitoring): give both or neither"
+  fi
 }
 
 parse_args() {
@@ -74,56 +174,28 @@ parse_args() {
   MODE=$1
   shift
   case "$MODE" in
-    setup) VPC_CIDRS=() ;;
-    start | check) ;;
+    setup) from_options "$@" ;;
+    start | check)
+      [ $# -eq 0 ] || die "$MODE takes no arguments: its settings are the NAT_* variables of $ENV_FILE"
+      from_environment ;;
     -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown mode '$MODE'; expected setup, start or check" ;;
+    *) usage >&2; die "unknown mode $(shown "$MODE"); expected setup, start or check" ;;
   esac
-  while [ $# -gt 0 ]; do
-    [ $# -ge 2 ] || die "$1 needs a value"
-    case "$1" in
-      --eni-id) ENI_ID=$2 ;;
-      --vpc-cidr) VPC_CIDRS+=("$2") ;;
-      --stack-name) STACK_NAME=$2 ;;
-      --resource) RESOURCE=$2 ;;
-      --metric-namespace) METRIC_NAMESPACE=$2 ;;
-      --metric-dimension) METRIC_DIMENSION=$2 ;;
-      --heartbeat-metric) HEARTBEAT_METRIC=$2 ;;
-      --conntrack-metric) CONNTRACK_METRIC=$2 ;;
-      --allowance-metric) ALLOWANCE_METRIC=$2 ;;
-      --check-period) CHECK_PERIOD=$2 ;;
-      --check-accuracy) CHECK_ACCURACY=$2 ;;
-      *) usage >&2; die "unknown argument '$1'" ;;
-    esac
-    shift 2
-  done
-  [[ $ENI_ID =~ ^eni-[0-9a-f]{8,17}$ ]] || die "--eni-id: got '$ENI_ID'; expected a network interface ID such as eni-0123456789abcdef0"
-  [ ${#VPC_CIDRS[@]} -gt 0 ] || die "at least one --vpc-cidr is required"
-  if [ "$MODE" = setup ]; then
-    [ -n "$STACK_NAME" ] || die "--stack-name is required for setup"
-    [ -n "$RESOURCE" ] || die "--resource is required for setup"
-  fi
-  # Each value is written to the environment file and to command lines: checked here again,
-  # although the construct checked it, so that nothing unchecked reaches either.
-  [[ $METRIC_NAMESPACE =~ ^[A-Za-z0-9._/#:-]{1,255}$ ]] ||
-    die "--metric-namespace: got '${METRIC_NAMESPACE:0:80}'; expected a CloudWatch namespace of letters, digits and ._/#:-"
-  check_name --metric-dimension "$METRIC_DIMENSION"
-  check_name --heartbeat-metric "$HEARTBEAT_METRIC"
-  if [ -n "$CONNTRACK_METRIC$ALLOWANCE_METRIC" ]; then
-    if [ -z "$CONNTRACK_METRIC" ] || [ -z "$ALLOWANCE_METRIC" ]; then
-      die "--conntrack-metric and --allowance-metric go together (detailed monitoring): give both or neither"
-    fi
-    check_name --conntrack-metric "$CONNTRACK_METRIC"
-    check_name --allowance-metric "$ALLOWANCE_METRIC"
-  fi
-  [[ $CHECK_PERIOD =~ ^[1-9][0-9]{1,3}$ ]] || die "--check-period: got '${CHECK_PERIOD:0:80}'; expected whole seconds from 10 to 9999"
-  [[ $CHECK_ACCURACY =~ ^[1-9][0-9]{0,2}$ ]] || die "--check-accuracy: got '${CHECK_ACCURACY:0:80}'; expected whole seconds from 1 to 999"
+  check_settings
+}
+
+# One value of instance metadata, of the given form.
+imds_value() {
+  local value
+  value=$(retry imds "$1") || die "cannot read $1 from instance metadata"
+  check_value "instance metadata $1" "$value" "$2"
+  printf '%s\n' "$value"
 }
 
 load_identity() {
   retry imds_token || die "cannot get an IMDSv2 token from $IMDS"
-  INSTANCE_ID=$(retry imds instance-id) || die "cannot read instance-id from instance metadata"
-  REGION=$(retry imds placement/region) || die "cannot read the region from instance metadata"
+  INSTANCE_ID=$(imds_value instance-id instance) || exit 1
+  REGION=$(imds_value placement/region region) || exit 1
 }
 
 nat_args() {
@@ -200,24 +272,35 @@ install_packages() {
   has nft || die "nftables is installed but nft is not on PATH"
 }
 
+# One line of the environment file: NAT_VAR="value", in systemd's EnvironmentFile syntax. Every
+# value was checked; still, one that could end its quotes or its line is refused here.
+env_line() {
+  local LC_ALL=C
+  local -n values=$1
+  local value="${values[*]}"
+  [[ $value != *[!\ -~]* && $value != *[\"\'\\\$\`]* ]] ||
+    die "refusing to write NAT_$1 to $ENV_FILE: got $(shown "$value"), which could end its quotes or its line"
+  printf 'NAT_%s="%s"\n' "$1" "$value"
+}
+
+# The settings for start and check, all or nothing.
+write_env_file() {
+  local entry text=""
+  for entry in "${SETTINGS[@]}"; do
+    text+=$(env_line "${entry%% *}") || exit 1
+    text+=$'\n'
+  done
+  mkdir -p "${ENV_FILE%/*}"
+  printf '%s' "$text" >"$ENV_FILE"
+}
+
 write_files() {
-  mkdir -p "${SYSCTL_FILE%/*}" "${ENV_FILE%/*}" "$UNIT_DIR"
+  write_env_file
+  mkdir -p "${SYSCTL_FILE%/*}" "$UNIT_DIR"
   cat >"$SYSCTL_FILE" <<'EOF'
 # Written by nat-bootstrap.sh: this host forwards for its VPC.
 net.ipv4.ip_forward = 1
 net.ipv4.conf.all.send_redirects = 0
-EOF
-  cat >"$ENV_FILE" <<EOF
-NAT_ENI_ID=$ENI_ID
-NAT_VPC_CIDRS="${VPC_CIDRS[*]}"
-NAT_STACK_NAME=$STACK_NAME
-NAT_METRIC_NAMESPACE=$METRIC_NAMESPACE
-NAT_METRIC_DIMENSION=$METRIC_DIMENSION
-NAT_HEARTBEAT_METRIC=$HEARTBEAT_METRIC
-NAT_CONNTRACK_METRIC=$CONNTRACK_METRIC
-NAT_ALLOWANCE_METRIC=$ALLOWANCE_METRIC
-NAT_CHECK_PERIOD=$CHECK_PERIOD
-NAT_CHECK_ACCURACY=$CHECK_ACCURACY
 EOF
   cat >"$UNIT_DIR/nat-instance.service" <<EOF
 [Unit]
@@ -266,6 +349,11 @@ heartbeat() {
   local state
   # An instance Auto Scaling is taking out of service must not look healthy to the watchdog.
   state=$(imds autoscaling/target-lifecycle-state 2>/dev/null) || state=InService
+  # An answer of another form is as good as none.
+  if ! valid lifecycle "$state"; then
+    log "instance metadata autoscaling/target-lifecycle-state: got $(shown "$state"); expected ${FORM[lifecycle]#* }; taking it as InService"
+    state=InService
+  fi
   if [ "$state" != InService ]; then
     log "no heartbeat: this instance is leaving service ($state)"
     return 0
@@ -294,6 +382,7 @@ publish_load() {
   if [ "$max" -gt 0 ]; then usage=$((count * 100 / max)); fi
   total=0
   if [ -n "$NAT_DEV" ] && has ethtool; then total=$(allowance_exceeded); fi
+  [[ $total =~ ^[0-9]+$ ]] || total=0
   mkdir -p "$STATE_DIR"
   if [ -r "$STATE_DIR/allowance-exceeded" ]; then previous=$(cat "$STATE_DIR/allowance-exceeded"); fi
   [[ $previous =~ ^[0-9]+$ ]] || previous=0

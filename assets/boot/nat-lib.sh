@@ -1,10 +1,6 @@
 #!/usr/bin/env bash
-# nat-lib.sh: the settings and functions that load.sh and nat-bootstrap.sh share, sourced by
-# both. It has no main: sourced, it only sets the settings below and defines functions. The
-# caller sets PROG and runs under `set -euo pipefail`.
-#
-# The NAT's instance has no public address of its own: its first network call waits until the
-# controller has attached the static interface, and leaves through it and its Elastic IP.
+# nat-lib.sh: what load.sh and nat-bootstrap.sh share, sourced by both: settings and functions,
+# no main. The caller sets PROG and runs under `set -euo pipefail`.
 
 # Overridable so that tests can run the scripts against fakes.
 IMDS=${NAT_IMDS_ENDPOINT:-http://169.254.169.254}
@@ -13,12 +9,23 @@ NETWORKD_DIR=${NAT_NETWORKD_DIR:-/etc/systemd/network}
 RETRY_ATTEMPTS=${NAT_RETRY_ATTEMPTS:-8}
 RETRY_BASE_SECONDS=${NAT_RETRY_BASE_SECONDS:-2}
 WAIT_SECONDS=${NAT_WAIT_SECONDS:-120}
-# How long an instance waits for the controller to attach its interface: a replacement may have
-# to wait for its predecessor's routes to move first.
+# How long to wait for the controller to attach the interface (a replacement waits for its
+# predecessor's routes to move).
 ENI_WAIT_SECONDS=${NAT_ENI_WAIT_SECONDS:-600}
 # Below the metric amazon-ec2-net-utils gives the primary interface's default route.
 ROUTE_METRIC=10
 IMDS_TOKEN=""
+
+# Each form of value: an extended regular expression, then what it is. Each script adds its own.
+OCTET='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+declare -gA FORM=(
+  [region]='^[a-z]{2}(-[a-z]+)+-[0-9]+$ an AWS region'
+  [stack]='^[A-Za-z][A-Za-z0-9-]{0,127}$ a CloudFormation stack name'
+  [resource]='^[A-Za-z0-9]{1,255}$ a logical resource ID'
+  [eni]='^eni-[0-9a-f]{8,17}$ a network interface ID'
+  [instance]='^i-[0-9a-f]{8,17}$ an instance ID'
+  [subnet]="^($OCTET\.){3}$OCTET/(1[6-9]|2[0-8])$ an IPv4 subnet from /16 to /28"
+)
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {
@@ -26,6 +33,18 @@ die() {
   exit 1
 }
 has() { command -v "$1" >/dev/null 2>&1; }
+
+# A value for a message: its first 80 bytes, ? for any but printable ASCII (so no line break).
+shown() { local LC_ALL=C v=${1:0:80}; printf "'%s'" "${v//[^ -~]/?}"; }
+
+# Whether $2 has the form $1: at most 1024 bytes and matched byte by byte, so no look-alike passes.
+valid() {
+  local LC_ALL=C
+  [[ ${#2} -le 1024 && $2 =~ ${FORM[$1]%% *} ]]
+}
+
+# Dies unless value $2 of option $1 has the form $3.
+check_value() { valid "$3" "$2" || die "$1: got $(shown "$2"); expected ${FORM[$3]#* }"; }
 
 # Runs a command until it succeeds, waiting twice as long after each failure (capped at 30 s).
 retry() {
@@ -48,9 +67,8 @@ imds_token() {
 
 imds() { curl -sSf --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/latest/meta-data/$1"; }
 
-# The MAC of the given interface if it is attached to this instance, from instance metadata (no
-# EC2 API call: the instance may not reach one yet, and a regional API problem must never make a
-# working NAT look broken).
+# The MAC of the given interface if it is attached to this instance, from instance metadata: an
+# EC2 API call may not get through yet, and its regional problems must never fail a working NAT.
 eni_mac() {
   local eni=$1 mac
   for mac in $(imds network/interfaces/macs/ 2>/dev/null); do
@@ -90,14 +108,13 @@ wait_for_interface() {
   return 1
 }
 
-# The VPC router is the first host address of the interface's subnet.
+# The VPC router is the first host address of the interface's subnet (d | 1: always an octet).
 subnet_router() {
-  local cidr network a b c d
-  cidr=$(retry imds "network/interfaces/macs/$1/subnet-ipv4-cidr-block") || return 1
-  [[ $cidr =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] || return 1
-  network=${cidr%/*}
-  IFS=. read -r a b c d <<<"$network"
-  printf '%d.%d.%d.%d\n' "$a" "$b" "$c" $((d + 1))
+  local cidr a b c d
+  cidr=$(retry imds "network/interfaces/macs/$1/subnet-ipv4-cidr-block") || die "cannot read the subnet of $1 from instance metadata"
+  check_value "instance metadata subnet-ipv4-cidr-block of $1" "$cidr" subnet
+  IFS=./ read -r a b c d _ <<<"$cidr"
+  printf '%s.%s.%s.%s\n' "$a" "$b" "$c" $((d | 1))
 }
 
 # The interface of the default route with the lowest metric: the one the kernel uses.
@@ -109,10 +126,9 @@ default_route_dev() {
     END { print best }'
 }
 
-# Egress through the static interface is what makes its Elastic IP the NAT's public address.
-# systemd-networkd owns the routes of an EC2 interface and drops foreign ones when it reloads,
-# so the metric is set where networkd reads it (a drop-in that sorts after the one
-# amazon-ec2-net-utils writes); the direct route bridges the time until networkd applies it.
+# Egress through the static interface (and its Elastic IP). systemd-networkd owns the routes of an
+# EC2 interface and drops foreign ones when it reloads, so the metric is set where networkd reads
+# it (a drop-in that sorts after amazon-ec2-net-utils' one); the direct route bridges until then.
 route_through() {
   local dev=$1 router=$2 deadline=$((SECONDS + WAIT_SECONDS))
   if has networkctl; then
@@ -132,7 +148,7 @@ egress_through() {
   local eni=$1 mac dev router
   mac=$(await_eni "$eni") || die "$eni is not attached to this instance after ${ENI_WAIT_SECONDS}s (the controller attaches it at launch)"
   dev=$(wait_for_interface "$mac") || die "no interface with MAC $mac and an IPv4 address after ${WAIT_SECONDS}s"
-  router=$(subnet_router "$mac") || die "cannot read the subnet of $mac from instance metadata"
+  router=$(subnet_router "$mac") || exit 1
   route_through "$dev" "$router" || die "the default route does not go through $dev after ${WAIT_SECONDS}s"
   printf '%s\n' "$dev"
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 name=${0##*/}
 printf '%s %s\n' "$name" "$*" >>"$FAKE_LOG"
 state=$FAKE_STATE
-self=i-0self0000000000a
+self=i-05e1f0000000000a
 mac=0a:00:00:00:00:06
 
 # Fails while the counter file for $1 is above zero, counting it down.
@@ -32,6 +32,12 @@ spent() {
 case "$name" in
   curl)
     url=${*: -1}
+    # A test may replace any metadata answer: $FAKE_STATE/imds/PATH, with each / of PATH as _.
+    answer=$state/imds/$(printf '%s' "${url#*/meta-data/}" | tr / _)
+    if [[ $url == */meta-data/* ]] && [ -f "$answer" ]; then
+      cat "$answer"
+      exit 0
+    fi
     case "$url" in
       */latest/api/token) echo token-123 ;;
       */meta-data/instance-id) echo "$self" ;;
