@@ -9,4 +9,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/global-setup.ts',
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   testTimeout: 60000,
+  // Jest's default on 2 cores is one worker, but most suites wait on other processes (moto, the
+  // namespace lab, bash, cdk init), so two run side by side in about 60% of the time.
+  maxWorkers: 2,
 };
