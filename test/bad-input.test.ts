@@ -276,11 +276,19 @@ test('a good configuration with the same context keys synthesizes (the harness c
   }
 });
 
+/** Every bad input tried in this file, by outcome; each test then asserts its own. */
+const outcomes = { 'clear error': 0, crash: 0, accepted: 0 };
+afterAll(() => {
+  process.stdout.write(`bad inputs by outcome: ${Object.entries(outcomes).map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
+});
+
 function captureError(fn: () => unknown): Error {
   try {
     fn();
   } catch (error) {
+    outcomes[error instanceof NatConfigError ? 'clear error' : 'crash']++;
     return error as Error;
   }
+  outcomes.accepted++;
   throw new Error('expected an error, got none');
 }
