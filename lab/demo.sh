@@ -56,7 +56,14 @@ teardown() {
   [ -z "$RUN_DIR" ] || rm -rf "$RUN_DIR"
 }
 
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; }
+
 main() {
+  case "${1:-}" in
+    "") ;;
+    -h | --help) usage; return 0 ;;
+    *) usage >&2; echo "demo.sh: unknown argument '$1'; it takes none" >&2; exit 2 ;;
+  esac
   preflight
   cd "$ROOT"
   LOG=$(mktemp)

@@ -152,11 +152,15 @@ cleanup_stale() {
   done
 }
 
+# The header comment above, without its markers.
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; }
+
 main() {
   [ $# -gt 0 ] || die "usage: $PROG up|down|reset|exec|hosts|cleanup-stale ..."
   local cmd=$1
   shift
   case "$cmd" in
+    -h | --help) usage ;;
     up | down | reset)
       [ $# -eq 1 ] || die "usage: $PROG $cmd LAB"
       check_name "$1"
@@ -169,7 +173,7 @@ main() {
       ;;
     hosts) printf '%s\n' "${HOSTS[@]}" ;;
     cleanup-stale) cleanup_stale ;;
-    *) die "unknown command '$cmd'" ;;
+    *) usage >&2; die "unknown command '$cmd'" ;;
   esac
 }
 

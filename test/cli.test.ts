@@ -59,6 +59,18 @@ describe('the command-line tools', () => {
     expect(unknown[name].stderr).toMatch(/Usage: /);
   });
 
+  test.each([
+    ['lab/netns-lab.sh', /^Usage: netns-lab\.sh up LAB/m],
+    ['lab/demo.sh', /^demo\.sh \(npm run lab\)/m],
+    ['.ci/run', /^CI: install the system packages/m],
+    ['assets/boot/configure-nat.sh', /^Usage: configure-nat\.sh --vpc-cidr CIDR/m],
+    ['assets/boot/load.sh', /load\.sh --region REGION/m],
+    ['assets/boot/nat-bootstrap.sh', /nat-bootstrap\.sh setup --eni-id ENI/m],
+  ])('bash %s --help prints its usage and exits 0, changing nothing', async (script, usage) => {
+    const { stdout } = await promisify(execFile)('bash', [script, '--help'], { cwd: ROOT, timeout: 30_000, env: { ...process.env, NAT_INSTALL_DIR: path.join(ROOT, 'assets', 'boot') } });
+    expect(stdout).toMatch(usage);
+  });
+
   test('npm run cost -- --gb-per-month lots names the option and the value as typed', async () => {
     const result = await run('tools/cost.ts', '--gb-per-month', 'lots');
     expect(result.status).toBe(2);
