@@ -1,7 +1,10 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DescribeAddressesCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeAddressesCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client, SecurityGroup,
+} from '@aws-sdk/client-ec2';
+import { Cidr, PRIVATE_IPV4_BLOCKS, cidrWithin, readCidr } from '../assets/cidr';
 import { BOOT_TIMEOUT_TAG, DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, NAT_GROUP_TAG } from '../assets/contract';
 import { NatHealth, NatState, WatchdogConfig, assessNat, planRoutes } from '../assets/watchdog/decide';
 import { Caller, observe } from '../assets/watchdog/index';
@@ -49,7 +52,8 @@ export interface ZoneReport {
   readonly health: string;
   readonly sourceDestCheck: boolean;
   readonly publicIp?: string;
-  readonly openToInternet: boolean;
+  /** Sources a security group of the interface admits from outside the VPC and private address space. */
+  readonly exposedTo: string[];
   readonly heartbeatAgeSeconds?: number;
   readonly routes: RouteReport[];
 }
@@ -138,8 +142,7 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
   const addresses = enis.length === 0 ? [] : (await clients.ec2.send(new DescribeAddressesCommand({ Filters: [{ Name: 'network-interface-id', Values: enis }] }))).Addresses ?? [];
   const groupIds = [...new Set(interfaces.flatMap((i) => (i.Groups ?? []).map((g) => g.GroupId!)))];
   const groups = groupIds.length === 0 ? [] : (await clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: groupIds }))).SecurityGroups ?? [];
-  const openGroups = new Set(groups.filter((g) => (g.IpPermissions ?? []).some((p) =>
-    (p.IpRanges ?? []).some((r) => r.CidrIp === '0.0.0.0/0') || (p.Ipv6Ranges ?? []).some((r) => r.CidrIpv6 === '::/0'))).map((g) => g.GroupId!));
+  const exposure = await exposedSources(clients, vpcId, groups);
 
   const routeReports: RouteReport[] = tables.map(({ table, route, az, home }) => {
     const target = route?.NetworkInterfaceId ?? route?.GatewayId ?? route?.NatGatewayId ?? route?.TransitGatewayId ?? route?.VpcPeeringConnectionId ?? route?.InstanceId;
@@ -160,7 +163,7 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
       attached: o.attachmentStatus === 'attached', state: h.state, health: h.reason,
       sourceDestCheck: i.SourceDestCheck ?? true,
       publicIp: addresses.find((a) => a.NetworkInterfaceId === eni)?.PublicIp,
-      openToInternet: (i.Groups ?? []).some((g) => openGroups.has(g.GroupId!)),
+      exposedTo: [...new Set((i.Groups ?? []).flatMap((g) => exposure.get(g.GroupId!) ?? []))],
       heartbeatAgeSeconds: o.lastHeartbeat === undefined ? undefined : Math.round((now.getTime() - o.lastHeartbeat.getTime()) / 1000),
       // Each NAT's row lists the tables whose home it is, wherever their traffic goes now.
       routes: routeReports.filter((r) => r.home === eni),
@@ -175,8 +178,9 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
     if (!zone.publicIp) {
       add(`no Elastic IP on ${eni}, so egress has no stable public address`, `aws ec2 associate-address --allocation-id <eipalloc-...> --network-interface-id ${eni}`);
     }
-    if (zone.openToInternet) {
-      add(`a security group of ${eni} admits 0.0.0.0/0 or ::/0`, 'revoke the rule: the NAT needs traffic from the VPC CIDR blocks only');
+    if (zone.exposedTo.length > 0) {
+      add(`a security group of ${eni} admits ${zone.exposedTo.join(', ')}, outside the VPC's blocks and private address space`,
+        'revoke the rule: the NAT needs traffic from the VPC\'s CIDR blocks (and networks routed to it) only');
     }
     return zone;
   });
@@ -211,7 +215,7 @@ export function formatReport(report: DoctorReport): string {
   for (const z of report.zones) {
     rows.push([
       z.az, z.networkInterfaceId, z.instanceId ?? '-', z.state === 'healthy' ? (z.attached ? z.instanceState ?? '?' : 'detached') : z.state, z.statusChecks ?? '-',
-      z.sourceDestCheck ? 'ON' : 'off', z.publicIp ?? '-', z.openToInternet ? 'OPEN' : 'VPC only',
+      z.sourceDestCheck ? 'ON' : 'off', z.publicIp ?? '-', z.exposedTo.length > 0 ? 'EXPOSED' : 'VPC only',
       z.heartbeatAgeSeconds === undefined ? 'never' : `${z.heartbeatAgeSeconds} s ago`,
       z.routes.map((r) => `${r.routeTableId} ${r.state}${['failed-over', 'bypass', 'manual'].includes(r.placement) ? ` (${r.placement})` : ''}`).join(', ') || '-',
     ]);
@@ -232,4 +236,26 @@ export function formatReport(report: DoctorReport): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Per security group, the sources it admits that expose the NAT: IPv4 blocks neither within the
+ * VPC's blocks nor in private address space (where peered and on-premises networks live), and
+ * any IPv6 range, since the NAT serves IPv4 only. Not just 0.0.0.0/0: any public source can
+ * reach the host, and through it the private subnets' egress.
+ */
+async function exposedSources(clients: DoctorClients, vpcId: string, groups: SecurityGroup[]): Promise<Map<string, string[]>> {
+  const vpc = (await clients.ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }))).Vpcs?.[0];
+  const inside = [
+    ...(vpc?.CidrBlockAssociationSet ?? []).filter((a) => a.CidrBlockState?.State === 'associated').map((a) => a.CidrBlock!),
+    ...(vpc?.CidrBlock ? [vpc.CidrBlock] : []), ...PRIVATE_IPV4_BLOCKS,
+  ].map(readCidr).filter((c): c is Cidr => c !== undefined);
+  const exposed = (cidr: string) => {
+    const block = readCidr(cidr);
+    return !block || !inside.some((b) => cidrWithin(block, b));
+  };
+  return new Map(groups.map((g) => [g.GroupId!, (g.IpPermissions ?? []).flatMap((p) => [
+    ...(p.IpRanges ?? []).map((r) => r.CidrIp!).filter(exposed),
+    ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6!),
+  ])]));
 }

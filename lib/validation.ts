@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import { CIDR_PATTERN, Cidr, blockSize, formatCidr } from '../assets/cidr';
 
 /**
  * A configuration value that cannot work.
@@ -52,22 +53,8 @@ export function orDefault<T>(value: T | undefined, fallback: T): T {
 
 const LITERAL = ': a literal value, not a token resolved at deployment, since synth checks it and plans with it';
 
-/** An IPv4 CIDR block as numbers. */
-export interface Cidr {
-  /** The network address as an unsigned 32-bit number. */
-  readonly network: number;
-  /** The prefix length, 0 to 32. */
-  readonly prefix: number;
-  /** The block as written, e.g. `10.0.0.0/16`. */
-  readonly text: string;
-}
-
-const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-/** The number of addresses in a block of the given prefix length. */
-export function blockSize(prefix: number): number {
-  return 2 ** (32 - prefix);
-}
+export type { Cidr } from '../assets/cidr';
+export { blockSize, cidrsOverlap, formatCidr } from '../assets/cidr';
 
 /**
  * Parses an IPv4 CIDR block, rejecting anything that is not a network address with a prefix
@@ -96,18 +83,6 @@ export function parseCidr(option: string, value: unknown, minPrefix: number, max
     throw new NatConfigError(option, value, `a network address: host bits are set, did you mean ${formatCidr(network, prefix)}?`);
   }
   return { network, prefix, text: value as string };
-}
-
-export function formatCidr(network: number, prefix: number): string {
-  const octets = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256);
-  return `${octets.join('.')}/${prefix}`;
-}
-
-/** True when the two blocks share at least one address. */
-export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-  const wider = Math.min(a.prefix, b.prefix);
-  const size = blockSize(wider);
-  return Math.floor(a.network / size) === Math.floor(b.network / size);
 }
 
 /** Requires a whole number in `[min, max]`; strings from the command line are converted in bin/. */

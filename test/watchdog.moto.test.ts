@@ -4,7 +4,7 @@ import * as path from 'path';
 import { CloudFormationClient, CreateStackCommand, SignalResourceCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
-  AssociateRouteTableCommand, AttachInternetGatewayCommand, AttachNetworkInterfaceCommand, CreateInternetGatewayCommand, CreateRouteCommand, CreateRouteTableCommand,
+  AssociateRouteTableCommand, AttachInternetGatewayCommand, AuthorizeSecurityGroupIngressCommand, AttachNetworkInterfaceCommand, CreateInternetGatewayCommand, CreateRouteCommand, CreateRouteTableCommand,
   CreateSubnetCommand, CreateTagsCommand, DeleteRouteCommand, DescribeImagesCommand, DescribeRouteTablesCommand, DetachNetworkInterfaceCommand,
   DescribeNetworkInterfacesCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand, ReplaceRouteCommand, RunInstancesCommand, StartInstancesCommand,
   StopInstancesCommand, TerminateInstancesCommand,
@@ -69,8 +69,8 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
 
     const report = await doctor(vpc);
     expect(report.problems).toEqual([]);
-    expect(report.zones.map((z) => [z.az, z.attached, z.instanceState, z.statusChecks, z.sourceDestCheck, z.openToInternet, !!z.publicIp])).toEqual(
-      vpc.zones.map((z) => [z.az, true, 'running', 'ok/ok', false, false, true]));
+    expect(report.zones.map((z) => [z.az, z.attached, z.instanceState, z.statusChecks, z.sourceDestCheck, z.exposedTo, !!z.publicIp])).toEqual(
+      vpc.zones.map((z) => [z.az, true, 'running', 'ok/ok', false, [], true]));
     expect(report.zones.every((z) => z.routes.length === 1 && z.routes[0].placement === 'home' && z.routes[0].state === 'active')).toBe(true);
     expect(formatReport(report)).toContain('OK: every NAT is healthy and every private default route is active.');
   });
@@ -418,6 +418,28 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
       fix: `aws ec2 modify-network-interface-attribute --network-interface-id ${a.networkInterfaceId} --no-source-dest-check`,
     }]);
     expect(formatReport(report)).toMatch(/1 problem\(s\):\n- \[us-east-1a\] source\/dest check is on/);
+  });
+
+  test('nat-doctor: any source outside the VPC and private address space exposes the NAT, not only 0.0.0.0/0', async () => {
+    const vpc = await build(1);
+    const [a] = vpc.zones;
+    const eni = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [a.networkInterfaceId] }))).NetworkInterfaces![0];
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({
+      GroupId: eni.Groups![0].GroupId!,
+      IpPermissions: [
+        // A peered network and the shared address space: private, so not exposure.
+        { IpProtocol: '-1', IpRanges: [{ CidrIp: '172.31.0.0/16' }, { CidrIp: '100.64.0.0/16' }] },
+        { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '203.0.113.0/24' }], Ipv6Ranges: [{ CidrIpv6: '2001:db8::/32' }] },
+      ],
+    }));
+    const report = await doctor(vpc);
+    expect(report.zones[0].exposedTo).toEqual(['203.0.113.0/24', '2001:db8::/32']);
+    expect(report.problems).toEqual([{
+      az: a.az,
+      problem: `a security group of ${a.networkInterfaceId} admits 203.0.113.0/24, 2001:db8::/32, outside the VPC's blocks and private address space`,
+      fix: 'revoke the rule: the NAT needs traffic from the VPC\'s CIDR blocks (and networks routed to it) only',
+    }]);
+    expect(formatReport(report)).toContain('EXPOSED');
   });
 
   describe('the nat-doctor command, as its shipped bundle', () => {
