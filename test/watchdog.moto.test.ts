@@ -135,6 +135,45 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     expect((await evaluate(vpc.config, clients(), { log: quiet })).moved).toBe(0);
   });
 
+  test('a decision on stale state is dropped: the target\'s interface left the instance observed healthy, or the table went manual', async () => {
+    const vpc = await build();
+    const [a, b] = vpc.zones;
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [a.instanceId] }));
+    const racing = new EC2Client(moto.clientConfig);
+    let race: (() => Promise<unknown>) | undefined = async () => {
+      // B's interface leaves its instance (a replacement takes it) right after the observation.
+      const attachment = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [b.networkInterfaceId] }))).NetworkInterfaces![0].Attachment!;
+      await ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachment.AttachmentId! }));
+    };
+    racing.middlewareStack.add((next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === 'DescribeRouteTablesCommand' && race) {
+        const run = race;
+        race = undefined;
+        await run();
+      }
+      return result;
+    }, { step: 'initialize' });
+    const log: Array<Record<string, unknown>> = [];
+    const result = await evaluate(vpc.config, { ...clients(), ec2: racing }, { log: (e) => log.push(e) });
+    expect(result.moved).toBe(0);
+    expect((await routeTargets(vpc))[a.routeTableIds[0]]).toBe(a.networkInterfaceId);
+    expect(log).toContainEqual(expect.objectContaining({
+      event: 'route-decision', routeTableId: a.routeTableIds[0], action: 'keep',
+      reason: `stale: ${b.networkInterfaceId} is now detached, not attached to ${b.instanceId} as observed`,
+    }));
+
+    // Now the table goes under manual control between observation and change.
+    race = () => ec2.send(new CreateTagsCommand({ Resources: [a.routeTableIds[0]], Tags: [{ Key: MANUAL_ROUTE_TAG, Value: 'true' }] }));
+    log.length = 0;
+    // Zone B's own table moves away from its detached interface; zone A's stays where it is.
+    expect((await evaluate(vpc.config, { ...clients(), ec2: racing }, { log: (e) => log.push(e) })).moved).toBe(1);
+    expect(log).toContainEqual(expect.objectContaining({
+      event: 'route-decision', routeTableId: a.routeTableIds[0], action: 'keep', reason: `stale: the table is now under manual control (${MANUAL_ROUTE_TAG})`,
+    }));
+    expect((await routeTargets(vpc))[a.routeTableIds[0]]).toBe(a.networkInterfaceId);
+  });
+
   test('a terminate lifecycle action moves the zone away before the instance goes, then releases it', async () => {
     const vpc = await build();
     const [, b] = vpc.zones;
@@ -542,8 +581,8 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     const started = process.hrtime.bigint();
     const failover = await evaluate(vpc.config, clients(), { log: quiet });
     const failoverMs = Number(process.hrtime.bigint() - started) / 1e6;
-    // Five reads, then for each of the 10 tables a read of its route just before the change.
-    expect(failover).toMatchObject({ moved: 10, apiCalls: 25 });
+    // Five reads, then for each of the 10 tables a read of its route and of its target just before the change.
+    expect(failover).toMatchObject({ moved: 10, apiCalls: 35 });
     const median = [...times].sort((x, y) => x - y)[2];
     process.stdout.write(`watchdog: 6 zones, 60 route tables: 5 API calls and ${median.toFixed(0)} ms per evaluation (median of 5); ` +
       `failing one zone over: ${failover.apiCalls} calls, ${failoverMs.toFixed(0)} ms\n`);

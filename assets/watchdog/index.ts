@@ -151,11 +151,12 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
   for (const decision of decisions) {
     if (decision.action === 'move' && decision.target) {
       try {
-        const actual = await currentTarget(clients, caller, decision.routeTableId);
-        if (actual !== decision.current) {
-          // Another invocation changed the route since this one observed it: this decision rests
-          // on stale state, so it is dropped, and the next event or poll decides afresh.
-          log({ ...decision, event: 'route-decision', action: 'keep', reason: `stale: the route now points at ${actual ?? 'nothing'}, not ${decision.current ?? 'nothing'} as observed` });
+        const stale = await staleness(clients, caller, decision, observations.find((o) => o.networkInterfaceId === decision.target));
+        if (stale) {
+          // The decision rests on state that has changed since this invocation observed it (another
+          // invocation moved the route, or the target's interface moved): dropped, and the next
+          // event or poll decides afresh.
+          log({ ...decision, event: 'route-decision', action: 'keep', reason: `stale: ${stale}` });
           continue;
         }
         await caller.call(() => clients.ec2.send(new ReplaceRouteCommand({
@@ -188,13 +189,28 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
 }
 
 /**
- * The default route's target right now. Events can run the controller several times at once
- * (EC2 has no conditional ReplaceRoute): each move is checked against the route as it is just
- * before the change, so that an invocation never acts on what an earlier one observed.
+ * Why a move no longer holds, read just before it is made, or undefined if it does. Events can
+ * run the controller several times at once, and EC2 has no conditional ReplaceRoute: each move
+ * is checked against the route (its target, and whether it is now under manual control) and the
+ * target interface (still attached to the instance observed healthy) as they are right now.
  */
-async function currentTarget(clients: Clients, caller: Caller, routeTableId: string): Promise<string | undefined> {
-  const tables = (await caller.call(() => clients.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [routeTableId] })))).RouteTables ?? [];
-  return tables.find((t) => t.RouteTableId === routeTableId)?.Routes?.find((r) => r.DestinationCidrBlock === DEFAULT_ROUTE)?.NetworkInterfaceId;
+async function staleness(clients: Clients, caller: Caller, decision: Decision, target: NatObservation | undefined): Promise<string | undefined> {
+  const table = (await caller.call(() => clients.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [decision.routeTableId] }))))
+    .RouteTables?.find((t) => t.RouteTableId === decision.routeTableId);
+  const now = table?.Routes?.find((r) => r.DestinationCidrBlock === DEFAULT_ROUTE)?.NetworkInterfaceId;
+  if (now !== decision.current) {
+    return `the route now points at ${now ?? 'nothing'}, not ${decision.current ?? 'nothing'} as observed`;
+  }
+  if ((table?.Tags ?? []).some((tag) => tag.Key === MANUAL_ROUTE_TAG)) {
+    return `the table is now under manual control (${MANUAL_ROUTE_TAG})`;
+  }
+  const eni = (await caller.call(() => clients.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [decision.target!] }))))
+    .NetworkInterfaces?.find((i) => i.NetworkInterfaceId === decision.target);
+  const attachment = eni?.Attachment;
+  if (attachment?.Status !== 'attached' || attachment.InstanceId !== target?.instanceId) {
+    return `${decision.target} is now ${attachment?.Status ?? 'detached'}${attachment?.InstanceId ? ` to ${attachment.InstanceId}` : ''}, not attached to ${target?.instanceId ?? 'an instance'} as observed`;
+  }
+  return undefined;
 }
 
 /**
