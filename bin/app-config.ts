@@ -71,10 +71,10 @@ export function configFromContext(context: Record<string, unknown>): AppConfig {
     if (isCdkKey(key)) {
       continue;
     }
-    if (key in REMOVED_KEYS) {
+    if (Object.hasOwn(REMOVED_KEYS, key)) {
       throw new NatConfigError('context key', key, REMOVED_KEYS[key]);
     }
-    const kind = CONTEXT_KEYS[key];
+    const kind = Object.hasOwn(CONTEXT_KEYS, key) ? CONTEXT_KEYS[key] : undefined;
     if (!kind) {
       throw new NatConfigError('context key', key, `one of ${Object.keys(CONTEXT_KEYS).join(', ')}${suggest(key)}`);
     }
@@ -110,7 +110,7 @@ function compliancePacks(raw: unknown): CompliancePack[] {
     throw new NatConfigError('compliance', raw, expected);
   }
   for (const name of names) {
-    if (typeof name !== 'string' || !(name in COMPLIANCE_PACKS)) {
+    if (typeof name !== 'string' || !Object.hasOwn(COMPLIANCE_PACKS, name)) {
       throw new NatConfigError('compliance', name, expected);
     }
   }
@@ -135,7 +135,7 @@ function pinnedImage(raw: unknown): ec2.IMachineImage {
   const images: Record<string, string> = {};
   for (const pair of pairs) {
     const match = typeof pair === 'string' ? AMI_PAIR.exec(pair) : null;
-    if (!match || match[1] in images) {
+    if (!match || Object.hasOwn(images, match[1])) {
       throw new NatConfigError('amiIds', pair, match ? `one image per region: ${match[1]} is given twice` : expected);
     }
     images[match[1]] = match[2];
@@ -158,7 +158,10 @@ function convert(key: string, kind: Kind, raw: unknown): unknown {
     return raw.trim().toLowerCase();
   }
   if (kind === 'number' && typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw)) {
-    return Number(raw);
+    // A number that would not read back as typed (-0, or beyond 2^53) stays the string typed, so
+    // that the error shows it.
+    const n = Number(raw);
+    return Number.isSafeInteger(n) && !Object.is(n, -0) ? n : raw;
   }
   if (kind === 'boolean' && typeof raw === 'string' && /^(true|false)$/i.test(raw.trim())) {
     return raw.trim().toLowerCase() === 'true';

@@ -3,13 +3,15 @@ import { Construct } from 'constructs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, SECURITY_GROUP_INBOUND_RULES, SPECIAL_IPV4_BLOCKS } from '../assets/contract';
+import { DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, SECURITY_GROUP_INBOUND_RULES } from '../assets/contract';
 import { InstanceTypeInfo, parseInstanceType } from './instance-types';
 import { acknowledgeRule } from './compliance';
 import { ISelfHealingNat, SelfHealingNat } from './nat-instance';
 import { RouteWatchdog, WatchedRouteTable } from './route-watchdog';
 import { BootScripts } from './user-data';
-import { NatConfigError, cidrsOverlap, orDefault, parseCidr, parseWholeNumber, requireBoolean, requireShape, validateAllocationIds } from './validation';
+import {
+  NatConfigError, cidrsOverlap, durationSeconds, orDefault, parseCidr, parseWholeNumber, requireBoolean, requireOrdinaryBlock, requireProps, requireShape, validateAllocationIds,
+} from './validation';
 
 /** Properties of a {@link SelfHealingNatProvider}. */
 export interface SelfHealingNatProviderProps {
@@ -64,7 +66,9 @@ export interface SelfHealingNatProviderProps {
   /**
    * Further IPv4 CIDR blocks whose traffic the NAT serves, beside the VPC's primary block:
    * secondary VPC CIDR blocks, or networks routed to the NAT through peering or a transit
-   * gateway. The security group admits them and the NAT masquerades them.
+   * gateway. The security group admits them and the NAT masquerades them. Literal blocks only,
+   * /8 to /28, outside the special ranges (0.0.0.0/8, loopback, link-local, multicast,
+   * 240.0.0.0/4), at most 59 (`MAX_ADDITIONAL_CIDRS`).
    *
    * @default - only the VPC's primary CIDR block
    */
@@ -170,8 +174,12 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
   private _connections?: ec2.Connections;
   private _availabilityZones: string[] = [];
 
-  constructor(private readonly props: SelfHealingNatProviderProps = {}) {
+  private readonly props: SelfHealingNatProviderProps;
+
+  constructor(props: SelfHealingNatProviderProps = {}) {
     super();
+    this.props = requireProps('SelfHealingNatProviderProps', props) ?? {};
+    props = this.props;
     requireShape('instanceType', props.instanceType, ['toString', 'isBurstable'], 'an ec2.InstanceType such as new ec2.InstanceType(\'t4g.nano\')');
     this.instanceType = props.instanceType ?? new ec2.InstanceType(SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE);
     this.typeInfo = parseInstanceType('instanceType', this.instanceType.toString());
@@ -189,10 +197,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       parseWholeNumber('controllerReservedConcurrency', props.controllerReservedConcurrency, 1, SelfHealingNatProvider.MAX_CONTROLLER_CONCURRENCY,
         ' (1 runs one invocation at a time; more is never needed)');
     }
-    const timeoutSeconds = this.bootTimeout.toSeconds();
-    if (timeoutSeconds < 60 || timeoutSeconds > 7200) {
-      throw new NatConfigError('bootTimeout', `${timeoutSeconds} seconds`, 'from 1 minute to 2 hours (the launch hook\'s limit, which the boot waits in)');
-    }
+    durationSeconds('bootTimeout', this.bootTimeout, 60, 7200, 'whole seconds from 1 minute to 2 hours (the launch hook\'s limit, which the boot waits in)');
     validateAllocationIdList(props.eipAllocationIds);
     this.additionalCidrs = validateAdditionalCidrs(props.additionalCidrs);
   }
@@ -262,7 +267,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     const primary = literal ? declared : vpc.vpcCidrBlock;
     if (literal) {
       const vpcBlock = parseCidr('vpc CIDR', primary, 0, 32);
-      for (const extra of this.additionalCidrs.filter((c) => !Token.isUnresolved(c))) {
+      for (const extra of this.additionalCidrs) {
         if (cidrsOverlap(parseCidr('additionalCidrs', extra, 8, 28), vpcBlock)) {
           throw new NatConfigError('additionalCidrs', extra, `blocks outside the VPC's ${primary}, which the NAT serves already`);
         }
@@ -374,7 +379,6 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
 /** The most `additionalCidrs`: with the VPC's own block, each is one inbound rule of the NATs' security group. */
 export const MAX_ADDITIONAL_CIDRS = SECURITY_GROUP_INBOUND_RULES - 1;
 
-const SPECIAL_BLOCKS = SPECIAL_IPV4_BLOCKS.map((b) => ({ ...parseCidr('SPECIAL_IPV4_BLOCKS', b.cidr, 0, 32), name: b.name }));
 
 /**
  * What can be checked of eipAllocationIds before the NAT count is known: a list (or a token
@@ -404,13 +408,10 @@ function validateAdditionalCidrs(value: unknown): string[] {
   if (value.length > MAX_ADDITIONAL_CIDRS) {
     throw new NatConfigError('additionalCidrs', `${value.length} blocks`, `at most ${MAX_ADDITIONAL_CIDRS}: the NATs' security group admits the VPC's block and each of these by one inbound rule, and a security group holds ${SECURITY_GROUP_INBOUND_RULES} (Amazon VPC's quota of inbound rules per security group)`);
   }
-  const parsed = value.filter((c) => !(typeof c === 'string' && Token.isUnresolved(c))).map((c) => parseCidr('additionalCidrs', c, 8, 28));
-  for (const block of parsed) {
-    const special = SPECIAL_BLOCKS.find((s) => cidrsOverlap(s, block));
-    if (special) {
-      throw new NatConfigError('additionalCidrs', block.text, `no block within ${special.text}, which is ${special.name}: no network the NAT can serve`);
-    }
-  }
+  // Literals only: each block reaches the NATs' boot command line and their rules, and synth
+  // checks it against the special ranges, the VPC's block and the others.
+  const parsed = value.map((c) => parseCidr('additionalCidrs', c, 8, 28));
+  parsed.forEach((block) => requireOrdinaryBlock('additionalCidrs', block));
   parsed.forEach((a, i) => parsed.slice(i + 1).forEach((b) => {
     if (cidrsOverlap(a, b)) {
       throw new NatConfigError('additionalCidrs', value, `blocks that do not overlap: ${a.text} and ${b.text} do`);

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { COMPLIANCE_PACKS, LOGS_ENCRYPTED_BY_SERVICE, acknowledgeRule } from './compliance';
 import { SelfHealingNatProvider } from './nat-instance-provider';
 import { NatMonitoring } from './nat-monitoring';
-import { NatConfigError, Cidr, blockSize, orDefault, parseCidr, parseWholeNumber, requireBoolean, requirePattern } from './validation';
+import { NatConfigError, Cidr, blockSize, orDefault, parseCidr, parseWholeNumber, requireBoolean, requireOrdinaryBlock, requirePattern, requireProps } from './validation';
 
 /** Properties of a {@link NatInstanceStack}. Every one is also a CDK context key of the app. */
 export interface NatInstanceStackProps extends StackProps {
@@ -235,9 +235,10 @@ export class NatInstanceStack extends Stack {
   public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: NatInstanceStackProps = {}) {
-    super(scope, id, props);
+    super(scope, id, requireProps('NatInstanceStackProps', props));
 
     const vpcCidr = parseCidr('vpcCidr', orDefault(props.vpcCidr, NatInstanceStack.DEFAULT_VPC_CIDR), 16, 27);
+    requireOrdinaryBlock('vpcCidr', vpcCidr);
     const named = props.availabilityZones === undefined ? undefined : this.namedZones(props.availabilityZones, props.azs);
     const azs = named?.length ?? parseWholeNumber('azs', orDefault(props.azs, NatInstanceStack.DEFAULT_AZS), 1, MAX_AZS);
     const natCount = parseWholeNumber('natCount', orDefault(props.natCount, azs), 1, azs, ` (at most one NAT per availability zone, and azs is ${azs})`);
@@ -428,11 +429,7 @@ export class NatInstanceStack extends Stack {
     return topic;
   }
 
-  /**
-   * The zones to use. An environment-agnostic stack knows only two zone names (CDK's default);
-   * selecting from `Fn::GetAZs` lets it span up to six, resolved at deployment.
-   */
-  /** Zone names as given: well-formed, distinct, 1 to 6, of the stack's region where it is known. */
+  /** Zone names as given: well-formed, distinct, 1 to 6, of one region (the stack's, where it is known). */
   private namedZones(zones: unknown, azs: unknown): string[] {
     if (azs !== undefined) {
       throw new NatConfigError('availabilityZones', zones, 'either a number of zones (azs) or their names (availabilityZones), not both');
@@ -456,6 +453,10 @@ export class NatInstanceStack extends Stack {
     return zones as string[];
   }
 
+  /**
+   * The zones to use. An environment-agnostic stack knows only two zone names (CDK's default);
+   * selecting from `Fn::GetAZs` lets it span up to six, resolved at deployment.
+   */
   private zones(count: number): string[] {
     if (Token.isUnresolved(this.region)) {
       return Array.from({ length: count }, (_, i) => Fn.select(i, Fn.getAzs()));

@@ -1,5 +1,6 @@
 import { Token } from 'aws-cdk-lib';
-import { CIDR_PATTERN, Cidr, blockSize, formatCidr } from '../assets/cidr';
+import { CIDR_PATTERN, Cidr, blockSize, cidrsOverlap, formatCidr } from '../assets/cidr';
+import { SPECIAL_IPV4_BLOCKS } from '../assets/contract';
 
 /**
  * A configuration value that cannot work.
@@ -54,7 +55,7 @@ export function orDefault<T>(value: T | undefined, fallback: T): T {
 const LITERAL = ': a literal value, not a token resolved at deployment, since synth checks it and plans with it';
 
 export type { Cidr } from '../assets/cidr';
-export { blockSize, cidrsOverlap, formatCidr } from '../assets/cidr';
+export { blockSize, cidrsOverlap, formatCidr };
 
 /**
  * Parses an IPv4 CIDR block, rejecting anything that is not a network address with a prefix
@@ -165,4 +166,39 @@ export function validateAllocationIds(option: string, ids: readonly string[], co
     }
     seen.add(id);
   }
+}
+
+/** Props as given: an object, or nothing at all (null, from JavaScript, is not nothing). */
+export function requireProps<T>(name: string, props: T | undefined): T | undefined {
+  if (props !== undefined && (props === null || typeof props !== 'object' || Array.isArray(props))) {
+    throw new NatConfigError('props', props, `an object of ${name}, or none at all`);
+  }
+  return props;
+}
+
+const SPECIAL_BLOCKS = SPECIAL_IPV4_BLOCKS.map((b) => ({ ...parseCidr('SPECIAL_IPV4_BLOCKS', b.cidr, 0, 32), name: b.name }));
+
+/** Refuses a block within a special range: no network a NAT can serve. */
+export function requireOrdinaryBlock(option: string, block: Cidr): void {
+  const special = SPECIAL_BLOCKS.find((s) => cidrsOverlap(s, block));
+  if (special) {
+    throw new NatConfigError(option, block.text, `no block within ${special.text}, which is ${special.name}: no network the NAT can serve`);
+  }
+}
+
+/** A Duration's whole seconds within [min, max]; a token, a fraction or NaN is refused. */
+export function durationSeconds(option: string, duration: { toSeconds(opts?: { integral?: boolean }): number }, min: number, max: number, expected: string): number {
+  let seconds: number;
+  try {
+    seconds = duration.toSeconds({ integral: false });
+  } catch {
+    seconds = NaN;
+  }
+  if (Token.isUnresolved(seconds)) {
+    throw new NatConfigError(option, 'a token', `${expected}${LITERAL}`);
+  }
+  if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
+    throw new NatConfigError(option, `${seconds} seconds`, expected);
+  }
+  return seconds;
 }

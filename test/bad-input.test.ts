@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Lazy, Token } from 'aws-cdk-lib';
+import { App, Duration, Lazy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { composeApp } from '../bin/compose';
 import { CONTEXT_KEYS } from '../bin/app-config';
-import { NatConfigError } from '../lib';
+import { NatConfigError, NatInstanceStack, SelfHealingNatProvider } from '../lib';
 import { appContext, natStack, vpcWithProvider } from './helpers';
 
 /**
@@ -82,6 +82,7 @@ const CASES: Case[] = [
   { name: 'root volume below the image', props: { rootVolumeSize: 4 }, context: { rootVolumeSize: '4' }, message: 'Invalid rootVolumeSize: got 4; expected a whole number from 8 to 16384 GiB' },
   { name: 'a typo in a key', context: { natcount: '1' }, message: "Invalid context key: got 'natcount'; expected one of stackName, vpcCidr, azs, natCount" },
   { name: 'a key from another tool', context: { region: 'eu-west-1' }, message: "Invalid context key: got 'region'; expected one of" },
+  { name: 'a key that names a property of every object', context: { toString: '1' }, message: "Invalid context key: got 'toString'; expected one of stackName," },
   { name: 'a stack name CloudFormation refuses', context: { stackName: 'nat_instance' }, message: "Invalid stackName: got 'nat_instance'; expected a CloudFormation stack name" },
 ];
 
@@ -100,7 +101,8 @@ const BAD_VALUES: Record<string, readonly Bad[]> = {
   boolean: [['false', "'false'"], ['true', "'true'"], [0, '0'], [1, '1'], [null, 'null'], [[], '[]'], ['', "''"]],
   wholeNumber: [['2', "'2'"], [NaN, 'NaN'], [Infinity, 'Infinity'], [-1, '-1'], [2.5, '2.5'], [null, 'null'], [[2], '[2]'], [true, 'true'], [numberToken, String(numberToken)]],
   cidr: [[123, '123'], [['10.0.0.0/16'], '["10.0.0.0/16"]'], [null, 'null'], ['', "''"], [' 10.0.0.0/16', "' 10.0.0.0/16'"],
-    ['１０.0.0.0/16', "'１０.0.0.0/16'"], ['10.0.0.0/16\n', "'10.0.0.0/16\\n'"], [LONG, LONG_SHOWN], [stringToken, `'${stringToken}'`]],
+    ['１０.0.0.0/16', "'１０.0.0.0/16'"], ['10.0.0.0/16\n', "'10.0.0.0/16\\n'"], [LONG, LONG_SHOWN], [stringToken, `'${stringToken}'`],
+    ['127.0.0.0/16', "'127.0.0.0/16'"], ['169.254.0.0/16', "'169.254.0.0/16'"], ['224.0.0.0/16', "'224.0.0.0/16'"]],
   kmsArn: [[123, '123'], [['arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'], '["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"]'],
     [null, 'null'], ['', "''"], [LONG, LONG_SHOWN], ['arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890aЬ', "'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890aЬ'"]],
   topicArn: [[123, '123'], [['arn:aws:sns:eu-west-1:111122223333:nat'], '["arn:aws:sns:eu-west-1:111122223333:nat"]'], [null, 'null'], ['', "''"], [LONG, LONG_SHOWN],
@@ -108,14 +110,15 @@ const BAD_VALUES: Record<string, readonly Bad[]> = {
   email: [[123, '123'], [['ops@example.com'], '["ops@example.com"]'], [null, 'null'], ['', "''"], ['ops@exаmple.com', "'ops@exаmple.com'"],
     ['ops@example.com\nBcc: x@example.org', "'ops@example.com\\nBcc: x@example.org'"], [LONG, LONG_SHOWN]],
   allocationIds: [['eipalloc-01234567', "'eipalloc-01234567'"], [123, '123'], [null, 'null'], [[123], '123'], [[null], 'null'], [{}, '{}']],
-  cidrList: [['100.64.0.0/16', "'100.64.0.0/16'"], [123, '123'], [null, 'null'], [[123], '123'], [[null], 'null'], [{}, '{}']],
+  cidrList: [['100.64.0.0/16', "'100.64.0.0/16'"], [123, '123'], [null, 'null'], [[123], '123'], [[null], 'null'], [{}, '{}'], [[stringToken], `'${stringToken}'`]],
   instanceType: [['t4g.nano', "'t4g.nano'"], [5, '5'], [null, 'null'], [{}, '{}'], [[], '[]']],
   credit: [['STANDARD', "'STANDARD'"], [null, 'null'], [1, '1'], ['', "''"], [['standard'], '["standard"]']],
   image: [['ami-0123456789abcdef0', "'ami-0123456789abcdef0'"], [null, 'null'], [{}, '{}'], [5, '5']],
   zones: [['us-east-1a', "'us-east-1a'"], [null, 'null'], [[], '[]'], [['us-east-1a', 'us-east-1a'], '["us-east-1a","us-east-1a"]'], [['US-EAST-1A'], "'US-EAST-1A'"], [[1], '1'],
     [['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((z) => `us-east-1${z}`), '["us-east-1a","us-east-1b","us-east-1c","us-east-1d","us-east-1e","us-east-1f","us-east-1g"]']],
   key: [['arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', "'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'"], [null, 'null'], [{}, '{}']],
-  duration: [[900, '900'], ['PT15M', "'PT15M'"], [null, 'null'], [{}, '{}']],
+  duration: [[900, '900'], ['PT15M', "'PT15M'"], [null, 'null'], [{}, '{}'], [Duration.millis(61500), "'61.5 seconds'"], [Duration.minutes(NaN), "'NaN seconds'"],
+    [{ toSeconds: () => NaN }, "'NaN seconds'"], [Duration.seconds(numberToken), "'a token'"]],
 };
 
 /** Every prop of NatInstanceStackProps (but StackProps') and its kind. */
@@ -137,13 +140,13 @@ const PROVIDER_PROPS: Record<string, string> = {
 /** Bad strings as typed after -c, by the kind of the context key. */
 const BAD_TYPED: Record<string, readonly string[]> = {
   boolean: ['yes', '1', '', ' '],
-  number: ['two', '2.5', '1e3', '', '-0x1', '２'],
+  number: ['two', '2.5', '1e3', '', '-0x1', '２', '99999999999999999999999', '-0'],
   string: ['', ' ', '$(reboot)', LONG],
   list: ['', ',', 'a,,b'],
   instanceType: ['', 't4g', 't4g.nano;reboot'],
   creditSpecification: ['', 'boost', 'standard,unlimited'],
   zones: ['us-east-1a,us-east-1a', 'us-east-1', 'us-east-1a,eu-west-1a'],
-  packs: ['', 'sox', 'nist,nist', 'NIST'],
+  packs: ['', 'sox', 'nist,nist', 'NIST', 'toString', 'constructor'],
   images: ['', 'ami-0123456789abcdef0', 'eu-west-1=ami-xyz', 'eu-west-1=ami-0123456789abcdef0,eu-west-1=ami-0123456789abcdef1'],
 };
 
@@ -169,6 +172,10 @@ function propCases(props: Record<string, string>, build: (option: string, value:
 }
 
 const GENERATED_PROPS: Generated[] = [
+  ...([[null, 'null'], ['vpcCidr=10.0.0.0/16', "'vpcCidr=10.0.0.0/16'"], [[], '[]']] as const).flatMap(([props, shown]) => [
+    { name: `stack props ${shown}`, option: 'props', build: () => new NatInstanceStack(new App(), 'S', props as never), prefix: `Invalid props: got ${shown}; expected an object of NatInstanceStackProps` },
+    { name: `provider props ${shown}`, option: 'props', build: () => new SelfHealingNatProvider(props as never), prefix: `Invalid props: got ${shown}; expected an object of SelfHealingNatProviderProps` },
+  ]),
   ...propCases(STACK_PROPS, (option, value) => natStack({ [option]: value } as never)),
   ...propCases(PROVIDER_PROPS, (option, value) => vpcWithProvider({ [option]: value } as never)).map((c) => ({ ...c, name: `provider ${c.name}` })),
 ];
