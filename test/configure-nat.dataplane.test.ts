@@ -239,6 +239,8 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
       [['--vpc-cidr', 'vpc'], "configure-nat.sh: error: --vpc-cidr: got 'vpc'; expected an IPv4 CIDR block such as 10.0.0.0/16\n"],
       [['--vpc-cidr', '0.0.0.0/0'], "configure-nat.sh: error: --vpc-cidr: got '0.0.0.0/0'; the prefix length must be from /8 to /32\n"],
       [['--vpc-cidr', VPC_CIDR, '--vpc-cidr', '10.0.128.0/17'], "configure-nat.sh: error: --vpc-cidr: '10.0.0.0/16' and '10.0.128.0/17' overlap; give each block once\n"],
+      [['--vpc-cidr', VPC_CIDR, '--vpc-cidr', '169.254.0.0/16'], "configure-nat.sh: error: --vpc-cidr: got '169.254.0.0/16'; expected no block within 169.254.0.0/16, a special range that is no network to serve\n"],
+      [['--vpc-cidr', '127.0.0.0/8'], "configure-nat.sh: error: --vpc-cidr: got '127.0.0.0/8'; expected no block within 127.0.0.0/8, a special range that is no network to serve\n"],
       [['--egress-interface', 'ens5'], 'configure-nat.sh: error: at least one --vpc-cidr is required\n'],
       [['--vpc-cidr', VPC_CIDR, '--backend', 'pf'], "configure-nat.sh: error: --backend: got 'pf'; expected auto, nft or iptables\n"],
     ])('arguments %j', async (args, message) => {

@@ -499,6 +499,18 @@ describe(`nat-bootstrap.sh start and check refuse each of ${HOSTILE_ENV.length} 
   });
 });
 
+describe('the waits and retries the scripts take from the environment are whole numbers, checked before any arithmetic', () => {
+  const current = refusingHost();
+
+  test.each(['NAT_RETRY_ATTEMPTS', 'NAT_RETRY_BASE_SECONDS', 'NAT_WAIT_SECONDS', 'NAT_ENI_WAIT_SECONDS'])('%s', (knob) => {
+    const host = current();
+    // (An empty one is the default.)
+    for (const value of [`a[$(touch ${MARKER})]`, '1+1', ' 5', '-1', '100000']) {
+      expectRefused(host, host.run(['start'], { ...ENV, [knob]: value }), knob);
+    }
+  });
+});
+
 /** [metadata path, valid answer, answers of a wrong form for it alone]. */
 const METADATA: Array<[string, string, string[]]> = [
   ['instance-id', SELF, WRONG_FORMS.instance],
@@ -562,15 +574,15 @@ describe(`nat-bootstrap.sh checks each of ${IDENTITY.length + SUBNET.length + 2 
     expect(calls.filter((c) => /^(ip route replace|configure-nat)/.test(c))).toEqual([]);
   });
 
-  test.each(LIFECYCLE)('target-lifecycle-state: $what is as good as unreadable: logged, and taken as InService', ({ answer }) => {
+  test.each(LIFECYCLE)('target-lifecycle-state: $what is not trusted: logged, and no heartbeat is published', ({ answer }) => {
     host.setRoutes(['default via 10.0.0.1 dev ens6 metric 10']);
     host.setImds(METADATA[4][0], answer);
     const { status, stderr, calls } = host.run(['check'], { ...ENV, LC_ALL: 'C.UTF-8' });
     expect(status).toBe(0);
-    expect(stderr).toContain("nat-bootstrap.sh: instance metadata autoscaling/target-lifecycle-state: got '");
-    expect(stderr).toContain('expected an Auto Scaling lifecycle state; taking it as InService');
+    expect(stderr).toContain("nat-bootstrap.sh: no heartbeat: instance metadata autoscaling/target-lifecycle-state: got '");
+    expect(stderr).toContain('expected an Auto Scaling lifecycle state');
     expect(printableLines(stderr)).toBe(true);
     expect(stderr.split('\n').filter(Boolean).every((line) => line.startsWith('nat-bootstrap.sh: '))).toBe(true);
-    expect(calls).toContain(HEARTBEAT);
+    expect(calls).not.toContain(HEARTBEAT);
   });
 });

@@ -116,17 +116,25 @@ validate_cidr() {
     die "--vpc-cidr: got '$cidr'; host bits are set (the network address is $(int_to_ip "$network")/$prefix)"
 }
 
-# Two blocks overlap when the wider one contains the network address of the other.
+# Whether two validated blocks overlap: the wider one contains the network address of the other.
+overlap() {
+  local pa=${1#*/} pb=${2#*/} na nb p mask
+  na=$(ip_to_int "${1%/*}") nb=$(ip_to_int "${2%/*}")
+  p=$((pa < pb ? pa : pb))
+  mask=$(((0xFFFFFFFF << (32 - p)) & 0xFFFFFFFF))
+  [ $((na & mask)) -eq $((nb & mask)) ]
+}
+
+# No block twice, and none in a special range: the input chain admits the served blocks, and a
+# host that served loopback or link-local sources would take them as its VPC's.
 check_no_overlap() {
-  local i j a b pa pb na nb p mask
+  local i j special
   for ((i = 0; i < ${#VPC_CIDRS[@]}; i++)); do
+    for special in "${NO_FORWARD_TO[@]}"; do
+      ! overlap "${VPC_CIDRS[i]}" "$special" || die "--vpc-cidr: got '${VPC_CIDRS[i]}'; expected no block within $special, a special range that is no network to serve"
+    done
     for ((j = i + 1; j < ${#VPC_CIDRS[@]}; j++)); do
-      a=${VPC_CIDRS[i]} b=${VPC_CIDRS[j]}
-      pa=${a#*/} pb=${b#*/}
-      na=$(ip_to_int "${a%/*}") nb=$(ip_to_int "${b%/*}")
-      p=$((pa < pb ? pa : pb))
-      mask=$(((0xFFFFFFFF << (32 - p)) & 0xFFFFFFFF))
-      [ $((na & mask)) -ne $((nb & mask)) ] || die "--vpc-cidr: '$a' and '$b' overlap; give each block once"
+      ! overlap "${VPC_CIDRS[i]}" "${VPC_CIDRS[j]}" || die "--vpc-cidr: '${VPC_CIDRS[i]}' and '${VPC_CIDRS[j]}' overlap; give each block once"
     done
   done
 }

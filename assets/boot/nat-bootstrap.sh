@@ -349,10 +349,11 @@ heartbeat() {
   local state
   # An instance Auto Scaling is taking out of service must not look healthy to the watchdog.
   state=$(imds autoscaling/target-lifecycle-state 2>/dev/null) || state=InService
-  # An answer of another form is as good as none.
+  # An answer of another form is no answer one can trust: no heartbeat, so that the controller
+  # judges this NAT by what it can see rather than by a word it cannot read.
   if ! valid lifecycle "$state"; then
-    log "instance metadata autoscaling/target-lifecycle-state: got $(shown "$state"); expected ${FORM[lifecycle]#* }; taking it as InService"
-    state=InService
+    log "no heartbeat: instance metadata autoscaling/target-lifecycle-state: got $(shown "$state"); expected ${FORM[lifecycle]#* }"
+    return 0
   fi
   if [ "$state" != InService ]; then
     log "no heartbeat: this instance is leaving service ($state)"

@@ -152,3 +152,13 @@ egress_through() {
   route_through "$dev" "$router" || die "the default route does not go through $dev after ${WAIT_SECONDS}s"
   printf '%s\n' "$dev"
 }
+
+# The waits and retries above come from the environment (the environment file, where tampered
+# with, included): whole numbers only, checked before any arithmetic reads them.
+check_knobs() {
+  local knob
+  for knob in RETRY_ATTEMPTS RETRY_BASE_SECONDS WAIT_SECONDS ENI_WAIT_SECONDS; do
+    [[ ${!knob} =~ ^[0-9]{1,5}$ ]] || die "NAT_$knob: got $(shown "${!knob}"); expected a whole number from 0 to 99999"
+  done
+}
+check_knobs
