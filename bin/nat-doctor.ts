@@ -1,8 +1,8 @@
-import { parseArgs } from 'util';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { UsageError, numberOption, parseCommandLine, runTool } from './cli';
 import { diagnose, formatReport } from './doctor';
 import { formatPreflight, preflight } from './preflight';
 
@@ -29,36 +29,20 @@ Exits 0 when everything is healthy, 1 when anything is wrong (each problem with 
 const ZONE = /^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
-function usageError(message: string): number {
-  process.stderr.write(`nat-doctor: ${message}\n${USAGE}\n`);
-  return 2;
-}
-
 async function runPreflight(argv: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        azs: { type: 'string' }, 'instance-type': { type: 'string', default: 't4g.nano' }, 'elastic-ips': { type: 'string' },
-        region: { type: 'string' }, json: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
+  const values = parseCommandLine(USAGE, {
+    azs: { type: 'string' }, 'instance-type': { type: 'string', default: 't4g.nano' }, 'elastic-ips': { type: 'string' },
+    region: { type: 'string' }, json: { type: 'boolean', default: false },
+  }, argv);
   const zones = (values.azs ?? '').split(',').map((z) => z.trim()).filter((z) => z !== '');
   if (zones.length === 0 || zones.some((z) => !ZONE.test(z))) {
-    return usageError(`--azs: got '${values.azs ?? ''}'; expected zone names such as us-east-1a,us-east-1c`);
+    throw new UsageError(`--azs: got '${values.azs ?? ''}'; expected zone names such as us-east-1a,us-east-1c`);
   }
   const instanceType = values['instance-type'];
   if (!INSTANCE_TYPE.test(instanceType)) {
-    return usageError(`--instance-type: got '${instanceType}'; expected an instance type such as t4g.nano`);
+    throw new UsageError(`--instance-type: got '${instanceType}'; expected an instance type such as t4g.nano`);
   }
-  const eips = values['elastic-ips'] === undefined ? zones.length : Number(values['elastic-ips']);
-  if (!Number.isInteger(eips) || eips < 0 || eips > 100) {
-    return usageError(`--elastic-ips: got '${values['elastic-ips']}'; expected a whole number from 0 to 100`);
-  }
+  const eips = values['elastic-ips'] === undefined ? zones.length : numberOption('elastic-ips', values['elastic-ips'], 0, 100);
   try {
     const report = await preflight(new EC2Client({ region: values.region }), { instanceType, zones, elasticIps: eips });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatPreflight(report, zones));
@@ -73,26 +57,11 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'preflight') {
     return runPreflight(argv.slice(1));
   }
-  let values;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        stack: { type: 'string' }, 'vpc-id': { type: 'string' }, region: { type: 'string' }, json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (error) {
-    process.stderr.write(`nat-doctor: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const values = parseCommandLine(USAGE, {
+    stack: { type: 'string' }, 'vpc-id': { type: 'string' }, region: { type: 'string' }, json: { type: 'boolean', default: false },
+  }, argv);
   if (!values.stack === !values['vpc-id']) {
-    process.stderr.write(`nat-doctor: give exactly one of --stack or --vpc-id\n${USAGE}\n`);
-    return 2;
+    throw new UsageError('give exactly one of --stack or --vpc-id');
   }
   const config = { region: values.region };
   try {
@@ -109,5 +78,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => process.exit(code));
+  // Bad usage and AWS errors alike exit 2; a problem found exits 1.
+  runTool('nat-doctor', USAGE, () => main(process.argv.slice(2)), 2);
 }

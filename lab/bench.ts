@@ -20,7 +20,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { numberOption, orUsage, parseCommandLine } from '../tools/cli';
+import { numberOption, orUsage, parseCommandLine } from '../bin/cli';
 import { ClientReport, INTERNET_HOST, Lab, ROOT, labUnavailableReason } from './lab';
 
 type Mode = 'nat' | 'forward';

@@ -15,7 +15,7 @@
  */
 import * as net from 'net';
 import * as os from 'os';
-import { UsageError, numberOption, orUsage, parseCommandLine } from '../tools/cli';
+import { UsageError, numberOption, orUsage, parseCommandLine } from '../bin/cli';
 
 const USAGE = `Usage: peer-client --host H [--port 8080] [--token T] [--local-port N] [--count 1]
                    [--concurrency 1] [--timeout-ms 3000] [--hold] [--duration-s S]`;

@@ -9,7 +9,7 @@
  */
 import * as fs from 'fs';
 import * as net from 'net';
-import { numberOption, orUsage, parseCommandLine } from '../tools/cli';
+import { numberOption, orUsage, parseCommandLine } from '../bin/cli';
 
 const USAGE = 'Usage: peer-server [--port 8080] [--log FILE]';
 const { values, port } = orUsage('peer-server', USAGE, () => {

@@ -1,21 +1,23 @@
 import { execFile } from 'child_process';
 import * as path from 'path';
 import { promisify } from 'util';
-import { UsageError, numberOption, parseCommandLine } from '../tools/cli';
+import { UsageError, numberOption, parseCommandLine } from '../bin/cli';
 
 /**
  * Every command-line tool of the repository answers --help, refuses what it does not know with
  * its usage and exit status 2, and names the option and the value of a bad number.
  */
 const ROOT = path.join(__dirname, '..');
-const TOOLS: Record<string, string> = {
-  'npm run cost': 'tools/cost.ts',
-  'npm run diff:offline': 'tools/diff-offline.ts',
-  'npm run build': 'tools/build.ts',
-  'npm run bench': 'lab/bench.ts',
-  'peer-client': 'lab/peer-client.ts',
-  'peer-server': 'lab/peer-server.ts',
-  'nat-doctor': 'bin/nat-doctor.ts',
+/** Each tool: its file, and the subcommand where it has one. */
+const TOOLS: Record<string, string[]> = {
+  'npm run cost': ['tools/cost.ts'],
+  'npm run diff:offline': ['tools/diff-offline.ts'],
+  'npm run build': ['tools/build.ts'],
+  'npm run bench': ['lab/bench.ts'],
+  'peer-client': ['lab/peer-client.ts'],
+  'peer-server': ['lab/peer-server.ts'],
+  'nat-doctor': ['bin/nat-doctor.ts'],
+  'nat-doctor preflight': ['bin/nat-doctor.ts', 'preflight'],
 };
 
 interface Run {
@@ -41,8 +43,8 @@ describe('the command-line tools', () => {
   beforeAll(async () => {
     const entries = Object.entries(TOOLS);
     const [helps, unknowns] = await Promise.all([
-      Promise.all(entries.map(([, file]) => run(file, '--help'))),
-      Promise.all(entries.map(([, file]) => run(file, '--no-such-option'))),
+      Promise.all(entries.map(([, [file, ...args]]) => run(file, ...args, '--help'))),
+      Promise.all(entries.map(([, [file, ...args]]) => run(file, ...args, '--no-such-option'))),
     ]);
     help = Object.fromEntries(entries.map(([name], i) => [name, helps[i]]));
     unknown = Object.fromEntries(entries.map(([name], i) => [name, unknowns[i]]));
@@ -75,6 +77,12 @@ describe('the command-line tools', () => {
     const result = await run('tools/cost.ts', '--gb-per-month', 'lots');
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("cost: --gb-per-month: got 'lots'; expected a number from 0 to 1000000000");
+  });
+
+  test.each(['', ' ', '0x10', '1e1'])('nat-doctor preflight --elastic-ips %p is refused as typed', async (count) => {
+    const result = await run('bin/nat-doctor.ts', 'preflight', '--azs', 'us-east-1a', '--elastic-ips', count);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`nat-doctor: --elastic-ips: got '${count}'; expected a whole number from 0 to 100`);
   });
 });
 

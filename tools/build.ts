@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
 import { CONTROLLER_BUNDLE_DIR, DOCTOR_BUNDLE, PACKAGE_ROOT } from '../lib/paths';
-import { parseCommandLine, runTool } from './cli';
+import { parseCommandLine, runTool } from '../bin/cli';
 
 /** The watchdog runs on Lambda's Node.js 24 runtime, whose SDK v3 clients it uses as they are. */
 export function bundleWatchdog(): string {

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { NatInstanceStack, SelfHealingNatProvider } from '../lib';
-import { UsageError, numberOption, parseCommandLine, runTool } from './cli';
+import { UsageError, numberOption, parseCommandLine, runTool } from '../bin/cli';
 import { parseInstanceType } from '../lib/instance-types';
 import { configFromContext } from '../bin/app-config';
 import { bundleWatchdog } from './build';

@@ -16,7 +16,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { UsageError, parseCommandLine, runTool } from './cli';
+import { UsageError, parseCommandLine, runTool } from '../bin/cli';
 import { diffTemplates } from './template-diff';
 
 const ROOT = path.join(__dirname, '..');
