@@ -100,32 +100,51 @@ function embedScript(name: string): string {
   return [`base64 -d <<'${HEREDOC_END}' | gunzip > ${INSTALL_DIR}/${name}`, ...lines, HEREDOC_END].join('\n');
 }
 
-/**
- * The forms of the values the user data passes to the boot scripts, which check them again. A
- * token passes here: CloudFormation fills in an AWS identifier of that form at deployment.
- */
-const SHELL_VALUE_FORMS: Readonly<Record<string, RegExp>> = {
-  '--region': /^[a-z]{2}(-[a-z]+)+-\d+$/,
-  '--stack-name': /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
-  '--resource': /^[A-Za-z0-9]{1,255}$/,
-  '--eni-id': /^eni-[0-9a-f]{8,17}$/,
-  '--vpc-cidr': /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(8|9|[12]\d|3[0-2])$/,
-  '--metric-namespace': /^[A-Za-z0-9._/#:-]{1,255}$/,
-  'bucket': /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-  'key': /^[A-Za-z0-9][A-Za-z0-9._/-]{0,1023}$/,
-};
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 
 /**
- * An option's value, single-quoted for the shell: a literal must have its option's form (so no
- * quote, space, newline or `$`), and a token may only be one whole token, never text around one.
+ * The forms of the values the user data passes to the boot scripts, by the names the scripts
+ * give them (`FORM` in nat-lib.sh, load.sh and nat-bootstrap.sh, which check them again; a test
+ * holds the two sides to the same verdicts). A token passes here: CloudFormation fills in an AWS
+ * identifier of that form at deployment.
  */
-export function shellValue(option: keyof typeof SHELL_VALUE_FORMS, value: string): string {
-  const literal = !Token.isUnresolved(value);
-  const oneToken = /^\$\{Token\[[A-Za-z0-9_.-]+\]\}$/.test(value);
-  if (literal ? !SHELL_VALUE_FORMS[option].test(value) : !oneToken && !value.split(/\$\{Token\[[A-Za-z0-9_.-]+\]\}/).every((part) => /^[A-Za-z0-9/._-]*$/.test(part))) {
-    throw new Error(`A value for the NAT user data does not have the form of ${option}: ${JSON.stringify(value).slice(0, 120)}`);
+export const SHELL_VALUE_FORMS = {
+  'region': /^[a-z]{2}(-[a-z]+)+-\d+$/,
+  'stack': /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
+  'resource': /^[A-Za-z0-9]{1,255}$/,
+  'eni': /^eni-[0-9a-f]{8,17}$/,
+  'vpc-cidr': new RegExp(`^(${OCTET}\\.){3}${OCTET}/([89]|[12]\\d|3[0-2])$`),
+  'namespace': /^[A-Za-z0-9._/#:-]{1,255}$/,
+  'metric': /^[A-Za-z][A-Za-z0-9]{0,63}$/,
+  'period': /^[1-9]\d{1,3}$/,
+  'accuracy': /^[1-9]\d{0,2}$/,
+  'script': /^[a-z][a-z-]{0,63}\.sh$/,
+  'bucket': /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+  'key': /^[A-Za-z0-9]+([._/-][A-Za-z0-9]+)*$/,
+  'sha256': /^[0-9a-f]{64}$/,
+} as const;
+
+/** The scripts refuse any value longer than this. */
+export const SHELL_VALUE_MAX_LENGTH = 1024;
+
+/** Whether a literal has the form: what the boot scripts' `valid` decides for the same value. */
+export function hasShellForm(form: keyof typeof SHELL_VALUE_FORMS, value: string): boolean {
+  return value.length <= SHELL_VALUE_MAX_LENGTH && SHELL_VALUE_FORMS[form].test(value);
+}
+
+/**
+ * A value for the boot command line, single-quoted for the shell: a literal must have its form
+ * (so no quote, space, newline or `$`), and a token may only be one whole token, or stand in
+ * plain text, never beside anything the shell would read.
+ */
+export function shellValue(form: keyof typeof SHELL_VALUE_FORMS, value: string | number): string {
+  const text = String(value);
+  const literal = !Token.isUnresolved(text);
+  const oneToken = /^\$\{Token\[[A-Za-z0-9_.-]+\]\}$/.test(text);
+  if (literal ? !hasShellForm(form, text) : !oneToken && !text.split(/\$\{Token\[[A-Za-z0-9_.-]+\]\}/).every((part) => /^[A-Za-z0-9/._-]*$/.test(part))) {
+    throw new Error(`A value for the NAT user data does not have the form of ${form}: ${JSON.stringify(text).slice(0, 120)}`);
   }
-  return `'${value}'`;
+  return `'${text}'`;
 }
 
 /**
@@ -134,7 +153,8 @@ export function shellValue(option: keyof typeof SHELL_VALUE_FORMS, value: string
  * the stack's asset bucket, checks each against its SHA-256 and runs the bootstrap.
  */
 export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): void {
-  const fetches = options.scripts.scripts.map((s) => `--fetch ${s.name} ${shellValue('bucket', s.asset.s3BucketName)} ${shellValue('key', s.asset.s3ObjectKey)} ${s.sha256}`);
+  const fetches = options.scripts.scripts.map((s) =>
+    `--fetch ${shellValue('script', s.name)} ${shellValue('bucket', s.asset.s3BucketName)} ${shellValue('key', s.asset.s3ObjectKey)} ${shellValue('sha256', s.sha256)}`);
   userData.addCommands(
     'set -euo pipefail',
     `install -d -m 0755 ${INSTALL_DIR}`,
@@ -143,19 +163,20 @@ export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): v
     `chmod 0755 ${INSTALL_DIR}/${LOADER}`,
     [
       `${INSTALL_DIR}/${LOADER}`,
-      `--region ${shellValue('--region', Aws.REGION)}`,
-      `--stack-name ${shellValue('--stack-name', options.stackName)}`,
-      `--resource ${shellValue('--resource', options.signalResource)}`,
-      `--eni-id ${shellValue('--eni-id', options.networkInterfaceId)}`,
+      `--region ${shellValue('region', Aws.REGION)}`,
+      `--stack-name ${shellValue('stack', options.stackName)}`,
+      `--resource ${shellValue('resource', options.signalResource)}`,
+      `--eni-id ${shellValue('eni', options.networkInterfaceId)}`,
       ...fetches,
       '--',
-      ...options.vpcCidrs.map((cidr) => `--vpc-cidr ${shellValue('--vpc-cidr', cidr)}`),
+      ...options.vpcCidrs.map((cidr) => `--vpc-cidr ${shellValue('vpc-cidr', cidr)}`),
       // The contract's values, so that no script holds a second copy of them.
-      `--metric-namespace ${shellValue('--metric-namespace', options.metricNamespace)}`,
-      `--metric-dimension ${NAT_METRIC_DIMENSION}`,
-      `--heartbeat-metric ${METRIC.heartbeat}`,
-      ...(options.detailedMonitoring ? [`--conntrack-metric ${METRIC.conntrackUsage} --allowance-metric ${METRIC.allowanceExceeded}`] : []),
-      `--check-period ${HEARTBEAT_PERIOD_SECONDS} --check-accuracy ${CHECK_TIMER_ACCURACY_SECONDS}`,
+      `--metric-namespace ${shellValue('namespace', options.metricNamespace)}`,
+      `--metric-dimension ${shellValue('metric', NAT_METRIC_DIMENSION)}`,
+      `--heartbeat-metric ${shellValue('metric', METRIC.heartbeat)}`,
+      ...(options.detailedMonitoring
+        ? [`--conntrack-metric ${shellValue('metric', METRIC.conntrackUsage)} --allowance-metric ${shellValue('metric', METRIC.allowanceExceeded)}`] : []),
+      `--check-period ${shellValue('period', HEARTBEAT_PERIOD_SECONDS)} --check-accuracy ${shellValue('accuracy', CHECK_TIMER_ACCURACY_SECONDS)}`,
     ].join(' '),
   );
   // Tokens render as placeholders of about their resolved length; keep room for long names.

@@ -89,6 +89,8 @@ describe('cdk-nag (AWS Solutions, and the opt-in packs of -c compliance)', () =>
     const counts = results[0].report.pluginReports.slice(1).map((p) => `${p.pluginName} ${new Set((p.suppressedViolations ?? []).map((v) => v.ruleName)).size} rules ` +
       `(${(p.suppressedViolations ?? []).reduce((n, v) => n + v.violatingConstructs.length, 0)} resources)`);
     process.stdout.write(`cdk-nag, defaults, acknowledged: ${counts.join('; ')}\n`);
+    // The figures of the README's compliance table.
+    expect(counts).toEqual(['NIST.800.53.R5 8 rules (19 resources)', 'HIPAA.Security 8 rules (19 resources)', 'PCI.DSS.321 5 rules (12 resources)', 'Serverless 3 rules (6 resources)']);
   });
 
   test('every acknowledgement carries a specific reason', () => {

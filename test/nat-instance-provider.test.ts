@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -7,7 +8,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { SECURITY_GROUP_INBOUND_RULES, SPECIAL_IPV4_BLOCKS } from '../assets/contract';
 import { SelfHealingNatProvider } from '../lib';
 import { MAX_ADDITIONAL_CIDRS } from '../lib/nat-instance-provider';
-import { USER_DATA_BUDGET_BYTES, shellValue } from '../lib/user-data';
+import { SHELL_VALUE_FORMS, USER_DATA_BUDGET_BYTES, hasShellForm, shellValue } from '../lib/user-data';
 import { embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
 
 const assets = path.join(__dirname, '..', 'assets', 'boot');
@@ -59,7 +60,7 @@ describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
       expect(script.startsWith('#!/bin/bash\nset -euo pipefail\n')).toBe(true);
       const bucket = "'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}'";
       for (const name of ['configure-nat.sh', 'nat-bootstrap.sh']) {
-        expect(script).toMatch(new RegExp(`--fetch ${name} ${escape(bucket)} '[0-9a-f]{64}\\.sh' ${sha(name)} `));
+        expect(script).toMatch(new RegExp(`--fetch '${name}' ${escape(bucket)} '[0-9a-f]{64}\\.sh' '${sha(name)}' `));
       }
       expect(script).toMatch(/\n\/opt\/nat-instance\/load\.sh --region '\$\{AWS::Region\}' --stack-name 'UserStack' --resource '\w+' --eni-id '\$\{\w+\}' --fetch .* -- --vpc-cidr '10\.0\.0\.0\/16' --metric-namespace /);
     }
@@ -132,20 +133,57 @@ test('the special ranges additionalCidrs refuses are the ones configure-nat.sh n
 });
 
 describe('values written into the user data', () => {
+  const FORMS = Object.keys(SHELL_VALUE_FORMS) as Array<keyof typeof SHELL_VALUE_FORMS>;
   const hostile = ["it's", 'a b', 'x\ny', '$(reboot)', '`reboot`', 'a;b', '', 'é', 'a'.repeat(2000)];
-  test.each(hostile.map((v) => [JSON.stringify(v).slice(0, 30), v]))('a literal %s is refused for every option', (_name, value) => {
-    for (const option of ['--region', '--stack-name', '--resource', '--eni-id', '--vpc-cidr', '--metric-namespace', 'bucket', 'key'] as const) {
-      expect(() => shellValue(option, value)).toThrow(`A value for the NAT user data does not have the form of ${option}`);
+  test.each(hostile.map((v) => [JSON.stringify(v).slice(0, 30), v]))('a literal %s is refused for every form', (_name, value) => {
+    for (const form of FORMS) {
+      expect(() => shellValue(form, value)).toThrow(`A value for the NAT user data does not have the form of ${form}`);
     }
   });
 
   test('well-formed literals and whole tokens are single-quoted; text around a token must be plain', () => {
-    expect(shellValue('--vpc-cidr', '10.0.0.0/16')).toBe("'10.0.0.0/16'");
-    expect(() => shellValue('--vpc-cidr', '10.0.0.0/33')).toThrow('--vpc-cidr');
-    expect(() => shellValue('--vpc-cidr', '010.0.0.0/16')).toThrow('--vpc-cidr');
-    expect(shellValue('--eni-id', Fn.ref('Eni'))).toMatch(/^'\$\{Token\[TOKEN\.\d+\]\}'$/);
-    expect(shellValue('--metric-namespace', `NatInstance/${Fn.ref('Eni')}`)).toMatch(/^'NatInstance\/\$\{Token\[/);
-    expect(() => shellValue('--metric-namespace', `x'; reboot; '${Fn.ref('Eni')}`)).toThrow('--metric-namespace');
+    expect(shellValue('vpc-cidr', '10.0.0.0/16')).toBe("'10.0.0.0/16'");
+    expect(shellValue('period', 60)).toBe("'60'");
+    expect(() => shellValue('vpc-cidr', '10.0.0.0/33')).toThrow('vpc-cidr');
+    expect(() => shellValue('vpc-cidr', '010.0.0.0/16')).toThrow('vpc-cidr');
+    expect(shellValue('eni', Fn.ref('Eni'))).toMatch(/^'\$\{Token\[TOKEN\.\d+\]\}'$/);
+    expect(shellValue('namespace', `NatInstance/${Fn.ref('Eni')}`)).toMatch(/^'NatInstance\/\$\{Token\[/);
+    expect(() => shellValue('namespace', `x'; reboot; '${Fn.ref('Eni')}`)).toThrow('namespace');
+  });
+
+  // Samples near each form's edges: the construct and the boot scripts must agree on every one.
+  const SAMPLES: Record<keyof typeof SHELL_VALUE_FORMS, string[]> = {
+    'region': ['eu-west-1', 'us-gov-west-1', 'eu-west', 'EU-west-1', 'eu-west-1a', 'e-west-1'],
+    'stack': ['NatInstance', 'a', 'A'.repeat(128), 'A'.repeat(129), '1nat', 'nat_instance', 'nat-1'],
+    'resource': ['VpcPublicSubnet1NatInstanceGroup', 'a'.repeat(255), 'a'.repeat(256), 'a-b', 'a.b'],
+    'eni': ['eni-0123456789abcdef0', 'eni-01234567', 'eni-0123456', 'eni-0123456789abcdef01', 'eni-0123456789ABCDEF0', 'eni-'],
+    'vpc-cidr': ['10.0.0.0/16', '100.64.0.0/8', '1.2.3.4/32', '10.0.0.0/7', '10.0.0.0/33', '256.0.0.0/16', '010.0.0.0/16', '10.0.0.0/08', '10.0.0.0'],
+    'namespace': ['NatInstance/eni-0123456789abcdef0', 'a#b:c', 'x'.repeat(255), 'x'.repeat(256), 'a b', 'a,b'],
+    'metric': ['Heartbeat', 'H', 'H'.repeat(64), 'H'.repeat(65), '9Heartbeat', 'Heart_beat', 'Heart.beat'],
+    'period': ['10', '60', '9999', '9', '10000', '060', '6e1'],
+    'accuracy': ['1', '999', '0', '1000', '01', '+1'],
+    'script': ['configure-nat.sh', 'a.sh', `${'a'.repeat(64)}.sh`, `${'a'.repeat(65)}.sh`, 'Configure.sh', 'nat.bash', '-a.sh'],
+    'bucket': ['cdk-hnb659fds-assets-111122223333-eu-west-1', 'abc', 'ab', 'a'.repeat(63), 'a'.repeat(64), 'Abc', 'abc-', '.abc'],
+    'key': ['0123abcd.sh', 'a/b/c.sh', 'a..b', 'a//b', '/a', 'a/', 'a b', 'a'.repeat(1024), 'a'.repeat(1025)],
+    'sha256': ['a'.repeat(64), 'a'.repeat(63), 'A'.repeat(64), 'g'.repeat(64)],
+  };
+
+  test('the construct and the boot scripts judge every sample of every form alike', () => {
+    expect(Object.keys(SAMPLES).sort()).toEqual([...FORMS].sort());
+    // The scripts' table of forms: nat-lib.sh's, and what nat-bootstrap.sh and load.sh add to it.
+    const additions = ['nat-bootstrap.sh', 'load.sh'].map((f) => /^FORM\+=\([\s\S]*?^\)$/m.exec(fs.readFileSync(path.join(assets, f), 'utf8'))![0]);
+    const cases = FORMS.flatMap((form) => SAMPLES[form].map((value) => [form, value] as const));
+    const script = ['PROG=test', `. '${path.join(assets, 'nat-lib.sh')}'`, ...additions,
+      'while IFS=$\'\\t\' read -r form value; do if valid "$form" "$value"; then echo yes; else echo no; fi; done'].join('\n');
+    const result = spawnSync('bash', ['-c', script], { input: cases.map(([f, v]) => `${f}\t${v}\n`).join(''), encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    const shell = result.stdout.trim().split('\n');
+    expect(cases.map(([form, value], i) => [form, value.slice(0, 40), shell[i]]))
+      .toEqual(cases.map(([form, value]) => [form, value.slice(0, 40), hasShellForm(form, value) ? 'yes' : 'no']));
+    // Each form has samples on both sides.
+    for (const form of FORMS) {
+      expect(new Set(SAMPLES[form].map((v) => hasShellForm(form, v)))).toEqual(new Set([true, false]));
+    }
   });
 });
 
@@ -243,9 +281,9 @@ describe('SelfHealingNatProvider props', () => {
       "Invalid creditSpecification: got 'free'; expected one of standard, unlimited (ec2.CpuCredits)"],
     ['unsupported family', () => new SelfHealingNatProvider({ instanceType: new ec2.InstanceType('p5.48xlarge') }), "Invalid instanceType: got 'p5.48xlarge'"],
     ['boot timeout too short', () => new SelfHealingNatProvider({ bootTimeout: Duration.seconds(30) }),
-      "Invalid bootTimeout: got '30 seconds'; expected from 1 minute to 2 hours (the launch hook's limit, which the boot waits in)"],
+      "Invalid bootTimeout: got '30 seconds'; expected whole seconds from 1 minute to 2 hours (the launch hook's limit, which the boot waits in)"],
     ['boot timeout beyond the launch hook', () => new SelfHealingNatProvider({ bootTimeout: Duration.hours(3) }),
-      "Invalid bootTimeout: got '10800 seconds'; expected from 1 minute to 2 hours"],
+      "Invalid bootTimeout: got '10800 seconds'; expected whole seconds from 1 minute to 2 hours"],
     ['fractional volume size', () => new SelfHealingNatProvider({ rootVolumeSize: 8.5 }), 'Invalid rootVolumeSize: got 8.5'],
     ['additional CIDR with host bits', () => new SelfHealingNatProvider({ additionalCidrs: ['100.64.0.1/16'] }),
       "Invalid additionalCidrs: got '100.64.0.1/16'; expected a network address: host bits are set, did you mean 100.64.0.0/16?"],

@@ -315,9 +315,9 @@ describe('NatInstanceStack with defaults', () => {
       const eni = (stack.resolve(nat.networkInterfaceId) as { Ref: string }).Ref;
       const asg = stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as ec2.CfnInstance);
       expect(scripts[i]).toMatch(new RegExp(`^/opt/nat-instance/load\\.sh --region '\\$\\{AWS::Region\\}' --stack-name 'TestNat' --resource '${asg}' ` +
-        `--eni-id '\\$\\{${eni}\\}' --fetch configure-nat\\.sh .* --fetch nat-bootstrap\\.sh .* -- --vpc-cidr '10\\.0\\.0\\.0/16' ` +
-        `--metric-namespace 'NatInstance/\\$\\{${eni}\\}' --metric-dimension NetworkInterfaceId --heartbeat-metric Heartbeat ` +
-        '--check-period 60 --check-accuracy 1$', 'm'));
+        `--eni-id '\\$\\{${eni}\\}' --fetch 'configure-nat\\.sh' .* --fetch 'nat-bootstrap\\.sh' .* -- --vpc-cidr '10\\.0\\.0\\.0/16' ` +
+        `--metric-namespace 'NatInstance/\\$\\{${eni}\\}' --metric-dimension 'NetworkInterfaceId' --heartbeat-metric 'Heartbeat' ` +
+        "--check-period '60' --check-accuracy '1'$", 'm'));
     });
   });
 });

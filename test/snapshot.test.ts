@@ -28,6 +28,6 @@ test('the default stack matches its snapshot', () => {
   expect(text.match(/ASSET_HASH\.zip/g)).toHaveLength(2); // the default-SG custom resource and the watchdog
   expect(text.match(/<gzip\+base64 of \/opt\/nat-instance\/(load|nat-lib)\.sh>/g)).toHaveLength(4); // the loader and its library, per NAT
   // Each NAT fetches two scripts (key and digest in its user data) and its role may read them.
-  expect(text.match(/--fetch (configure-nat|nat-bootstrap)\.sh '[^']+' 'ASSET_HASH\.sh' ASSET_HASH /g)).toHaveLength(4);
+  expect(text.match(/--fetch '(configure-nat|nat-bootstrap)\.sh' '[^']+' 'ASSET_HASH\.sh' 'ASSET_HASH' /g)).toHaveLength(4);
   expect(normalised).toMatchSnapshot();
 });
