@@ -1,4 +1,4 @@
-import { Duration, Fn, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -285,6 +285,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       this._securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to NAT from the VPC');
     }
     this._connections = new ec2.Connections({ securityGroups: [this._securityGroup] });
+    this._securityGroup.node.addValidation({ validate: () => inboundRuleQuota(this._securityGroup!) });
     acknowledgeRule(this._securityGroup, 'EC2RestrictedCommonPorts', 'A NAT forwards every protocol and port for its VPC, so it admits all traffic, but only from the VPC\'s own blocks; the host listens on no port (sshd is off) and its firewall drops new connections to itself from outside the VPC.');
     if (!literal) {
       const reason = 'The only ingress source is the VPC\'s own CIDR block, a reference resolved at deployment, which the rule cannot evaluate.';
@@ -379,6 +380,23 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
 /** The most `additionalCidrs`: with the VPC's own block, each is one inbound rule of the NATs' security group. */
 export const MAX_ADDITIONAL_CIDRS = SECURITY_GROUP_INBOUND_RULES - 1;
 
+
+/**
+ * The NATs' security group within Amazon VPC's quota of inbound rules: the VPC's block and
+ * `additionalCidrs` are counted at construction; what `connections` adds later is counted here,
+ * at synth, before any template is written.
+ */
+function inboundRuleQuota(group: ec2.SecurityGroup): string[] {
+  const stack = Stack.of(group);
+  const inline = stack.resolve((group.node.defaultChild as ec2.CfnSecurityGroup).securityGroupIngress) as unknown[] | undefined;
+  const groupId = JSON.stringify(stack.resolve(group.securityGroupId));
+  const separate = stack.node.findAll().filter((c) => c instanceof ec2.CfnSecurityGroupIngress && JSON.stringify(stack.resolve(c.groupId)) === groupId);
+  const rules = (inline?.length ?? 0) + separate.length;
+  return rules <= SECURITY_GROUP_INBOUND_RULES ? [] : [
+    `The NATs' security group has ${rules} inbound rules, over Amazon VPC's quota of ${SECURITY_GROUP_INBOUND_RULES} per security group: ` +
+    'admit fewer sources through additionalCidrs and connections, or raise the quota and admit the rest through another group',
+  ];
+}
 
 /**
  * What can be checked of eipAllocationIds before the NAT count is known: a list (or a token

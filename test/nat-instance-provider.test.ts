@@ -12,6 +12,14 @@ import { SHELL_VALUE_FORMS, USER_DATA_BUDGET_BYTES, hasShellForm, shellValue } f
 import { embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
 
 const assets = path.join(__dirname, '..', 'assets', 'boot');
+
+/** A provider in a plain ec2.Vpc, not yet synthesized. */
+function vpcWithProviderUnsynthesized(props: ConstructorParameters<typeof SelfHealingNatProvider>[0]) {
+  const stack = new Stack(new App(), 'UserStack');
+  const provider = new SelfHealingNatProvider(props);
+  new ec2.Vpc(stack, 'Vpc', { natGatewayProvider: provider, maxAzs: 1 });
+  return { stack, provider };
+}
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
@@ -101,6 +109,10 @@ describe('SelfHealingNatProvider in a plain ec2.Vpc of a user stack', () => {
     const { template: t } = vpcWithProvider({ additionalCidrs: longest }, { maxAzs: 1 });
     const [group] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^NAT instances') } }));
     expect(group.Properties.SecurityGroupIngress).toHaveLength(SECURITY_GROUP_INBOUND_RULES);
+    // What connections adds counts too, and fails synth before any template is written.
+    const full = vpcWithProviderUnsynthesized({ additionalCidrs: longest });
+    full.provider.connections.allowFrom(ec2.Peer.ipv4('192.168.0.0/24'), ec2.Port.tcp(443));
+    expect(() => Template.fromStack(full.stack)).toThrow("The NATs' security group has 61 inbound rules, over Amazon VPC's quota of 60 per security group");
     expect(() => new SelfHealingNatProvider({ additionalCidrs: [...longest, '10.200.0.0/16'] }))
       .toThrow(`Invalid additionalCidrs: got '60 blocks'; expected at most 59: the NATs' security group admits the VPC's block and each of these by one inbound rule, and a security group holds 60`);
   });
