@@ -48,6 +48,3 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 export function cidrWithin(inner: Cidr, outer: Cidr): boolean {
   return inner.prefix >= outer.prefix && cidrsOverlap(inner, outer);
 }
-
-/** Private address space (RFC 1918, and RFC 6598's shared space, which VPCs may use). */
-export const PRIVATE_IPV4_BLOCKS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'];

@@ -125,3 +125,9 @@ export const SPECIAL_IPV4_BLOCKS: ReadonlyArray<{ readonly cidr: string; readonl
 
 /** Amazon VPC's default quota of inbound rules per security group. */
 export const SECURITY_GROUP_INBOUND_RULES = 60;
+
+/**
+ * The description of each inbound rule by which the NATs' security group admits a block the NAT
+ * serves (the VPC's, and `additionalCidrs`): nat-doctor takes any other source as exposure.
+ */
+export const SERVED_SOURCE_RULE = 'Traffic to NAT from the VPC';

@@ -2,10 +2,10 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
-  DescribeAddressesCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client, SecurityGroup,
+  DescribeAddressesCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client, IpRange, SecurityGroup,
 } from '@aws-sdk/client-ec2';
-import { Cidr, PRIVATE_IPV4_BLOCKS, cidrWithin, readCidr } from '../assets/cidr';
-import { BOOT_TIMEOUT_TAG, DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, NAT_GROUP_TAG } from '../assets/contract';
+import { Cidr, cidrWithin, readCidr } from '../assets/cidr';
+import { BOOT_TIMEOUT_TAG, DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, NAT_GROUP_TAG, SERVED_SOURCE_RULE } from '../assets/contract';
 import { NatHealth, NatState, WatchdogConfig, assessNat, planRoutes } from '../assets/watchdog/decide';
 import { Caller, observe } from '../assets/watchdog/index';
 
@@ -52,7 +52,7 @@ export interface ZoneReport {
   readonly health: string;
   readonly sourceDestCheck: boolean;
   readonly publicIp?: string;
-  /** Sources a security group of the interface admits from outside the VPC and private address space. */
+  /** Sources a security group of the interface admits from outside the VPC and the blocks the stack serves. */
   readonly exposedTo: string[];
   readonly heartbeatAgeSeconds?: number;
   readonly routes: RouteReport[];
@@ -179,7 +179,7 @@ export async function diagnose(clients: DoctorClients, options: DoctorOptions): 
       add(`no Elastic IP on ${eni}, so egress has no stable public address`, `aws ec2 associate-address --allocation-id <eipalloc-...> --network-interface-id ${eni}`);
     }
     if (zone.exposedTo.length > 0) {
-      add(`a security group of ${eni} admits ${zone.exposedTo.join(', ')}, outside the VPC's blocks and private address space`,
+      add(`a security group of ${eni} admits ${zone.exposedTo.join(', ')}, outside the VPC's blocks and the blocks the stack serves`,
         'revoke the rule: the NAT needs traffic from the VPC\'s CIDR blocks (and networks routed to it) only');
     }
     return zone;
@@ -239,23 +239,24 @@ export function formatReport(report: DoctorReport): string {
 }
 
 /**
- * Per security group, the sources it admits that expose the NAT: IPv4 blocks neither within the
- * VPC's blocks nor in private address space (where peered and on-premises networks live), and
- * any IPv6 range, since the NAT serves IPv4 only. Not just 0.0.0.0/0: any public source can
- * reach the host, and through it the private subnets' egress.
+ * Per security group, the sources it admits that expose the NAT: any IPv4 block outside the
+ * VPC's blocks but those the stack admits as served (its own rules, by their description), any
+ * prefix list (whose entries nat-doctor cannot judge), and any IPv6 range, since the NAT serves
+ * IPv4 only. Not just 0.0.0.0/0: any other source can reach the host, and relay through it.
  */
 async function exposedSources(clients: DoctorClients, vpcId: string, groups: SecurityGroup[]): Promise<Map<string, string[]>> {
   const vpc = (await clients.ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }))).Vpcs?.[0];
   const inside = [
     ...(vpc?.CidrBlockAssociationSet ?? []).filter((a) => a.CidrBlockState?.State === 'associated').map((a) => a.CidrBlock!),
-    ...(vpc?.CidrBlock ? [vpc.CidrBlock] : []), ...PRIVATE_IPV4_BLOCKS,
+    ...(vpc?.CidrBlock ? [vpc.CidrBlock] : []),
   ].map(readCidr).filter((c): c is Cidr => c !== undefined);
-  const exposed = (cidr: string) => {
-    const block = readCidr(cidr);
-    return !block || !inside.some((b) => cidrWithin(block, b));
+  const exposes = (range: IpRange) => {
+    const block = readCidr(range.CidrIp ?? '');
+    return range.Description !== SERVED_SOURCE_RULE && (!block || !inside.some((b) => cidrWithin(block, b)));
   };
   return new Map(groups.map((g) => [g.GroupId!, (g.IpPermissions ?? []).flatMap((p) => [
-    ...(p.IpRanges ?? []).map((r) => r.CidrIp!).filter(exposed),
+    ...(p.IpRanges ?? []).filter(exposes).map((r) => r.CidrIp!),
+    ...(p.PrefixListIds ?? []).map((l) => `prefix list ${l.PrefixListId}`),
     ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6!),
   ])]));
 }

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, SECURITY_GROUP_INBOUND_RULES } from '../assets/contract';
+import { DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, SECURITY_GROUP_INBOUND_RULES, SERVED_SOURCE_RULE } from '../assets/contract';
 import { InstanceTypeInfo, parseInstanceType } from './instance-types';
 import { acknowledgeRule } from './compliance';
 import { ISelfHealingNat, SelfHealingNat } from './nat-instance';
@@ -282,7 +282,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       allowAllOutbound: true, // a NAT forwards to any address on the internet
     });
     for (const cidr of vpcCidrs) {
-      this._securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), 'Traffic to NAT from the VPC');
+      this._securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.allTraffic(), SERVED_SOURCE_RULE);
     }
     this._connections = new ec2.Connections({ securityGroups: [this._securityGroup] });
     this._securityGroup.node.addValidation({ validate: () => inboundRuleQuota(this._securityGroup!) });

@@ -9,7 +9,7 @@ import {
   DescribeNetworkInterfacesCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand, ReplaceRouteCommand, RunInstancesCommand, StartInstancesCommand,
   StopInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { MANUAL_ROUTE_TAG } from '../assets/contract';
+import { MANUAL_ROUTE_TAG, SERVED_SOURCE_RULE } from '../assets/contract';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Caller, evaluate, handleEvent } from '../assets/watchdog/index';
 import { diagnose, formatReport } from '../bin/doctor';
@@ -459,23 +459,24 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     expect(formatReport(report)).toMatch(/1 problem\(s\):\n- \[us-east-1a\] source\/dest check is on/);
   });
 
-  test('nat-doctor: any source outside the VPC and private address space exposes the NAT, not only 0.0.0.0/0', async () => {
+  test('nat-doctor: any source outside the VPC but the blocks the stack serves exposes the NAT, not only 0.0.0.0/0', async () => {
     const vpc = await build(1);
     const [a] = vpc.zones;
     const eni = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [a.networkInterfaceId] }))).NetworkInterfaces![0];
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({
       GroupId: eni.Groups![0].GroupId!,
       IpPermissions: [
-        // A peered network and the shared address space: private, so not exposure.
-        { IpProtocol: '-1', IpRanges: [{ CidrIp: '172.31.0.0/16' }, { CidrIp: '100.64.0.0/16' }] },
-        { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '203.0.113.0/24' }], Ipv6Ranges: [{ CidrIpv6: '2001:db8::/32' }] },
+        // A block the stack serves (additionalCidrs), by the stack's own rule: no exposure.
+        { IpProtocol: '-1', IpRanges: [{ CidrIp: '100.64.0.0/16', Description: SERVED_SOURCE_RULE }] },
+        // A private network the stack does not serve is exposure all the same, as are public ones.
+        { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '172.31.0.0/16' }, { CidrIp: '203.0.113.0/24' }], Ipv6Ranges: [{ CidrIpv6: '2001:db8::/32' }] },
       ],
     }));
     const report = await doctor(vpc);
-    expect(report.zones[0].exposedTo).toEqual(['203.0.113.0/24', '2001:db8::/32']);
+    expect(report.zones[0].exposedTo).toEqual(['172.31.0.0/16', '203.0.113.0/24', '2001:db8::/32']);
     expect(report.problems).toEqual([{
       az: a.az,
-      problem: `a security group of ${a.networkInterfaceId} admits 203.0.113.0/24, 2001:db8::/32, outside the VPC's blocks and private address space`,
+      problem: `a security group of ${a.networkInterfaceId} admits 172.31.0.0/16, 203.0.113.0/24, 2001:db8::/32, outside the VPC's blocks and the blocks the stack serves`,
       fix: 'revoke the rule: the NAT needs traffic from the VPC\'s CIDR blocks (and networks routed to it) only',
     }]);
     expect(formatReport(report)).toContain('EXPOSED');
