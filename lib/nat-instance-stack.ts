@@ -424,6 +424,17 @@ export class NatInstanceStack extends Stack {
       resources: [topic.topicArn],
       conditions: fromOwnAlarms,
     }));
+    // And nobody else: without this, any principal of the account whose IAM policy allows
+    // sns:Publish could send alarm-looking mail to the inbox.
+    topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'OnlyCloudWatchPublishes',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      // Absent for IAM principals, so a negated condition denies them.
+      conditions: { StringNotEquals: { 'aws:PrincipalServiceName': 'cloudwatch.amazonaws.com' } },
+    }));
     topic.addSubscription(new subscriptions.EmailSubscription(email));
     acknowledgeRule(topic, 'SNSRedrivePolicy', 'A dead-letter queue would hold alarm emails that could not be delivered, which nobody reads; the alarm state stays in CloudWatch and on the dashboard.', [COMPLIANCE_PACKS.serverless]);
     return topic;

@@ -67,12 +67,16 @@ describe('NatMonitoring in the stack, with detailed monitoring', () => {
       ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']] } },
     };
     // The topic policy replaces SNS's default: it must allow CloudWatch to publish, or no alarm
-    // ever reaches the inbox; and it allows nothing else.
+    // ever reaches the inbox; and it denies publishing to anyone but CloudWatch.
     const [policy] = Object.values(t.findResources('AWS::SNS::TopicPolicy'));
     const statements = policy.Properties.PolicyDocument.Statement;
     expect(statements).toEqual([
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
       expect.objectContaining({ Sid: 'CloudWatchAlarmsPublish', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Condition: ownAlarms }),
+      expect.objectContaining({
+        Sid: 'OnlyCloudWatchPublishes', Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sns:Publish',
+        Condition: { StringNotEquals: { 'aws:PrincipalServiceName': 'cloudwatch.amazonaws.com' } },
+      }),
     ]);
     t.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
@@ -114,11 +118,11 @@ describe('NatMonitoring by default: what health needs, within 1.25x of the cost 
 
   test('the NATs publish their heartbeat only: no load metrics in their boot arguments', () => {
     for (const script of userDataScripts(template)) {
-      expect(script).toContain('--heartbeat-metric Heartbeat --check-period 60');
+      expect(script).toContain("--heartbeat-metric 'Heartbeat' --check-period '60'");
       expect(script).not.toContain('--conntrack-metric');
     }
     for (const script of userDataScripts(Template.fromStack(natStack({ detailedMonitoring: true })))) {
-      expect(script).toContain('--heartbeat-metric Heartbeat --conntrack-metric ConntrackUsage --allowance-metric AllowanceExceeded --check-period 60');
+      expect(script).toContain("--heartbeat-metric 'Heartbeat' --conntrack-metric 'ConntrackUsage' --allowance-metric 'AllowanceExceeded' --check-period '60'");
     }
   });
 });
