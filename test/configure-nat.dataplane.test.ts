@@ -376,6 +376,17 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
       expect(check()).toMatchObject({ status: 1, stderr: `configure-nat.sh: error: NAT is not in place: the ${chain} chain does not drop by default\n` });
     });
 
+    test('IPv6 forwarding switched on fails --check: the rules filter IPv4 only', () => {
+      configured();
+      onNat(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+      try {
+        expect(check()).toMatchObject({ status: 1, stderr: 'configure-nat.sh: error: NAT is not in place: IPv6 forwarding is on, and these rules filter IPv4 only\n' });
+      } finally {
+        onNat(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=0']);
+      }
+      expect(check()).toMatchObject({ status: 0, stderr: '' });
+    });
+
     test('nft: another program\'s table that does not forward is left alone by applying and by --check', () => {
       const other = 'table ip other {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tlog prefix "other: "\n\t}\n}\n';
       expect(lab.run('nat', ['nft', '-f', '-'], { input: other })).toMatchObject({ status: 0 });

@@ -428,6 +428,8 @@ matches_record() {
 verify() {
   local cidr listing bypass chain problems=()
   [ "$(sysctl_get net/ipv4/ip_forward)" = 1 ] || problems+=("IPv4 forwarding is off")
+  # The rules filter IPv4 only: a host that forwarded IPv6 would relay it unfiltered.
+  [ "$(sysctl_get net/ipv6/conf/all/forwarding)" != 1 ] || problems+=("IPv6 forwarding is on, and these rules filter IPv4 only")
   if [ "$BACKEND" = nft ]; then
     if listing=$(nft list table ip "$NFT_TABLE" 2>/dev/null); then
       [[ $listing == *"oifname \"$EGRESS_IF\" ip saddr @vpc_cidrs"*masquerade* ]] ||
