@@ -72,12 +72,25 @@ function copies(dir: string, name: string): string[] {
   return found;
 }
 
+/** The files git tracks, as they are in the working tree, with this repository's node_modules. */
+function copyOfRepository(dir: string): string {
+  const files = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter((f) => f !== '');
+  for (const file of files) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.copyFileSync(path.join(root, file), path.join(dir, file));
+  }
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+  return dir;
+}
+
 beforeAll(() => {
   fs.mkdirSync(bin);
   fs.symlinkSync(process.execPath, path.join(bin, 'node'));
   fs.symlinkSync('/bin/sh', path.join(bin, 'sh')); // npm runs bins and scripts through sh
-  // npm pack runs prepack: the full build (tsc into dist/, the two bundles).
-  const [output, seconds] = timed(() => execFileSync(process.execPath, [npmCli, 'pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' }, maxBuffer: 64 * 1024 * 1024 }));
+  // npm pack runs prepack: the full build, which empties dist/ first. It runs in a copy of the
+  // repository's files, so that the suites running beside this one keep their dist/.
+  const source = copyOfRepository(path.join(work, 'source'));
+  const [output, seconds] = timed(() => execFileSync(process.execPath, [npmCli, 'pack', '--json', '--pack-destination', work], { cwd: source, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' }, maxBuffer: 64 * 1024 * 1024 }));
   packed = JSON.parse(output.slice(output.indexOf('[')))[0];
   tarball = path.join(work, (packed as unknown as { filename: string }).filename);
   figures.pack = { seconds, tarballBytes: packed.size, unpackedBytes: packed.unpackedSize, files: packed.entryCount };
@@ -95,6 +108,7 @@ test('the tarball holds exactly the compiled library with its types, the bundles
   const compiled = [
     ...fs.readdirSync(path.join(root, 'lib')).filter((f) => f.endsWith('.ts')).map((f) => `dist/lib/${f.replace(/\.ts$/, '')}`),
     'dist/assets/contract', // the names the library shares with the Lambda and the CLI
+    'dist/assets/cidr', // the CIDR arithmetic it shares with the CLI
   ].flatMap((base) => [`${base}.js`, `${base}.d.ts`]);
   const scripts = fs.readdirSync(path.join(root, 'assets', 'boot')).filter((f) => f.endsWith('.sh')).map((f) => `assets/boot/${f}`);
   const expected = [...compiled, ...scripts, 'dist/watchdog/index.js', 'dist/nat-doctor.js', 'README.md', 'LICENSE', 'API.md', 'package.json'];
