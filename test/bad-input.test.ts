@@ -155,6 +155,13 @@ const BAD_JSON: ReadonlyArray<readonly [string, unknown]> = [
   ['flowLogs', 0], ['natCount', '2 NATs'], ['additionalCidrs', {}], ['instanceType', 5], ['azs', []], ['vpcCidr', 16], ['stackName', 5], ['creditSpecification', true], ['amiIds', 7],
 ];
 
+/** Lists are checked item by item: the message shows the item at fault, or the list where the fault is in it as a whole. */
+const AT_FAULT: Record<string, string> = {
+  'us-east-1a,us-east-1a': '["us-east-1a","us-east-1a"]',
+  'us-east-1a,eu-west-1a': "'eu-west-1a'",
+  'eu-west-1=ami-0123456789abcdef0,eu-west-1=ami-0123456789abcdef1': "'eu-west-1=ami-0123456789abcdef1'",
+};
+
 const shownTyped = (value: string) => (value.length > 80 ? LONG_SHOWN : `'${value}'`);
 
 interface Generated {
@@ -183,8 +190,7 @@ const GENERATED_PROPS: Generated[] = [
 const GENERATED_CONTEXT: Array<Generated & { readonly context: Record<string, unknown> }> = [
   ...Object.entries(CONTEXT_KEYS).flatMap(([key, kind]) => (BAD_TYPED[kind] ?? BAD_TYPED[key === 'stackName' ? 'string' : kind] ?? []).map((typed) => ({
     name: `-c ${key}=${typed.slice(0, 30)}`, option: key, context: { [key]: typed }, build: () => undefined,
-    // Zone names and REGION=AMI pairs are checked one by one: the message shows the one at fault.
-    prefix: `Invalid ${key}: got ${kind === 'zones' || (kind === 'images' && typed.includes(',')) ? '' : shownTyped(typed)}`,
+    prefix: `Invalid ${key}: got ${Object.hasOwn(AT_FAULT, typed) ? AT_FAULT[typed] : shownTyped(typed)}; expected `,
   }))),
   ...BAD_JSON.map(([key, value]) => ({
     name: `cdk.json ${key}: ${JSON.stringify(value)}`, option: key, context: { [key]: value }, build: () => undefined,
