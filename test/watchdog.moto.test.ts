@@ -396,6 +396,9 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     test('a launch event for an instance older than the interface\'s holder leaves the interface with the newer one', async () => {
       const vpc = await build(2);
       const [a] = vpc.zones;
+      // moto stamps launch times to the second: the new instance must launch in a later one, or
+      // neither is the newer.
+      await new Promise((resolve) => setTimeout(resolve, 1010 - (Date.now() % 1000)));
       const fresh = await launch(vpc);
       await handleEvent(event(fresh), vpc.config, clients(), quiet);
       // A late event for the old instance (its group replaced it, say) must not take it back.
