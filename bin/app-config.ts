@@ -1,6 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { NatConfigError, NatInstanceStackProps } from '../lib';
 import { COMPLIANCE_PACKS } from '../lib/compliance';
+import { SHELL_VALUE_FORMS } from '../lib/user-data';
 
 /** The app's default stack name. */
 export const DEFAULT_STACK_NAME = 'NatInstance';
@@ -79,7 +80,7 @@ export function configFromContext(context: Record<string, unknown>): AppConfig {
       throw new NatConfigError('context key', key, `one of ${Object.keys(CONTEXT_KEYS).join(', ')}${suggest(key)}`);
     }
     if (key === 'stackName') {
-      if (typeof raw !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(raw)) {
+      if (typeof raw !== 'string' || !SHELL_VALUE_FORMS.stack.test(raw)) {
         throw new NatConfigError('stackName', raw, 'a CloudFormation stack name: a letter, then letters, digits and hyphens, 128 characters at most');
       }
       stackName = raw;

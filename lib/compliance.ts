@@ -25,3 +25,12 @@ export function acknowledgeRule(scope: IConstruct, rule: string, reason: string,
 
 /** Why a log group without a customer managed key is acceptable by default. */
 export const LOGS_ENCRYPTED_BY_SERVICE = 'CloudWatch Logs encrypts every log group at rest with keys it manages; a customer managed key, at $1 a month, is offered as an option (logEncryption in the app, logEncryptionKey on the provider).';
+
+/**
+ * Acknowledges the packs' inline-policy rule for a role's own policy: its statements serve that
+ * role alone, scoped as `scope` says, and a managed policy would only add a second, separately
+ * attachable copy of them.
+ */
+export function acknowledgeOwnPolicy(construct: IConstruct, scope: string): void {
+  acknowledgeRule(construct, 'IAMNoInlinePolicy', `${scope}; a managed policy would be a second, separately attachable copy.`);
+}

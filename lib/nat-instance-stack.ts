@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { COMPLIANCE_PACKS, LOGS_ENCRYPTED_BY_SERVICE, acknowledgeRule } from './compliance';
+import { COMPLIANCE_PACKS, LOGS_ENCRYPTED_BY_SERVICE, acknowledgeOwnPolicy, acknowledgeRule } from './compliance';
 import { SelfHealingNatProvider } from './nat-instance-provider';
 import { NatMonitoring } from './nat-monitoring';
 import { NatConfigError, Cidr, blockSize, orDefault, parseCidr, parseWholeNumber, requireBoolean, requireOrdinaryBlock, requirePattern, requireProps } from './validation';
@@ -369,7 +369,7 @@ export class NatInstanceStack extends Stack {
     if (!this.logKey) {
       acknowledgeRule(logGroup, 'CloudWatchLogGroupEncrypted', LOGS_ENCRYPTED_BY_SERVICE);
     }
-    acknowledgeRule(policy, 'IAMNoInlinePolicy', 'CDK\'s function that empties the default security group gets this one statement, on its own log group; a managed policy would be a second, separately attachable copy.');
+    acknowledgeOwnPolicy(policy, 'CDK\'s function that empties the default security group gets this one statement, on its own log group');
   }
 
   /** A key CloudWatch Logs may use for this account's log groups in this region, and nothing else may. */
@@ -390,7 +390,7 @@ export class NatInstanceStack extends Stack {
       acknowledgeRule(subnet, 'VPCNoUnrestrictedRouteToIGW', 'The public subnets hold the NATs, whose whole purpose is a route to the internet gateway; the private subnets have none.');
     }
     if (this.flowLogGroup) {
-      acknowledgeRule(this.vpc.node.findChild('FlowLog'), 'IAMNoInlinePolicy', 'CDK\'s flow log role gets only the statements to write to its one log group; a managed policy would be a second, separately attachable copy.');
+      acknowledgeOwnPolicy(this.vpc.node.findChild('FlowLog'), 'CDK\'s flow log role gets only the statements to write to its one log group');
     }
     if (this.flowLogGroup && !this.logKey) {
       acknowledgeRule(this.flowLogGroup, 'CloudWatchLogGroupEncrypted', LOGS_ENCRYPTED_BY_SERVICE);

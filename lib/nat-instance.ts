@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
 import { BOOT_TIMEOUT_TAG, LAUNCH_HOOK_NAME, METRIC, NAT_GROUP_TAG, NAT_METRIC_DIMENSION, TERMINATE_HOOK_NAME, natMetricNamespace } from '../assets/contract';
 import { BootScripts, addNatBoot } from './user-data';
-import { acknowledgeRule } from './compliance';
+import { acknowledgeOwnPolicy } from './compliance';
 
 /**
  * Every Auto Scaling group of the stack's account and region, as IAM matches them:
@@ -332,7 +332,7 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
         reason: `A group ARN holds a UUID known only after creation, and naming the group would block replacing updates; the ${NAT_GROUP_TAG} tag condition limits SetInstanceHealth to this NAT's group.`,
       },
     );
-    acknowledgeRule(this.role, 'IAMNoInlinePolicy', 'The role\'s statements belong to this NAT alone, scoped to its own group, namespace and boot scripts; a managed policy would be a second, separately attachable copy.');
+    acknowledgeOwnPolicy(this.role, 'The role\'s statements belong to this NAT alone, scoped to its own group, namespace and boot scripts');
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions::AwsSolutions-AS3',
       reason: 'The group\'s only scaling events replace its one instance; a failed boot is reported through the CloudFormation signal and instance health, not a notification topic.',

@@ -10,7 +10,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CONTROLLER_CONFIG_VARIABLE, CompactConfig, LIFECYCLE_EVENT, NAT_GROUP_TAG } from '../assets/contract';
-import { COMPLIANCE_PACKS, LOGS_ENCRYPTED_BY_SERVICE, acknowledgeRule } from './compliance';
+import { COMPLIANCE_PACKS, LOGS_ENCRYPTED_BY_SERVICE, acknowledgeOwnPolicy, acknowledgeRule } from './compliance';
 import { SelfHealingNat, anyAutoScalingGroupArn } from './nat-instance';
 import { CONTROLLER_BUNDLE_DIR } from './paths';
 
@@ -217,7 +217,7 @@ export class RouteWatchdog extends Construct {
     acknowledgeRule(fn, 'LambdaDLQ', reconciles, [COMPLIANCE_PACKS.nist, COMPLIANCE_PACKS.hipaa, COMPLIANCE_PACKS.serverless]);
     acknowledgeRule(this, 'EventBusDLQ', reconciles, [COMPLIANCE_PACKS.serverless]);
     acknowledgeRule(fn, 'LambdaTracing', 'Each decision is a JSON log line with its reason and the number of AWS calls made; active tracing would add xray:PutTraceSegments on * for no further insight.', [COMPLIANCE_PACKS.serverless]);
-    acknowledgeRule(role, 'IAMNoInlinePolicy', 'The role\'s statements belong to it alone, scoped to this stack\'s interfaces, route tables and NAT groups; a managed policy would be a second, separately attachable copy.');
+    acknowledgeOwnPolicy(role, 'The role\'s statements belong to it alone, scoped to this stack\'s interfaces, route tables and NAT groups');
     if (props.reservedConcurrency === undefined) {
       acknowledgeRule(fn, 'LambdaConcurrency', 'Reserved concurrency is offered (controllerReservedConcurrency) but not the default: accounts with the lowest Lambda quota cannot deploy it, and each route change is checked against the route just before it.',
         [COMPLIANCE_PACKS.nist, COMPLIANCE_PACKS.hipaa]);
