@@ -10,7 +10,7 @@ import { ISelfHealingNat, SelfHealingNat } from './nat-instance';
 import { RouteWatchdog, WatchedRouteTable } from './route-watchdog';
 import { BootScripts } from './user-data';
 import {
-  NatConfigError, cidrsOverlap, durationSeconds, orDefault, parseCidr, parseWholeNumber, requireBoolean, requireOrdinaryBlock, requireProps, requireShape, validateAllocationIds,
+  Cidr, NatConfigError, cidrsOverlap, durationSeconds, orDefault, parseCidr, parseWholeNumber, requireBoolean, requireOrdinaryBlock, requireProps, requireShape, validateAllocationIds,
 } from './validation';
 
 /** Properties of a {@link SelfHealingNatProvider}. */
@@ -166,7 +166,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
   private readonly typeInfo: InstanceTypeInfo;
   private readonly rootVolumeSize: number;
   private readonly bootTimeout: Duration;
-  private readonly additionalCidrs: string[];
+  private readonly additionalBlocks: Cidr[];
   private readonly nats: SelfHealingNat[] = [];
   private readonly routes: WatchedRouteTable[] = [];
   private _watchdog?: RouteWatchdog;
@@ -199,7 +199,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     }
     durationSeconds('bootTimeout', this.bootTimeout, 60, 7200, 'whole seconds from 1 minute to 2 hours (the launch hook\'s limit, which the boot waits in)');
     validateAllocationIdList(props.eipAllocationIds);
-    this.additionalCidrs = validateAdditionalCidrs(props.additionalCidrs);
+    this.additionalBlocks = validateAdditionalCidrs(props.additionalCidrs);
   }
 
   private validateCreditSpecification(mode: unknown): void {
@@ -267,13 +267,13 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     const primary = literal ? declared : vpc.vpcCidrBlock;
     if (literal) {
       const vpcBlock = parseCidr('vpc CIDR', primary, 0, 32);
-      for (const extra of this.additionalCidrs) {
-        if (cidrsOverlap(parseCidr('additionalCidrs', extra, 8, 28), vpcBlock)) {
-          throw new NatConfigError('additionalCidrs', extra, `blocks outside the VPC's ${primary}, which the NAT serves already`);
+      for (const extra of this.additionalBlocks) {
+        if (cidrsOverlap(extra, vpcBlock)) {
+          throw new NatConfigError('additionalCidrs', extra.text, `blocks outside the VPC's ${primary}, which the NAT serves already`);
         }
       }
     }
-    const vpcCidrs = [primary, ...this.additionalCidrs];
+    const vpcCidrs = [primary, ...this.additionalBlocks.map((b) => b.text)];
     this._availabilityZones = vpc.availabilityZones;
 
     this._securityGroup = new ec2.SecurityGroup(vpc, 'NatSecurityGroup', {
@@ -413,10 +413,10 @@ function validateAllocationIdList(ids: unknown): void {
 }
 
 /**
- * Further blocks to serve: a list of literal network blocks (or tokens, read at deployment), none
- * special, none overlapping another, and few enough for the security group's rule quota.
+ * Further blocks to serve: a list of literal network blocks, none special, none overlapping
+ * another, and few enough for the security group's rule quota.
  */
-function validateAdditionalCidrs(value: unknown): string[] {
+function validateAdditionalCidrs(value: unknown): Cidr[] {
   if (value === undefined) {
     return [];
   }
@@ -435,7 +435,7 @@ function validateAdditionalCidrs(value: unknown): string[] {
       throw new NatConfigError('additionalCidrs', value, `blocks that do not overlap: ${a.text} and ${b.text} do`);
     }
   }));
-  return [...value];
+  return parsed;
 }
 
 /**

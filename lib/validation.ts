@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { CIDR_PATTERN, Cidr, blockSize, cidrsOverlap, formatCidr } from '../assets/cidr';
+import { CIDR_PATTERN, Cidr, blockSize, cidrsOverlap, formatCidr, readCidr } from '../assets/cidr';
 import { SPECIAL_IPV4_BLOCKS } from '../assets/contract';
 
 /**
@@ -78,12 +78,13 @@ export function parseCidr(option: string, value: unknown, minPrefix: number, max
   if (prefix < minPrefix || prefix > maxPrefix) {
     throw new NatConfigError(option, value, expected);
   }
-  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
-  const network = address - (address % blockSize(prefix));
-  if (network !== address) {
-    throw new NatConfigError(option, value, `a network address: host bits are set, did you mean ${formatCidr(network, prefix)}?`);
+  // Without leading zeros, a block is a network address exactly when it reads back as written.
+  const block = readCidr(value as string)!;
+  const network = formatCidr(block.network, block.prefix);
+  if (network !== value) {
+    throw new NatConfigError(option, value, `a network address: host bits are set, did you mean ${network}?`);
   }
-  return { network, prefix, text: value as string };
+  return block;
 }
 
 /** Requires a whole number in `[min, max]`; strings from the command line are converted in bin/. */
@@ -176,7 +177,7 @@ export function requireProps<T>(name: string, props: T | undefined): T | undefin
   return props;
 }
 
-const SPECIAL_BLOCKS = SPECIAL_IPV4_BLOCKS.map((b) => ({ ...parseCidr('SPECIAL_IPV4_BLOCKS', b.cidr, 0, 32), name: b.name }));
+const SPECIAL_BLOCKS = SPECIAL_IPV4_BLOCKS.map((b) => ({ ...readCidr(b.cidr)!, name: b.name }));
 
 /** Refuses a block within a special range: no network a NAT can serve. */
 export function requireOrdinaryBlock(option: string, block: Cidr): void {
