@@ -24,7 +24,7 @@ export interface RunResult {
   stderr: string;
 }
 
-function which(command: string): string | undefined {
+export function which(command: string): string | undefined {
   const result = spawnSync('sh', ['-c', `command -v ${command}`], { env: { PATH: FULL_PATH }, encoding: 'utf8' });
   return result.status === 0 ? result.stdout.trim() : undefined;
 }
@@ -50,6 +50,15 @@ export function labUnavailableReason(): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Runs "$@" with room for 200,000 open files: a client or server holding 100,000 flows needs one
+ * descriptor each, and a login's usual limit (often 1,024 or 20,000) would fail it with EMFILE
+ * before the NAT is tested at all. Root may raise its hard limit up to fs.nr_open; where it may
+ * not, the soft limit goes as high as the hard one allows.
+ */
+const WITH_FD_LIMIT = 'h=$(ulimit -Hn); if [ "$h" != unlimited ] && [ "$h" -lt 200000 ]; then ulimit -Hn 200000 2>/dev/null || true; fi; ' +
+  'ulimit -n "$(ulimit -Hn)" && exec "$@"';
 
 /** One lab: its namespaces, its internet server, and helpers to run things on its hosts. */
 export class Lab {
@@ -116,7 +125,7 @@ export class Lab {
 
   /** Starts peer-server on a host and waits until it listens. */
   async startServer(host: string, port: number, log: string): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'node', '--import', 'tsx',
+    const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'sh', '-c', WITH_FD_LIMIT, 'server', 'node', '--import', 'tsx',
       path.join(ROOT, 'lab', 'peer-server.ts'), '--port', String(port), '--log', log], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     this.servers.push(child);
     await new Promise<void>((resolve, reject) => {
@@ -151,7 +160,7 @@ export class Lab {
    * release() closes its standard input; the time-out kills it in any case.
    */
   spawnClient(host: string, args: string[], timeoutMs = 30_000): { report: Promise<ClientReport>; release(): Promise<void> } {
-    const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'sh', '-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'client',
+    const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'sh', '-c', WITH_FD_LIMIT, 'client',
       'node', '--import', 'tsx', path.join(ROOT, 'lab', 'peer-client.ts'), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const report = new Promise<ClientReport>((resolve, reject) => {
       let stdout = '';
