@@ -1,9 +1,10 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { SUPPORTED_INSTANCE_FAMILIES } from '../lib/instance-types';
-import { CostInput, estimate, loadPrices } from '../tools/cost';
+import { CostInput, estimate, gbPerMonthAt, loadBandwidth, loadPrices, recommendType, sizingLadder, sustainedGbps } from '../tools/cost';
 
 const prices = loadPrices();
+const bandwidth = loadBandwidth();
 const DEFAULT: CostInput = {
   region: 'us-east-1', gbPerMonth: 100, natCount: 2, instanceType: 't4g.nano', rootVolumeSize: 8, routeWatchdog: true, alarms: true, dashboard: false, detailedMonitoring: false,
 };
@@ -77,5 +78,77 @@ describe('npm run cost', () => {
     const bad = run('-c', 'azs=three');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("cost: Invalid azs: got 'three'; expected a whole number from 1 to 6");
+  });
+
+  test('--gbps picks the cheapest type that carries the traffic for good, and prices both options at it', () => {
+    const result = run('--gbps', '0.1');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('0.1 Gbit/s for good through each NAT: t4g.small (baseline 0.128, burst 5 Gbit/s) is the cheapest supported type that carries it.');
+    expect(result.stdout).toMatch(/^compute: 2 × t4g\.small \/ 2 × NAT gateway hours\s+\$24\.53\s+\$65\.70$/m);
+    // 0.1 Gbit/s for 730 hours is 32,850 GB through each of the two NATs
+    expect(result.stdout).toMatch(/^data processing \(65700 GB\)\s+\$0\.00\s+\$2956\.50$/m);
+    expect(result.stdout).toContain('NAT instances cost 1% of NAT gateways at 65700 GB a month');
+  });
+
+  test('--gbps with an instance type chosen says whether it carries the traffic', () => {
+    expect(run('--gbps', '0.5', '-c', 'instanceType=t4g.nano').stdout)
+      .toContain('t4g.nano carries 0.032 Gbit/s for good, less than 0.5: it throttles once its burst is spent; c6g.medium is the cheapest that carries 0.5.');
+    expect(run('--gbps', '0.5', '-c', 'instanceType=c6gn.medium').stdout).toContain('c6gn.medium carries 1.6 Gbit/s for good.\n');
+  });
+
+  test.each([
+    [['--gbps', '80'], "cost: --gbps: got '80'; no supported instance type carries that for good (the most is 75 Gbit/s): split the traffic over more NATs"],
+    [['--gbps', '0'], "cost: --gbps: got '0'"],
+    [['--gbps', 'fast'], "cost: --gbps: got 'fast'"],
+    [['--gbps', '1', '--gb-per-month', '5'], 'cost: --gbps and --gb-per-month both set the traffic; give one of them'],
+  ])('refuses %j as a usage error', (args, message) => {
+    const result = run(...args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
+  test('--sizes prints the sizing ladder with its dates', () => {
+    const result = run('--sizes');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^t4g\.nano\s+0\.032\s+5\s+0\.032\s+\$3\.07$/m);
+    expect(result.stdout).toContain('bandwidth of 2026-11-26, prices of 2026-11-01');
+  });
+});
+
+describe('sizing by traffic', () => {
+  test('what a type carries for good: its baseline, within what an internet gateway lets an instance send', () => {
+    expect(sustainedGbps('t4g.nano', bandwidth)).toBe(0.032);
+    expect(sustainedGbps('c6gn.medium', bandwidth)).toBe(1.6);
+    // below 32 vCPUs at most 5 Gbit/s through an internet gateway, whatever the baseline
+    expect(sustainedGbps('c7gn.large', bandwidth)).toBe(5);
+    // from 32 vCPUs half the bandwidth, or 5, whichever is more
+    expect(sustainedGbps('c6gn.8xlarge', bandwidth)).toBe(25);
+    expect(sustainedGbps('c6g.8xlarge', bandwidth)).toBe(6);
+    expect(sustainedGbps('m7i.large', bandwidth)).toBeUndefined();
+  });
+
+  test('the recommendation is the cheapest type that carries the traffic, at every step of the ladder', () => {
+    expect(recommendType(0.032, 'us-east-1', prices, bandwidth)?.instanceType).toBe('t4g.nano');
+    expect(recommendType(0.033, 'us-east-1', prices, bandwidth)?.instanceType).toBe('t4g.micro');
+    expect(recommendType(3, 'us-east-1', prices, bandwidth)?.instanceType).toBe('c7gn.medium');
+    expect(recommendType(80, 'us-east-1', prices, bandwidth)).toBeUndefined();
+    expect(() => recommendType(-1, 'us-east-1', prices, bandwidth)).toThrow("--gbps: got '-1'; expected the sustained traffic through each NAT in Gbit/s, more than 0");
+    const ladder = sizingLadder('us-east-1', prices, bandwidth);
+    for (let i = 1; i < ladder.length; i++) {
+      expect(ladder[i].monthly).toBeGreaterThanOrEqual(ladder[i - 1].monthly);
+      expect(ladder[i].sustained).toBeGreaterThan(ladder[i - 1].sustained);
+      // nothing cheaper than a step carries as much
+      expect(recommendType(ladder[i].sustained, 'us-east-1', prices, bandwidth)).toEqual(ladder[i]);
+    }
+  });
+
+  test('every supported type has AWS\'s figures, except the ten the table leaves out for want of a published one', () => {
+    const without = Object.entries(SUPPORTED_INSTANCE_FAMILIES).flatMap(([family, info]) => info.sizes.map((size) => `${family}.${size}`))
+      .filter((type) => !bandwidth.types[type]);
+    expect(without).toEqual(['c7gn.xlarge', 'c7gn.12xlarge', 'c7gn.16xlarge', 'c7i.large', 'c7i.2xlarge', 'c7i.16xlarge', 'c7i.24xlarge', 'm7i.large', 'm7i.12xlarge', 'm7i.24xlarge']);
+    for (const [type, figures] of Object.entries(bandwidth.types)) {
+      expect([type, figures.baseline > 0, figures.burst >= figures.baseline]).toEqual([type, true, true]);
+    }
+    expect(gbPerMonthAt(1, prices)).toBe(328_500);
   });
 });

@@ -120,6 +120,76 @@ export function estimate(input: CostInput, prices: PriceTable): CostReport {
   };
 }
 
+/** AWS's published network bandwidth of each supported instance type (cost/bandwidth.json). */
+export interface BandwidthTable {
+  readonly date: string;
+  readonly types: Record<string, { readonly baseline: number; readonly burst: number }>;
+}
+
+export function loadBandwidth(file = path.join(ROOT, 'cost', 'bandwidth.json')): BandwidthTable {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as BandwidthTable;
+}
+
+/** vCPUs of a size: the internet gateway's limit depends on it. Burstable sizes below xlarge have 2. */
+const VCPUS: Record<string, number> = {
+  nano: 2, micro: 2, small: 2, medium: 1, large: 2, xlarge: 4, '2xlarge': 8, '4xlarge': 16, '8xlarge': 32,
+  '9xlarge': 36, '12xlarge': 48, '16xlarge': 64, '18xlarge': 72, '24xlarge': 96,
+};
+
+/**
+ * The traffic a NAT of this type carries for good, in Gbit/s: its baseline, capped by what an
+ * instance may send through an internet gateway (5 Gbit/s below 32 vCPUs, else half its
+ * bandwidth or 5, whichever is more; EC2 User Guide, "Amazon EC2 instance network bandwidth").
+ */
+export function sustainedGbps(instanceType: string, bandwidth: BandwidthTable): number | undefined {
+  const figures = bandwidth.types[instanceType];
+  if (!figures) {
+    return undefined;
+  }
+  const type = parseInstanceType('instanceType', instanceType);
+  const vcpus = type.burstable && type.size === 'medium' ? 2 : VCPUS[type.size];
+  const gatewayCap = vcpus >= 32 ? Math.max(5, figures.baseline / 2) : 5;
+  return Math.min(figures.baseline, gatewayCap);
+}
+
+export interface SizedType {
+  readonly instanceType: string;
+  readonly baseline: number;
+  readonly burst: number;
+  readonly sustained: number;
+  readonly monthly: number;
+}
+
+/** Every supported type with a published bandwidth and a price, cheapest first. */
+export function sizedTypes(region: string, prices: PriceTable, bandwidth: BandwidthTable): SizedType[] {
+  const table = prices.regions[region];
+  return Object.entries(bandwidth.types).flatMap(([instanceType, figures]) => {
+    const [family, size] = instanceType.split('.');
+    const hourly = table?.largeHourly[family] * prices.sizeFactors[size];
+    const sustained = sustainedGbps(instanceType, bandwidth);
+    return Number.isFinite(hourly) && sustained !== undefined
+      ? [{ instanceType, baseline: figures.baseline, burst: figures.burst, sustained, monthly: round(hourly * prices.hoursPerMonth) }]
+      : [];
+  }).sort((a, b) => a.monthly - b.monthly || b.sustained - a.sustained);
+}
+
+/** The cheapest supported type that carries `gbps` for good, or undefined past the largest. */
+export function recommendType(gbps: number, region: string, prices: PriceTable, bandwidth: BandwidthTable): SizedType | undefined {
+  if (!(Number.isFinite(gbps) && gbps > 0)) {
+    throw new Error(`--gbps: got '${gbps}'; expected the sustained traffic through each NAT in Gbit/s, more than 0`);
+  }
+  return sizedTypes(region, prices, bandwidth).find((t) => t.sustained >= gbps);
+}
+
+/** The sizing ladder: each type that carries more for good than every cheaper one. */
+export function sizingLadder(region: string, prices: PriceTable, bandwidth: BandwidthTable): SizedType[] {
+  let best = 0;
+  return sizedTypes(region, prices, bandwidth).filter((t) => (t.sustained > best ? ((best = t.sustained), true) : false));
+}
+
+/** GB a month at a sustained rate: Gbit/s × seconds in the table's month ÷ 8. */
+export const gbPerMonthAt = (gbps: number, prices: PriceTable) => (gbps * 3600 * prices.hoursPerMonth) / 8;
+
 export function formatCost(report: CostReport, input: CostInput): string {
   const rows = [['monthly, ' + input.region, 'NAT instances', 'NAT gateways'],
     ...report.lines.map((l) => [l.item, `$${l.natInstance.toFixed(2)}`, `$${l.natGateway.toFixed(2)}`]),
@@ -127,29 +197,51 @@ export function formatCost(report: CostReport, input: CostInput): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const text = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
   const ratio = report.natGatewayTotal > 0 ? report.natInstanceTotal / report.natGatewayTotal : 0;
-  return `${text}\n\nNAT instances cost ${(ratio * 100).toFixed(0)}% of NAT gateways at ${input.gbPerMonth} GB a month, ` +
+  const percent = ratio * 100 >= 1 ? (ratio * 100).toFixed(0) : (ratio * 100).toPrecision(1);
+  return `${text}\n\nNAT instances cost ${percent}% of NAT gateways at ${input.gbPerMonth} GB a month, ` +
     `and ${(report.natInstanceTotal / report.floor).toFixed(2)}× their floor of $${report.floor.toFixed(2)} (instances, one public IPv4 each, root volumes). ` +
     `Prices of ${report.pricesDate} (cost/prices.json); internet data transfer out is the same for both and left out.\n`;
 }
 
-const USAGE = `Usage: npm run cost -- [--region REGION] [--gb-per-month GB] [-c KEY=VALUE ...]
+const USAGE = `Usage: npm run cost -- [--region REGION] [--gb-per-month GB | --gbps X] [--sizes] [-c KEY=VALUE ...]
 
 The monthly cost of the configured NAT instances (cdk.json context, overridden by -c) next to
-NAT gateways for the same zones, from cost/prices.json.
+NAT gateways for the same zones, from cost/prices.json and cost/bandwidth.json.
 
   --region REGION      a region of the price table (default us-east-1)
   --gb-per-month GB    data through the NATs a month, for the gateways' processing charge (default 100)
+  --gbps X             sustained traffic through each NAT in Gbit/s: picks the cheapest instance
+                       type that carries it for good, and prices both options at that traffic
+  --sizes              the sizing ladder: each type that carries more for good than every cheaper one
   -c, --context K=V    a context key of the app, as for cdk synth (repeatable)
   -h, --help           this text`;
+
+function formatLadder(ladder: SizedType[], region: string, bandwidth: BandwidthTable, prices: PriceTable): string {
+  const rows = [['type', 'baseline Gbit/s', 'burst Gbit/s', 'for good via internet gateway', `monthly, ${region}`],
+    ...ladder.map((t) => [t.instanceType, String(t.baseline), String(t.burst), String(t.sustained), `$${t.monthly.toFixed(2)}`])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n')}\n\n` +
+    `Instance hours only; bandwidth of ${bandwidth.date}, prices of ${prices.date} (cost/bandwidth.json, cost/prices.json).\n`;
+}
 
 function main(): number {
   const values = parseCommandLine(USAGE, {
     region: { type: 'string', default: 'us-east-1' },
-    'gb-per-month': { type: 'string', default: '100' },
+    'gb-per-month': { type: 'string' },
+    gbps: { type: 'string' },
+    sizes: { type: 'boolean', default: false },
     context: { type: 'string', short: 'c', multiple: true, default: [] },
   });
-  const gbPerMonth = numberOption('gb-per-month', values['gb-per-month'], 0, 1e9, false);
   const prices = loadPrices();
+  const bandwidth = loadBandwidth();
+  if (values.sizes) {
+    process.stdout.write(formatLadder(sizingLadder(values.region, prices, bandwidth), values.region, bandwidth, prices));
+    return 0;
+  }
+  if (values.gbps !== undefined && values['gb-per-month'] !== undefined) {
+    throw new UsageError('--gbps and --gb-per-month both set the traffic; give one of them');
+  }
+  const gbps = values.gbps === undefined ? undefined : numberOption('gbps', values.gbps, 0.001, 1000, false);
   for (const pair of values.context) {
     if (!/^[A-Za-z@][^=]*=/.test(pair)) {
       throw new UsageError(`-c: got '${pair}'; expected KEY=VALUE, such as -c natCount=1`);
@@ -163,20 +255,42 @@ function main(): number {
   }
   // Building the stack validates the configuration exactly as synth does, and counts the NATs.
   const { props } = configFromContext(context);
+  let sizing = '';
+  let instanceType = String(props.instanceType ?? SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE);
+  if (gbps !== undefined) {
+    const chosen = recommendType(gbps, values.region, prices, bandwidth);
+    if (!chosen) {
+      throw new UsageError(`--gbps: got '${gbps}'; no supported instance type carries that for good ` +
+        `(the most is ${Math.max(...sizedTypes(values.region, prices, bandwidth).map((t) => t.sustained))} Gbit/s): split the traffic over more NATs`);
+    }
+    const configured = String(props.instanceType ?? SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE);
+    if (values.context.some((pair) => pair.startsWith('instanceType='))) {
+      const carries = sustainedGbps(configured, bandwidth);
+      sizing = carries === undefined
+        ? `${configured} has no published bandwidth in cost/bandwidth.json; priced as asked.\n`
+        : `${configured} carries ${carries} Gbit/s for good${carries < gbps ? `, less than ${gbps}: it throttles once its burst is spent; ${chosen.instanceType} is the cheapest that carries ${gbps}` : ''}.\n`;
+    } else {
+      instanceType = chosen.instanceType;
+      sizing = `${gbps} Gbit/s for good through each NAT: ${chosen.instanceType} (baseline ${chosen.baseline}, burst ${chosen.burst} Gbit/s) is the cheapest supported type that carries it.\n`;
+    }
+  }
+  const gbPerMonth = gbps !== undefined
+    ? 0
+    : numberOption('gb-per-month', values['gb-per-month'] ?? '100', 0, 1e9, false);
   bundleWatchdog(); // the stack takes the watchdog's code from its bundle, which a clone builds on demand
   const stack = new NatInstanceStack(new App(), 'Cost', props);
   const input: CostInput = {
     region: values.region,
-    gbPerMonth,
+    gbPerMonth: gbps !== undefined ? Math.round(gbPerMonthAt(gbps, prices) * stack.natProvider.natInstances.length) : gbPerMonth,
     natCount: stack.natProvider.natInstances.length,
-    instanceType: String(props.instanceType ?? SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE),
+    instanceType,
     rootVolumeSize: Number(props.rootVolumeSize ?? SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE),
     routeWatchdog: props.routeWatchdog !== false,
     alarms: props.alarms !== false,
     dashboard: props.alarms !== false && (props.dashboard ?? props.detailedMonitoring ?? false) === true,
     detailedMonitoring: props.detailedMonitoring === true,
   };
-  process.stdout.write(formatCost(estimate(input, prices), input));
+  process.stdout.write(sizing + formatCost(estimate(input, prices), input));
   return 0;
 }
 
