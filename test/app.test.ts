@@ -7,14 +7,17 @@ const root = path.join(__dirname, '..');
 
 /** Runs `cdk synth` of the app in bin/ as a user would, offline and without credentials. */
 function synth(...context: string[]) {
+  return synthWith({}, ...context);
+}
+
+function synthWith(extraEnv: Record<string, string>, ...context: string[]) {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'nat-synth-'));
   const args = ['cdk', 'synth', '--quiet', '--output', out, ...context.flatMap((c) => ['-c', c])];
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_REGION: '', AWS_DEFAULT_REGION: '', ...extraEnv };
   const result = spawnSync('npx', args, { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
   const files = fs.readdirSync(out);
-  const template = files.includes('NatInstance.template.json')
-    ? JSON.parse(fs.readFileSync(path.join(out, 'NatInstance.template.json'), 'utf8'))
-    : undefined;
+  const read = (file: string) => (files.includes(file) ? JSON.parse(fs.readFileSync(path.join(out, file), 'utf8')) : undefined);
+  const template = read('NatInstance.template.json');
   fs.rmSync(out, { recursive: true, force: true });
   return { status: result.status, stderr: result.stderr, files, template };
 }
@@ -26,6 +29,12 @@ describe('the app in bin/', () => {
     const types = Object.values(template.Resources).map((r) => (r as { Type: string }).Type);
     expect(types.filter((t) => t === 'AWS::AutoScaling::AutoScalingGroup')).toHaveLength(2);
     expect(types).not.toContain('AWS::EC2::NatGateway');
+    expect(template.Description).toMatch(/NAT instances/);
+  });
+
+  test('with CDK_VALIDATION=true it also runs CDK\'s built-in CloudFormation rules, and passes them', () => {
+    const { status, stderr, template } = synthWith({ CDK_VALIDATION: 'true' });
+    expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
     expect(template.Description).toMatch(/NAT instances/);
   });
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, CloudFormationValidatePlugin, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks } from 'cdk-nag';
 import { composeApp } from '../bin/compose';
@@ -133,6 +133,34 @@ describe('cdk-nag (AWS Solutions, and the opt-in packs of -c compliance)', () =>
     });
     expect(result.error?.message).toContain('AwsSolutions-EC23');
     expect(JSON.stringify(result.report.pluginReports[0].violations)).toContain('AwsSolutions-EC23');
+  });
+});
+
+describe('CDK\'s built-in CloudFormation rules (the app in bin/ runs them only with CDK_VALIDATION=true, for speed)', () => {
+  const plugin = new CloudFormationValidatePlugin();
+  const validate = (file: string) => plugin.validate({
+    templatePaths: [file],
+    stackTemplates: [{ templatePath: file, stackConstructPath: 'NatInstance', accountId: undefined, region: undefined }],
+    appConstruct: new App(),
+  });
+
+  test('every synthesized template passes them', () => {
+    const templates = results.flatMap((r) => r.templates);
+    expect(templates).toHaveLength(Object.keys(CONFIGURATIONS).length);
+    for (const file of templates) {
+      expect([path.basename(path.dirname(file)), validate(file)]).toEqual([path.basename(path.dirname(file)), { success: true, violations: [] }]);
+    }
+  });
+
+  test('they do report problems: a property misspelt fails', () => {
+    const template = JSON.parse(fs.readFileSync(results[0].templates[0], 'utf8'));
+    const vpc = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).find((r) => r.Type === 'AWS::EC2::VPC')!;
+    vpc.Properties.CidrBlok = vpc.Properties.CidrBlock;
+    const file = path.join(outdirs[0], 'misspelt.json');
+    fs.writeFileSync(file, JSON.stringify(template));
+    const report = validate(file);
+    expect(report.success).toBe(false);
+    expect(JSON.stringify(report.violations)).toContain('CidrBlok');
   });
 });
 

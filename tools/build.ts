@@ -8,8 +8,8 @@
  *
  * `npm run build` (and so `npm pack`) empties dist/, compiles lib/ into it with tsc
  * (tsconfig.build.json) and bundles; emptying first keeps the output of a deleted source from
- * shipping. `--bundles-only` is what the app's synth (cdk.json "build"), npm run cost and the
- * tests need in a clone: the watchdog's bundle.
+ * shipping. `--bundles-only` makes only the watchdog's bundle, which synth needs; the app in bin/,
+ * npm run cost and the tests' global set-up call bundleWatchdog() themselves.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -65,7 +65,7 @@ function compileLibrary(): void {
 const USAGE = `Usage: npm run build [-- --bundles-only]
 
 Compiles lib/ into an emptied dist/ and bundles the controller and nat-doctor with esbuild.
-  --bundles-only   only the controller's bundle, which synth needs (the cdk.json build step)`;
+  --bundles-only   only the controller's bundle, which synth needs`;
 
 if (require.main === module) {
   runTool('build', USAGE, () => {
