@@ -183,7 +183,7 @@ class Bench {
   }
 
   tearDown(): void {
-    this.drain();
+    this.lab.drain();
     for (const child of this.children) {
       child.kill('SIGKILL');
     }
@@ -198,31 +198,11 @@ class Bench {
   }
 
   /**
-   * Waits (at most 20 s) until no host has a connection left closing. Resetting the
-   * NAT, or deleting the lab, while closing handshakes are in flight strands them as orphaned
-   * sockets: a resource of the whole kernel (tcp_max_orphans), which past its limit resets new
-   * connections in every namespace, and which takes minutes to drain.
-   */
-  private drain(): void {
-    const closing = ['state', 'close-wait', 'state', 'last-ack', 'state', 'fin-wait-1', 'state', 'fin-wait-2', 'state', 'closing'];
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const left = ['inet', 'priv1', 'priv2'].reduce((n, host) =>
-        n + this.lab.run(host, ['ss', '-tanH', ...closing]).stdout.split('\n').filter(Boolean).length, 0);
-      if (left === 0) {
-        return;
-      }
-      spawnSync('sleep', ['0.2']);
-    }
-    process.stderr.write('connections were still closing after 20 s\n');
-  }
-
-  /**
    * The NAT host as a fresh instance boots (no rules, forwarding off, no connection state, the
    * lab's sysctls), then set up by configure-nat.sh or by a peer's commands. Returns their exit.
    */
   setMode(setUp: NatSetUp): { ok: boolean; error?: string } {
-    this.drain();
+    this.lab.drain();
     this.lab.reset();
     for (const [key, value] of Object.entries(this.pristine)) {
       this.sysctl('nat', key, value);
@@ -318,9 +298,9 @@ class Bench {
         slabBytes: slabBytes() - slabBefore,
       };
     } finally {
-      // Close every flow through the NAT before anything is reset: see drain().
+      // Close every flow through the NAT before anything is reset: see Lab.drain().
       await Promise.all(clients.map((c) => c.release()));
-      this.drain();
+      this.lab.drain();
     }
   }
 }

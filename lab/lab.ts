@@ -123,10 +123,10 @@ export class Lab {
     return this.run('nat', ['bash', CONFIGURE_NAT, ...args], { env: { NAT_RUN_DIR: this.runDir, ...env } });
   }
 
-  /** Starts peer-server on a host and waits until it listens. */
-  async startServer(host: string, port: number, log: string): Promise<void> {
+  /** Starts peer-server on a host and waits until it listens; `workers` processes share the port. */
+  async startServer(host: string, port: number, log: string, workers = 1): Promise<void> {
     const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'sh', '-c', WITH_FD_LIMIT, 'server', 'node', '--import', 'tsx',
-      path.join(ROOT, 'lab', 'peer-server.ts'), '--port', String(port), '--log', log], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      path.join(ROOT, 'lab', 'peer-server.ts'), '--port', String(port), '--log', log, '--workers', String(workers)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     this.servers.push(child);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`peer-server on ${host} did not start in 15 s`)), 15_000);
@@ -182,6 +182,25 @@ export class Lab {
     const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
     report.catch(() => undefined);
     return { report, release: () => { child.stdin.end(); return exited; } };
+  }
+
+  /**
+   * Waits (at most 20 s) until no host has a connection left closing. Resetting the NAT, or
+   * deleting the lab, while closing handshakes are in flight strands them as orphaned sockets: a
+   * resource of the whole kernel (tcp_max_orphans), which past its limit resets new connections
+   * in every namespace, and which takes minutes to drain.
+   */
+  drain(hosts = ['inet', 'priv1', 'priv2']): void {
+    const closing = ['state', 'close-wait', 'state', 'last-ack', 'state', 'fin-wait-1', 'state', 'fin-wait-2', 'state', 'closing'];
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const left = hosts.reduce((n, host) => n + this.run(host, ['ss', '-tanH', ...closing]).stdout.split('\n').filter(Boolean).length, 0);
+      if (left === 0) {
+        return;
+      }
+      spawnSync('sleep', ['0.2']);
+    }
+    process.stderr.write('connections were still closing after 20 s\n');
   }
 
   /** Connection-tracking entries of the NAT host. */
