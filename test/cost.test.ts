@@ -98,8 +98,6 @@ describe('npm run cost', () => {
 
   test.each([
     [['--gbps', '80'], "cost: --gbps: got '80'; no supported instance type carries that for good (the most is 75 Gbit/s): split the traffic over more NATs"],
-    [['--gbps', '0'], "cost: --gbps: got '0'"],
-    [['--gbps', 'fast'], "cost: --gbps: got 'fast'"],
     [['--gbps', '1', '--gb-per-month', '5'], 'cost: --gbps and --gb-per-month both set the traffic; give one of them'],
   ])('refuses %j as a usage error', (args, message) => {
     const result = run(...args);
