@@ -30,7 +30,8 @@ import { ChartRow, benchChart } from './chart';
 import { ClientReport, FULL_PATH, INTERNET_HOST, Lab, ROOT, labUnavailableReason } from './lab';
 import { NatSetUp, OURS, SET_UPS, applySetUp, probeCases } from './peers';
 
-const USAGE = `Usage: npm run bench [-- --rounds 5 --seconds 3 --flows 3000,25000,50000,100000 --only ours,seed --out FILE --nano-table]
+const USAGE = `Usage: npm run bench [-- --rounds 5 --seconds 3 --flows 3000,25000,50000,100000 --one-destination 55000,60000
+                      --only ours,seed --out FILE --nano-table]
 
 Data-plane figures of configure-nat.sh in the simulated VPC, side by side with its peers' NAT
 set-ups and with plain forwarding, as medians. Needs root, iproute2, nft, iptables, conntrack,
@@ -39,6 +40,8 @@ net-tools and iperf3.
   --rounds N          rounds of throughput and connection-rate samples (default 5)
   --seconds S         seconds per sample (default 3)
   --flows A,B,...     concurrent-flow steps, at most 150,000 (default 3000,25000,50000,100000)
+  --one-destination A,B,...  steps of flows to ONE destination address and port, at most 64,000
+                      (default 55000,60000)
   --only ID,...       measure only these set-ups: ${SET_UPS.map((s) => s.id).join(', ')} (default all)
   --out FILE          where the JSON goes; the SVG chart goes beside it (default bench-results/bench.json)
   --nano-table        hold flows with the connection-tracking table each set-up has on a t4g.nano
@@ -51,12 +54,16 @@ net-tools and iperf3.
  */
 const FLOW_PORTS = [8081, 8082, 8083, 8084, 8085, 8086, 8087, 8088];
 const MAX_FLOWS = 150_000;
+/** The one destination port, and its four clients: 64,512 NAT ports at most, 16,128 a client. */
+const ONE_DESTINATION_PORT = 8090;
+const ONE_DESTINATION_CLIENTS = [0, 1, 2, 3];
 
-const { values, rounds, seconds, flowSteps, setUps } = orUsage('bench', USAGE, () => {
+const { values, rounds, seconds, flowSteps, setUps, oneDestinationSteps } = orUsage('bench', USAGE, () => {
   const options = parseCommandLine(USAGE, {
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '3' },
     flows: { type: 'string', default: '3000,25000,50000,100000' },
+    'one-destination': { type: 'string', default: '55000,60000' },
     only: { type: 'string', default: SET_UPS.map((s) => s.id).join(',') },
     out: { type: 'string', default: path.join(ROOT, 'bench-results', 'bench.json') },
     'nano-table': { type: 'boolean', default: false },
@@ -73,6 +80,8 @@ const { values, rounds, seconds, flowSteps, setUps } = orUsage('bench', USAGE, (
     seconds: numberOption('seconds', options.seconds, 1, 600),
     flowSteps: options.flows.split(',').map((step) => numberOption('flows', step, FLOW_PORTS.length, MAX_FLOWS)).sort((a, b) => a - b),
     setUps: SET_UPS.filter((s) => only.includes(s.id)),
+    oneDestinationSteps: options['one-destination'].split(',')
+      .map((step) => numberOption('one-destination', step, ONE_DESTINATION_CLIENTS.length, 64_000)).sort((a, b) => a - b),
   };
 });
 
@@ -179,6 +188,7 @@ class Bench {
     for (const port of [8080, ...FLOW_PORTS]) {
       await this.lab.startServer('inet', port, path.join(this.lab.dir, `server-${port}.log`));
     }
+    await this.lab.startServer('inet', ONE_DESTINATION_PORT, path.join(this.lab.dir, 'server-one.log'), 4);
     fs.rmSync(path.join(this.lab.dir, 'server-8080.log'), { force: true });
   }
 
@@ -268,13 +278,25 @@ class Bench {
    * at once; measures the kernel's memory while they are held.
    */
   async holdFlows(setUp: NatSetUp, total: number, timeoutMs = 10_000): Promise<FlowStep> {
+    return this.hold(setUp, FLOW_PORTS, Math.ceil(total / FLOW_PORTS.length), timeoutMs);
+  }
+
+  /**
+   * Opens `total` flows to ONE destination address and port (four clients, two on each private
+   * host, to a server of four workers): each needs a NAT source port of its own.
+   */
+  async holdOneDestination(setUp: NatSetUp, total: number): Promise<FlowStep> {
+    return this.hold(setUp, ONE_DESTINATION_CLIENTS.map(() => ONE_DESTINATION_PORT), Math.ceil(total / ONE_DESTINATION_CLIENTS.length), 10_000);
+  }
+
+  /** One client per entry of `ports`, alternating between the private hosts, each holding `perClient` flows. */
+  private async hold(setUp: NatSetUp, ports: number[], perClient: number, timeoutMs: number): Promise<FlowStep> {
     this.setMode(setUp);
     const dropsBefore = this.conntrackDrops();
     const conntrackBefore = conntrackSlabBytes();
     const slabBefore = slabBytes();
     const start = Date.now();
-    const perClient = Math.ceil(total / FLOW_PORTS.length);
-    const clients = FLOW_PORTS.map((port, i) => this.lab.spawnClient(i % 2 === 0 ? 'priv1' : 'priv2', [
+    const clients = ports.map((port, i) => this.lab.spawnClient(i % 2 === 0 ? 'priv1' : 'priv2', [
       '--host', INTERNET_HOST, '--port', String(port), '--count', String(perClient), '--concurrency', '128',
       '--timeout-ms', String(timeoutMs), '--hold', '--token', `flow${i}`], 240_000));
     try {
@@ -282,7 +304,7 @@ class Bench {
       const elapsed = (Date.now() - start) / 1000;
       const tracked = Number(this.lab.run('nat', ['conntrack', '-C']).stdout.trim());
       return {
-        total: perClient * FLOW_PORTS.length,
+        total: perClient * ports.length,
         ok: reports.reduce((n, r) => n + r.ok, 0),
         failed: reports.reduce((n, r) => n + r.failed, 0),
         errors: reports.reduce((all, r) => {
@@ -346,6 +368,8 @@ interface SetUpResult {
   throughputGbps: { median: number; samples: number[] };
   connectionsPerSecond: { median: number; samples: number[]; failed: number };
   flows: { table: number | 'host'; maxHeld: number; steps: FlowStep[] };
+  /** Flows to one destination address and port, with this machine's table; set-ups that translate only. */
+  oneDestination: { maxHeld: number; steps: FlowStep[] };
 }
 
 async function measure(bench: Bench): Promise<SetUpResult[]> {
@@ -357,6 +381,7 @@ async function measure(bench: Bench): Promise<SetUpResult[]> {
       throughputGbps: { median: 0, samples: [] },
       connectionsPerSecond: { median: 0, samples: [], failed: 0 },
       flows: { table: values['nano-table'] ? nanoTable(setUp) : 'host', maxHeld: 0, steps: [] },
+      oneDestination: { maxHeld: 0, steps: [] },
     });
     process.stderr.write(`${setUp.id}: ${JSON.stringify(cases)}\n`);
   }
@@ -380,25 +405,28 @@ async function measure(bench: Bench): Promise<SetUpResult[]> {
     r.connectionsPerSecond.median = median(r.connectionsPerSecond.samples);
     const restore = values['nano-table'] ? setHostTable(nanoTable(setUp)) : undefined;
     try {
-      await holdSteps(bench, setUp, r);
+      await holdSteps(flowSteps, (total) => bench.holdFlows(setUp, total), `${setUp.id} flows`, r.flows);
     } finally {
       restore?.();
+    }
+    if (r.cases.translates) {
+      await holdSteps(oneDestinationSteps, (total) => bench.holdOneDestination(setUp, total), `${setUp.id} to one destination`, r.oneDestination);
     }
   }
   return setUps.map((s) => results.get(s.id)!);
 }
 
 /** Holds each step of flows in turn, up to the first that is not held whole. */
-async function holdSteps(bench: Bench, setUp: NatSetUp, r: SetUpResult): Promise<void> {
-  for (const total of flowSteps) {
-    const step = await bench.holdFlows(setUp, total);
-    r.flows.steps.push(step);
-    process.stderr.write(`${setUp.id} flows ${total}: ok ${step.ok}, failed ${step.failed} ${JSON.stringify(step.errors)}, ` +
+async function holdSteps(steps: number[], hold: (total: number) => Promise<FlowStep>, name: string, into: { maxHeld: number; steps: FlowStep[] }): Promise<void> {
+  for (const total of steps) {
+    const step = await hold(total);
+    into.steps.push(step);
+    process.stderr.write(`${name} ${total}: ok ${step.ok}, failed ${step.failed} ${JSON.stringify(step.errors)}, ` +
       `tracked ${step.tracked}, drops ${step.drops}, ${step.seconds.toFixed(1)} s\n`);
     if (step.failed > 0 || step.drops > 0 || step.ok !== step.total) {
       return;
     }
-    r.flows.maxHeld = step.total;
+    into.maxHeld = step.total;
   }
 }
 
@@ -408,8 +436,8 @@ function chartRow(r: SetUpResult): ChartRow {
   return {
     label: r.label,
     highlight: r.id === OURS.id,
-    values: works ? [r.throughputGbps.median, r.connectionsPerSecond.median, r.flows.maxHeld] : [0, 0, 0],
-    notes: works ? undefined : ['does not translate', 'does not translate', 'does not translate'],
+    values: works ? [r.throughputGbps.median, r.connectionsPerSecond.median, r.flows.maxHeld, r.oneDestination.maxHeld] : [0, 0, 0, 0],
+    notes: works ? [undefined, undefined, undefined, r.cases.translates ? undefined : 'no NAT'] : Array(4).fill('does not translate'),
   };
 }
 
@@ -426,7 +454,7 @@ const fixed = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 
 function table(results: SetUpResult[]): string {
   const ours = results.find((r) => r.id === OURS.id);
-  const rows = [['set-up', 'translates', 'relays outside traffic', 'Gbit/s', 'ours ÷', 'new conn/s', 'ours ÷', 'flows held', 'ours ÷']];
+  const rows = [['set-up', 'translates', 'relays outside traffic', 'Gbit/s', 'ours ÷', 'new conn/s', 'ours ÷', 'flows held', 'ours ÷', 'to one destination']];
   for (const r of results) {
     const mine = r === ours || !ours;
     rows.push([
@@ -436,6 +464,7 @@ function table(results: SetUpResult[]): string {
       r.throughputGbps.median.toFixed(2), mine ? '' : fixed(pairedRatio(ours.throughputGbps.samples, r.throughputGbps.samples)),
       String(Math.round(r.connectionsPerSecond.median)), mine ? '' : fixed(pairedRatio(ours.connectionsPerSecond.samples, r.connectionsPerSecond.samples)),
       r.flows.maxHeld.toLocaleString('en-US'), mine ? '' : fixed(ours.flows.maxHeld / r.flows.maxHeld),
+      r.cases.translates ? r.oneDestination.maxHeld.toLocaleString('en-US') : '–',
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

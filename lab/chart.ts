@@ -18,6 +18,7 @@ export const PANELS = [
   { title: 'TCP throughput (Gbit/s)', format: (v: number) => v.toFixed(2) },
   { title: 'new TCP connections per second', format: (v: number) => Math.round(v).toLocaleString('en-US') },
   { title: 'concurrent flows held, 0 failed', format: (v: number) => Math.round(v).toLocaleString('en-US') },
+  { title: 'flows held to one destination address and port, 0 failed', format: (v: number) => Math.round(v).toLocaleString('en-US') },
 ] as const;
 
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
