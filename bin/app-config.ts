@@ -31,6 +31,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   flowLogRetentionDays: 'number',
   routeWatchdog: 'boolean',
   controllerReservedConcurrency: 'number',
+  maxInstanceLifetimeDays: 'number',
   alarms: 'boolean',
   alarmTopicArn: 'string',
   alarmEmail: 'string',

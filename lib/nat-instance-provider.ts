@@ -136,6 +136,20 @@ export interface SelfHealingNatProviderProps {
    * @default Duration.minutes(15) (`SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT`)
    */
   readonly bootTimeout?: Duration;
+
+  /**
+   * How long a NAT instance may stay in service before its Auto Scaling group replaces it with
+   * one booted from the image of that moment, to keep NATs patched without a deployment.
+   *
+   * The replacement launches before the old instance goes (the group's instance maintenance
+   * policy: 100% healthy minimum, 200% maximum), so it takes the planned path: the zone's
+   * routes move to another zone's healthy NAT while the new instance proves NAT works, then the
+   * interface, with its Elastic IP, moves to it. Connections through the zone's NAT are cut at
+   * the move, as on any replacement. 1 to 365 days, in whole seconds.
+   *
+   * @default - no limit: an instance stays until it fails or a deployment replaces it
+   */
+  readonly maxInstanceLifetime?: Duration;
 }
 
 /**
@@ -186,6 +200,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     requireShape('machineImage', props.machineImage, ['getImage'], 'an ec2.IMachineImage such as ec2.MachineImage.genericLinux({ \'eu-west-1\': \'ami-0123456789abcdef0\' })');
     requireShape('ebsEncryptionKey', props.ebsEncryptionKey, ['grantEncryptDecrypt'], 'a kms.IKey such as kms.Key.fromKeyArn(this, \'Key\', arn)');
     requireShape('bootTimeout', props.bootTimeout, ['toSeconds'], 'a Duration such as Duration.minutes(15)');
+    requireShape('maxInstanceLifetime', props.maxInstanceLifetime, ['toSeconds'], 'a Duration such as Duration.days(14)');
     requireShape('logEncryptionKey', props.logEncryptionKey, ['grantEncryptDecrypt'], 'a kms.IKey such as kms.Key.fromKeyArn(this, \'Key\', arn)');
     this.validateCreditSpecification(props.creditSpecification);
     this.rootVolumeSize = parseWholeNumber('rootVolumeSize', orDefault(props.rootVolumeSize, SelfHealingNatProvider.DEFAULT_ROOT_VOLUME_SIZE),
@@ -198,6 +213,10 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
         ' (1 runs one invocation at a time; more is never needed)');
     }
     durationSeconds('bootTimeout', this.bootTimeout, 60, 7200, 'whole seconds from 1 minute to 2 hours (the launch hook\'s limit, which the boot waits in)');
+    if (props.maxInstanceLifetime !== undefined) {
+      durationSeconds('maxInstanceLifetime', props.maxInstanceLifetime, 86_400, 31_536_000,
+        'whole seconds from 1 to 365 days (the Auto Scaling group\'s limits), such as Duration.days(14)');
+    }
     validateAllocationIdList(props.eipAllocationIds);
     this.additionalBlocks = validateAdditionalCidrs(props.additionalCidrs);
   }
@@ -307,6 +326,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
         rootVolumeSize: this.rootVolumeSize,
         ebsEncryptionKey: this.props.ebsEncryptionKey,
         bootTimeout: this.bootTimeout,
+        maxInstanceLifetime: this.props.maxInstanceLifetime,
         bootScripts,
         detailedMonitoring: this.props.detailedMonitoring ?? false,
       }));

@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, CfnResource, Fn, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, CfnResource, Duration, Fn, RemovalPolicy, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -152,6 +152,14 @@ export interface NatInstanceStackProps extends StackProps {
   readonly controllerReservedConcurrency?: number;
 
   /**
+   * Days a NAT instance may serve before it is replaced by one of the image of that moment;
+   * see `SelfHealingNatProviderProps.maxInstanceLifetime`. 1 to 365.
+   *
+   * @default - no limit
+   */
+  readonly maxInstanceLifetimeDays?: number;
+
+  /**
    * Whether to create the NAT alarms (status check, heartbeat, failover; with detailed
    * monitoring also conntrack table and ENA allowances).
    *
@@ -273,6 +281,8 @@ export class NatInstanceStack extends Stack {
       ebsEncryptionKey: props.ebsKmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'EbsKey', props.ebsKmsKeyArn),
       routeWatchdog: props.routeWatchdog,
       controllerReservedConcurrency: props.controllerReservedConcurrency,
+      maxInstanceLifetime: props.maxInstanceLifetimeDays === undefined ? undefined
+        : Duration.days(parseWholeNumber('maxInstanceLifetimeDays', props.maxInstanceLifetimeDays, 1, 365, ' days (the Auto Scaling group\'s limits)')),
       detailedMonitoring: detailed,
     });
 

@@ -145,6 +145,13 @@ export interface SelfHealingNatProps {
   /** How long CloudFormation waits for the instance to report that NAT works. */
   readonly bootTimeout: Duration;
 
+  /**
+   * How long an instance may serve before the group replaces it, launching first.
+   *
+   * @default - no limit
+   */
+  readonly maxInstanceLifetime?: Duration;
+
   /** The boot scripts the instance fetches at its first boot. */
   readonly bootScripts: BootScripts;
 
@@ -263,6 +270,13 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
       signals: autoscaling.Signals.waitForAll({ timeout: props.bootTimeout }),
       // A new group must boot and take the interface over before the old one goes.
       updatePolicy: autoscaling.UpdatePolicy.replacingUpdate(),
+      ...(props.maxInstanceLifetime === undefined ? {} : {
+        maxInstanceLifetime: props.maxInstanceLifetime,
+        // The replacement launches before the old instance terminates, so that the controller
+        // moves routes and interface the planned way, never leaving the zone without a NAT.
+        minHealthyPercentage: 100,
+        maxHealthyPercentage: 200,
+      }),
     });
     Tags.of(this.autoScalingGroup).add(NAT_GROUP_TAG, groupTag, { applyToLaunchedInstances: true });
     // nat-doctor finds a VPC's NATs by this tag on their interfaces, and their boot window by the next.

@@ -22,7 +22,7 @@ describe('configFromContext', () => {
     const config = configFromContext({
       stackName: 'EgressVpc', vpcCidr: '10.1.0.0/16', azs: '3', natCount: ' 2 ', publicSubnetCidrMask: '26',
       privateSubnetCidrMask: '19', instanceType: 't4g.micro', creditSpecification: 'Standard', rootVolumeSize: '10',
-      eipAllocationIds: 'eipalloc-01234567, eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16', compliance: 'nist, pci',
+      eipAllocationIds: 'eipalloc-01234567, eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16', compliance: 'nist, pci', maxInstanceLifetimeDays: '14',
     });
     expect(config.props.instanceType).toBeInstanceOf(ec2.InstanceType);
     expect(config).toEqual({
@@ -31,7 +31,7 @@ describe('configFromContext', () => {
       props: {
         vpcCidr: '10.1.0.0/16', azs: 3, natCount: 2, publicSubnetCidrMask: 26, privateSubnetCidrMask: 19,
         instanceType: new ec2.InstanceType('t4g.micro'), creditSpecification: ec2.CpuCredits.STANDARD, rootVolumeSize: 10,
-        eipAllocationIds: ['eipalloc-01234567', 'eipalloc-89abcdef'], additionalCidrs: ['100.64.0.0/16'],
+        eipAllocationIds: ['eipalloc-01234567', 'eipalloc-89abcdef'], additionalCidrs: ['100.64.0.0/16'], maxInstanceLifetimeDays: 14,
       },
     });
   });

@@ -216,6 +216,17 @@ describe('SelfHealingNatProvider props', () => {
     template.hasResource('AWS::AutoScaling::AutoScalingGroup', { CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT5M' } } });
   });
 
+  test('a maximum instance lifetime: the group replaces older instances, launching the new one first', () => {
+    const { template } = vpcWithProvider({ maxInstanceLifetime: Duration.days(14) }, { maxAzs: 1 });
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      MaxInstanceLifetime: 14 * 86_400,
+      InstanceMaintenancePolicy: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200 },
+    });
+    // By default neither: an instance stays until it fails or a deployment replaces it.
+    const [group] = Object.values(vpcWithProvider({}, { maxAzs: 1 }).template.findResources('AWS::AutoScaling::AutoScalingGroup'));
+    expect([group.Properties.MaxInstanceLifetime, group.Properties.InstanceMaintenancePolicy]).toEqual([undefined, undefined]);
+  });
+
   test('the default image follows the instance type\'s architecture', () => {
     const arm = vpcWithProvider({}, { maxAzs: 1 }).template;
     arm.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ ImageId: { Ref: Match.stringLikeRegexp('arm64') } }) });
@@ -292,6 +303,10 @@ describe('SelfHealingNatProvider props', () => {
     ['an unknown credit mode', () => new SelfHealingNatProvider({ creditSpecification: 'free' as ec2.CpuCredits }),
       "Invalid creditSpecification: got 'free'; expected one of standard, unlimited (ec2.CpuCredits)"],
     ['unsupported family', () => new SelfHealingNatProvider({ instanceType: new ec2.InstanceType('p5.48xlarge') }), "Invalid instanceType: got 'p5.48xlarge'"],
+    ['instance lifetime under a day', () => new SelfHealingNatProvider({ maxInstanceLifetime: Duration.hours(12) }),
+      "Invalid maxInstanceLifetime: got '43200 seconds'; expected whole seconds from 1 to 365 days (the Auto Scaling group's limits), such as Duration.days(14)"],
+    ['instance lifetime over a year', () => new SelfHealingNatProvider({ maxInstanceLifetime: Duration.days(366) }),
+      "Invalid maxInstanceLifetime: got '31622400 seconds'; expected whole seconds from 1 to 365 days"],
     ['boot timeout too short', () => new SelfHealingNatProvider({ bootTimeout: Duration.seconds(30) }),
       "Invalid bootTimeout: got '30 seconds'; expected whole seconds from 1 minute to 2 hours (the launch hook's limit, which the boot waits in)"],
     ['boot timeout beyond the launch hook', () => new SelfHealingNatProvider({ bootTimeout: Duration.hours(3) }),

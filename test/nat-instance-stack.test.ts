@@ -323,6 +323,13 @@ describe('NatInstanceStack with defaults', () => {
 });
 
 describe('NatInstanceStack options', () => {
+  test('maxInstanceLifetimeDays: every NAT group replaces instances that old, launching first', () => {
+    const t = Template.fromStack(natStack({ maxInstanceLifetimeDays: 14 }));
+    expect(Object.values(t.findResources('AWS::AutoScaling::AutoScalingGroup')).map((g) => [g.Properties.MaxInstanceLifetime, g.Properties.InstanceMaintenancePolicy]))
+      .toEqual(Array(2).fill([1_209_600, { MinHealthyPercentage: 100, MaxHealthyPercentage: 200 }]));
+    expect(() => natStack({ maxInstanceLifetimeDays: 0 })).toThrow("Invalid maxInstanceLifetimeDays: got 0; expected a whole number from 1 to 365 days (the Auto Scaling group's limits)");
+  });
+
   test('logEncryption: one rotated key, usable by CloudWatch Logs of this account and region only, on every log group', () => {
     const encrypted = natStack({ logEncryption: true });
     const t = Template.fromStack(encrypted);
