@@ -11,6 +11,7 @@ import * as path from 'path';
 export const ROOT = path.join(__dirname, '..');
 export const LAB_SCRIPT = path.join(ROOT, 'lab', 'netns-lab.sh');
 export const CONFIGURE_NAT = path.join(ROOT, 'assets', 'boot', 'configure-nat.sh');
+export const CONNTRACK_HANDOFF = path.join(ROOT, 'assets', 'boot', 'conntrack-handoff.sh');
 export const INTERNET_HOST = '198.51.100.20';
 export const NAT_ADDRESS = '10.0.0.10';
 export const VPC_CIDR = '10.0.0.0/16';
@@ -116,11 +117,20 @@ export class Lab {
   }
 
   /**
-   * Runs configure-nat.sh on the NAT host exactly as shipped. Its record goes to this lab's
-   * runDir: the namespaces share the machine's /run.
+   * Runs configure-nat.sh on the NAT host (or on nat2, the replacement) exactly as shipped. Its
+   * record goes to this lab's runDir, one per host: the namespaces share the machine's /run.
    */
-  configureNat(args: string[] = ['--vpc-cidr', VPC_CIDR], env: Record<string, string> = {}): RunResult {
-    return this.run('nat', ['bash', CONFIGURE_NAT, ...args], { env: { NAT_RUN_DIR: this.runDir, ...env } });
+  configureNat(args: string[] = ['--vpc-cidr', VPC_CIDR], env: Record<string, string> = {}, host = 'nat'): RunResult {
+    const runDir = host === 'nat' ? this.runDir : `${this.runDir}-${host}`;
+    return this.run(host, ['bash', CONFIGURE_NAT, ...args], { env: { NAT_RUN_DIR: runDir, ...env } });
+  }
+
+  /** Starts a long-running lab tool on a host; its output is collected, and it is killed with the lab. */
+  spawnTool(host: string, script: string, args: string[]): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'sh', '-c', WITH_FD_LIMIT, 'tool', 'node', '--import', 'tsx',
+      path.join(ROOT, 'lab', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.servers.push(child);
+    return child;
   }
 
   /** Starts peer-server on a host and waits until it listens; `workers` processes share the port. */

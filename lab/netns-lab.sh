@@ -10,19 +10,22 @@
 #                     │ pub0 10.0.0.1 ── ens5 10.0.0.10: nat (public subnet 10.0.0.0/24)
 #                     │ inet0 198.51.100.1 ── eth0 198.51.100.20: inet (the internet host)
 #
+#   nat2: a second NAT host with no interface of its own yet: the instance that replaces nat,
+#   to which `move-nat LAB` moves ens5 as the controller moves the NAT's interface on EC2.
+#
 # As on EC2, the NAT host has one interface (named ens5, as on Amazon Linux 2023): traffic from
 # the private subnet reaches it through the route table and leaves it by the same interface.
 # vpcr sends everything from the private subnet, from rogue and from the internet host to the NAT
 # host (table 100); what the NAT host sends back it routes normally. All addresses exist only in
 # these namespaces; nothing leaves them.
 #
-# Usage: netns-lab.sh up LAB | down LAB | reset LAB | exec LAB HOST CMD... | hosts | cleanup-stale
+# Usage: netns-lab.sh up LAB | down LAB | reset LAB | move-nat LAB | exec LAB HOST CMD... | hosts | cleanup-stale
 #   LAB names the namespaces LAB-HOST; `natlab-PID-...` names are removed by cleanup-stale once
 #   process PID is gone, so a crashed run never breaks the next one.
 set -euo pipefail
 
 readonly PROG=${0##*/}
-readonly HOSTS=(vpcr nat priv1 priv2 rogue inet)
+readonly HOSTS=(vpcr nat priv1 priv2 rogue inet nat2)
 UP_LAB=""
 
 die() {
@@ -129,6 +132,16 @@ reset() {
   if command -v conntrack >/dev/null 2>&1; then in_ns "$lab" nat conntrack -F >/dev/null 2>&1 || true; fi
 }
 
+# Moves the NAT's interface from nat to nat2. Like a detach and attach on EC2, the move keeps
+# the interface's MAC but drops its addresses, routes and link state, so they are set again as
+# amazon-ec2-net-utils sets them on an attach.
+move_nat() {
+  local lab=$1
+  in_ns "$lab" nat ip link set ens5 netns "$(ns "$lab" nat2)"
+  addr "$lab" nat2 ens5 10.0.0.10/24
+  in_ns "$lab" nat2 ip route add default via 10.0.0.1
+}
+
 down() {
   local lab=$1 host name pid
   for host in "${HOSTS[@]}"; do
@@ -143,7 +156,7 @@ down() {
 cleanup_stale() {
   local name pid lab
   for name in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-    [[ $name =~ ^(natlab-([0-9]+)(-[A-Za-z0-9_.]+)*)-(vpcr|nat|priv1|priv2|rogue|inet)$ ]] || continue
+    [[ $name =~ ^(natlab-([0-9]+)(-[A-Za-z0-9_.]+)*)-(vpcr|nat|priv1|priv2|rogue|inet|nat2)$ ]] || continue
     lab=${BASH_REMATCH[1]} pid=${BASH_REMATCH[2]}
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "$PROG: removing stale lab $lab (process $pid is gone)" >&2
@@ -156,15 +169,15 @@ cleanup_stale() {
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; }
 
 main() {
-  [ $# -gt 0 ] || die "usage: $PROG up|down|reset|exec|hosts|cleanup-stale ..."
+  [ $# -gt 0 ] || die "usage: $PROG up|down|reset|move-nat|exec|hosts|cleanup-stale ..."
   local cmd=$1
   shift
   case "$cmd" in
     -h | --help) usage ;;
-    up | down | reset)
+    up | down | reset | move-nat)
       [ $# -eq 1 ] || die "usage: $PROG $cmd LAB"
       check_name "$1"
-      "$cmd" "$1"
+      "${cmd//-/_}" "$1"
       ;;
     exec)
       [ $# -ge 3 ] || die "usage: $PROG exec LAB HOST CMD..."

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# conntrack-handoff.sh: carries a NAT's connection-tracking state, NAT mappings included, from
+# the instance that holds its interface to the one that takes the interface over, so that
+# established TCP and UDP flows continue through the move.
+#
+#   conntrack-handoff.sh export --nat-address A [--out FILE]
+#   conntrack-handoff.sh import --nat-address A [--in FILE]
+#
+# export writes one line per flow this NAT masquerades (its reply goes to the NAT address A):
+#   PROTO SRC SPORT DST DPORT NATPORT TIMEOUT STATE
+# import checks every line, refuses the whole file if one is malformed, and creates each flow's
+# entry with its mapping (conntrack -I ... --src-nat A:NATPORT). Without it, the new instance
+# knows none of the flows: replies from the internet are dropped until the private host sends,
+# and a flow whose port the NAT had changed is reset (README, "Planned replacement").
+set -euo pipefail
+
+readonly PROG=${0##*/}
+# How long an imported TCP entry lives before traffic refreshes it: the kernel's default for
+# established TCP is 5 days, and a flow that is still alive refreshes it with its next packet.
+readonly MAX_TIMEOUT=432000
+
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; }
+
+is_ipv4() {
+  local IFS=. part
+  [[ $1 =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || return 1
+  for part in $1; do
+    [[ $part =~ ^(0|[1-9][0-9]*)$ ]] && [ "$part" -le 255 ] || return 1
+  done
+}
+
+is_port() { [[ $1 =~ ^[1-9][0-9]{0,4}$ ]] && [ "$1" -le 65535 ]; }
+
+# The flows of conntrack -L whose reply goes to the NAT address, as export lines.
+export_flows() {
+  local address=$1 proto
+  for proto in tcp udp; do
+    conntrack -L -p "$proto" --reply-dst "$address" 2>/dev/null | awk -v proto="$proto" '
+      {
+        timeout = $3; state = (proto == "tcp") ? $4 : "-"; n = 0
+        for (i = 1; i <= NF; i++) {
+          split($i, kv, "=")
+          if (kv[1] == "src" || kv[1] == "dst" || kv[1] == "sport" || kv[1] == "dport") { n++; v[kv[1] n] = kv[2] }
+        }
+        # original: src1 dst2 sport3 dport4; reply: src5 dst6 sport7 dport8
+        print proto, v["src1"], v["sport3"], v["dst2"], v["dport4"], v["dport8"], timeout, state
+      }'
+  done
+}
+
+# Checks one export line; prints why it is malformed, or nothing.
+line_problem() {
+  local proto=$1 src=$2 sport=$3 dst=$4 dport=$5 natport=$6 timeout=$7 state=$8 extra=${9:-}
+  [ -z "$extra" ] || { echo "more than 8 fields"; return; }
+  [[ $proto == tcp || $proto == udp ]] || { echo "protocol '$proto' is not tcp or udp"; return; }
+  if ! { is_ipv4 "$src" && is_ipv4 "$dst"; }; then echo "addresses '$src' '$dst' are not both IPv4"; return; fi
+  if ! { is_port "$sport" && is_port "$dport" && is_port "$natport"; }; then echo "ports '$sport' '$dport' '$natport' are not all 1-65535"; return; fi
+  if ! { [[ $timeout =~ ^[0-9]{1,6}$ ]] && [ "$timeout" -le "$MAX_TIMEOUT" ]; }; then echo "timeout '$timeout' is not 0-$MAX_TIMEOUT seconds"; return; fi
+  case "$proto:$state" in
+    tcp:ESTABLISHED | tcp:SYN_SENT | tcp:SYN_RECV | tcp:FIN_WAIT | tcp:CLOSE_WAIT | tcp:LAST_ACK | tcp:TIME_WAIT | tcp:CLOSE | udp:-) ;;
+    *) echo "state '$state' is not a TCP state conntrack takes (or '-' for UDP)" ;;
+  esac
+}
+
+import_flows() {
+  local address=$1 file=$2 n=0 created=0 failed=0 problem line
+  local -a lines=() fields
+  mapfile -t lines <"$file"
+  [ "${#lines[@]}" -le 1048576 ] || die "$file: ${#lines[@]} lines, more than any table holds"
+  # All or nothing: a file with one malformed line is not from this script.
+  for line in "${lines[@]}"; do
+    n=$((n + 1))
+    read -r -a fields <<<"$line"
+    [ "${#fields[@]}" -ge 8 ] || die "$file line $n: expected 8 fields, got ${#fields[@]}"
+    problem=$(line_problem "${fields[@]}")
+    [ -z "$problem" ] || die "$file line $n: $problem"
+  done
+  for line in "${lines[@]}"; do
+    read -r -a fields <<<"$line"
+    local -a args=(-I -p "${fields[0]}" -s "${fields[1]}" --sport "${fields[2]}" -d "${fields[3]}" --dport "${fields[4]}"
+      --src-nat "$address:${fields[5]}" --timeout "${fields[6]}")
+    local status=SEEN_REPLY
+    if [ "${fields[0]}" = tcp ]; then args+=(--state "${fields[7]}"); status=ASSURED,$status; fi
+    args+=(-u "$status")
+    if conntrack "${args[@]}" >/dev/null 2>&1; then created=$((created + 1)); else failed=$((failed + 1)); fi
+  done
+  printf '%s: %d flows imported, %d failed\n' "$PROG" "$created" "$failed"
+  [ "$failed" -eq 0 ] || die "$failed of ${#lines[@]} flows could not be created"
+}
+
+main() {
+  [ $# -gt 0 ] || { usage >&2; die "a command is required: export or import"; }
+  local cmd=$1 address="" file=""
+  shift
+  case "$cmd" in
+    -h | --help) usage; return 0 ;;
+    export | import) ;;
+    *) usage >&2; die "unknown command '$cmd'; expected export or import" ;;
+  esac
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --nat-address) [ $# -ge 2 ] || die "--nat-address needs a value"; address=$2; shift 2 ;;
+      --out | --in) [ $# -ge 2 ] || die "$1 needs a value"; file=$2; shift 2 ;;
+      *) die "unknown option '$1'" ;;
+    esac
+  done
+  is_ipv4 "$address" || die "--nat-address: got '$address'; expected the NAT interface's IPv4 address, such as 10.0.0.10"
+  command -v conntrack >/dev/null 2>&1 || die "conntrack is not on PATH; install conntrack-tools"
+  if [ "$cmd" = export ]; then
+    if [ -n "$file" ]; then export_flows "$address" >"$file"; else export_flows "$address"; fi
+  else
+    [ -n "$file" ] || file=/dev/stdin
+    [ -r "$file" ] || die "--in: cannot read '$file'"
+    import_flows "$address" "$file"
+  fi
+}
+
+main "$@"

@@ -1,0 +1,92 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/**
+ * assets/boot/conntrack-handoff.sh with a fake conntrack that records its calls: what import
+ * creates from each line, and that it refuses a file with any malformed line before creating
+ * anything. (test/handoff.dataplane.test.ts runs it for real between two NAT hosts.)
+ */
+const SCRIPT = path.join(__dirname, '..', 'assets', 'boot', 'conntrack-handoff.sh');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-'));
+const bin = path.join(dir, 'bin');
+const log = path.join(dir, 'calls.log');
+fs.mkdirSync(bin);
+fs.writeFileSync(path.join(bin, 'conntrack'), '#!/usr/bin/env bash\nprintf \'%s\\n\' "$*" >>"$FAKE_LOG"\n', { mode: 0o755 });
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[], input?: string) {
+  fs.rmSync(log, { force: true });
+  const file = path.join(dir, 'flows.txt');
+  if (input !== undefined) {
+    fs.writeFileSync(file, input);
+  }
+  const result = spawnSync('bash', [SCRIPT, ...args, ...(input !== undefined ? ['--in', file] : [])], {
+    env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log }, encoding: 'utf8', timeout: 20_000,
+  });
+  const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+}
+
+const GOOD = 'tcp 10.0.16.11 40000 198.51.100.20 443 40001 431990 ESTABLISHED\nudp 10.0.16.12 5353 198.51.100.20 53 5353 25 -\n';
+
+describe('conntrack-handoff.sh import', () => {
+  test('creates each flow with its NAT mapping, TCP with its state', () => {
+    const result = run(['import', '--nat-address', '10.0.0.10'], GOOD);
+    expect(result).toMatchObject({ status: 0, stderr: '', stdout: 'conntrack-handoff.sh: 2 flows imported, 0 failed\n' });
+    expect(result.calls).toEqual([
+      '-I -p tcp -s 10.0.16.11 --sport 40000 -d 198.51.100.20 --dport 443 --src-nat 10.0.0.10:40001 --timeout 431990 --state ESTABLISHED -u ASSURED,SEEN_REPLY',
+      '-I -p udp -s 10.0.16.12 --sport 5353 -d 198.51.100.20 --dport 53 --src-nat 10.0.0.10:5353 --timeout 25 -u SEEN_REPLY',
+    ]);
+  });
+
+  test.each([
+    ['a protocol other than tcp or udp', 'icmp 10.0.16.11 1 198.51.100.20 2 3 30 -', "line 2: protocol 'icmp' is not tcp or udp"],
+    ['an address that is not IPv4', 'tcp 10.0.16.256 1 198.51.100.20 2 3 30 ESTABLISHED', "line 2: addresses '10.0.16.256' '198.51.100.20' are not both IPv4"],
+    ['a command in an address', 'tcp $(reboot) 1 198.51.100.20 2 3 30 ESTABLISHED', "line 2: addresses '$(reboot)' '198.51.100.20' are not both IPv4"],
+    ['port 0', 'tcp 10.0.16.11 0 198.51.100.20 2 3 30 ESTABLISHED', "line 2: ports '0' '2' '3' are not all 1-65535"],
+    ['port 65536', 'tcp 10.0.16.11 1 198.51.100.20 2 65536 30 ESTABLISHED', "line 2: ports '1' '2' '65536' are not all 1-65535"],
+    ['a timeout past five days', 'tcp 10.0.16.11 1 198.51.100.20 2 3 432001 ESTABLISHED', "line 2: timeout '432001' is not 0-432000 seconds"],
+    ['an unknown TCP state', 'tcp 10.0.16.11 1 198.51.100.20 2 3 30 OPEN', "line 2: state 'OPEN' is not a TCP state conntrack takes (or '-' for UDP)"],
+    ['a UDP line with a state', 'udp 10.0.16.11 1 198.51.100.20 2 3 30 ESTABLISHED', "line 2: state 'ESTABLISHED' is not a TCP state"],
+    ['too few fields', 'tcp 10.0.16.11 1 198.51.100.20', 'line 2: expected 8 fields, got 4'],
+    ['too many fields', 'tcp 10.0.16.11 1 198.51.100.20 2 3 30 ESTABLISHED extra', 'line 2: more than 8 fields'],
+  ])('refuses a file with %s, and creates nothing', (_name, line, message) => {
+    const result = run(['import', '--nat-address', '10.0.0.10'], `${GOOD.split('\n')[0]}\n${line}\n`);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`conntrack-handoff.sh: error: ${path.join(dir, 'flows.txt')} ${message}`);
+    expect(result.calls).toEqual([]);
+  });
+
+  test('a flow conntrack cannot create fails the import, after trying every one', () => {
+    fs.writeFileSync(path.join(bin, 'conntrack'), '#!/usr/bin/env bash\nprintf \'%s\\n\' "$*" >>"$FAKE_LOG"\n[[ $* != *udp* ]]\n', { mode: 0o755 });
+    const result = run(['import', '--nat-address', '10.0.0.10'], GOOD);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('conntrack-handoff.sh: 1 flows imported, 1 failed\n');
+    expect(result.stderr).toContain('conntrack-handoff.sh: error: 1 of 2 flows could not be created');
+    expect(result.calls).toHaveLength(2);
+    fs.writeFileSync(path.join(bin, 'conntrack'), '#!/usr/bin/env bash\nprintf \'%s\\n\' "$*" >>"$FAKE_LOG"\n', { mode: 0o755 });
+  });
+});
+
+describe('conntrack-handoff.sh arguments', () => {
+  test.each([
+    [['import', '--nat-address', '10.0.0'], "--nat-address: got '10.0.0'; expected the NAT interface's IPv4 address, such as 10.0.0.10"],
+    [['export'], "--nat-address: got ''; expected the NAT interface's IPv4 address"],
+    [['export', '--nat-address'], '--nat-address needs a value'],
+    [['export', '--nat-address', '10.0.0.10', '--bogus'], "unknown option '--bogus'"],
+    [['sync'], "unknown command 'sync'; expected export or import"],
+    [[], 'a command is required: export or import'],
+  ])('%j fails with a message', (args, message) => {
+    const result = run(args);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`conntrack-handoff.sh: error: ${message}`);
+  });
+
+  test('--help prints the usage', () => {
+    const result = run(['--help']);
+    expect(result).toMatchObject({ status: 0 });
+    expect(result.stdout).toContain('conntrack-handoff.sh export --nat-address A [--out FILE]');
+  });
+});
