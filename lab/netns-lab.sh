@@ -140,6 +140,9 @@ move_nat() {
   in_ns "$lab" nat ip link set ens5 netns "$(ns "$lab" nat2)"
   addr "$lab" nat2 ens5 10.0.0.10/24
   in_ns "$lab" nat2 ip route add default via 10.0.0.1
+  # The VPC learns an interface's new place at the attach itself; the lab's router would
+  # otherwise keep a failed ARP entry for the address from the moment the link was away.
+  in_ns "$lab" vpcr ip neigh flush dev pub0
 }
 
 down() {

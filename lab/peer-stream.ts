@@ -5,13 +5,16 @@
  *   peer-stream watch --host H --port P --seconds S [--streams 10] [--idle 1000]
  *
  * The server answers a connection that says `stream` with a numbered line every interval, and
- * one that says `idle` with nothing until it says `ping`, then `pong`.
+ * one that says `idle` with nothing until it says `ping`, then `pong`. On the same UDP port, it
+ * sends a datagram every interval to each address that sent it `hello`.
  *
- * watch opens the streams and the idle connections, prints `ready` once all are open, reads the
- * streams for S seconds, then pings every idle connection (3 s to answer). It prints one JSON
- * line: per kind, how many were open, how many ended by reset, time-out or close, the lines the
- * streams got and their longest pause in ms, and how many idle connections answered.
+ * watch opens the streams, the idle connections and one UDP flow, prints `ready` once all are
+ * open, reads for S seconds, then pings every idle connection (3 s to answer). It prints one
+ * JSON line: per kind, how many were open, how many ended by reset, time-out or close, the lines
+ * the streams got and their longest pause in ms, how many idle connections answered, and the
+ * datagrams the UDP flow got and its longest pause.
  */
+import * as dgram from 'dgram';
 import * as net from 'net';
 import { UsageError, numberOption, orUsage, parseCommandLine } from '../bin/cli';
 
@@ -58,7 +61,39 @@ function serve(): void {
     });
   });
   server.maxConnections = 20_000;
-  server.listen({ port, host: '0.0.0.0', backlog: 4096 }, () => process.stdout.write(`listening on ${port}\n`));
+  const udp = dgram.createSocket('udp4');
+  const peers = new Map<string, { address: string; port: number }>();
+  let sent = 0;
+  udp.on('message', (message, from) => {
+    if (message.toString('utf8') === 'hello') {
+      peers.set(`${from.address}:${from.port}`, { address: from.address, port: from.port });
+    }
+  });
+  setInterval(() => {
+    for (const peer of peers.values()) {
+      udp.send(`${sent++}`, peer.port, peer.address);
+    }
+  }, intervalMs);
+  udp.bind(port, '0.0.0.0', () => {
+    server.listen({ port, host: '0.0.0.0', backlog: 4096 }, () => process.stdout.write(`listening on ${port}\n`));
+  });
+}
+
+/** One UDP flow: says hello, then counts the datagrams that come back and the longest pause. */
+function openUdp(): Promise<{ received: number; longestGapMs: number; last: number; socket: dgram.Socket }> {
+  return new Promise((resolve) => {
+    const flow = { received: 0, longestGapMs: 0, last: Date.now(), socket: dgram.createSocket('udp4') };
+    flow.socket.on('message', () => {
+      const now = Date.now();
+      if (flow.received > 0) {
+        flow.longestGapMs = Math.max(flow.longestGapMs, now - flow.last);
+      }
+      flow.received++;
+      flow.last = now;
+    });
+    flow.socket.on('error', () => undefined);
+    flow.socket.send('hello', port, values.host!, () => resolve(flow));
+  });
 }
 
 type Ending = 'reset' | 'timeout' | 'closed' | 'open';
@@ -109,6 +144,7 @@ async function watch(): Promise<void> {
   for (let i = 0; i < idle; i += 100) {
     idleFlows.push(...await Promise.all(Array.from({ length: Math.min(100, idle - i) }, () => open('idle'))));
   }
+  const udpFlow = await openUdp();
   process.stderr.write('ready\n');
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const now = Date.now();
@@ -116,14 +152,18 @@ async function watch(): Promise<void> {
     // A stream still silent at the end has paused since its last line.
     f.longestGapMs = Math.max(f.longestGapMs, now - f.last);
   }
+  udpFlow.longestGapMs = Math.max(udpFlow.longestGapMs, now - udpFlow.last);
   for (const f of idleFlows.filter((x) => x.ended === 'open')) {
     f.socket.write('ping\n');
   }
   await new Promise((r) => setTimeout(r, 3000));
   const report = {
-    streams: { ...summary(streamFlows), lines: streamFlows.reduce((n, f) => n + f.lines, 0), longestGapMs: Math.max(0, ...streamFlows.map((f) => f.longestGapMs)) },
+    streams: { ...summary(streamFlows), lines: streamFlows.reduce((n, f) => n + f.lines, 0), longestGapMs: Math.max(0, ...streamFlows.map((f) => f.longestGapMs)),
+      slowest: streamFlows.filter((f) => f.longestGapMs >= 2000).map((f) => ({ port: f.socket.localPort, lines: f.lines, gapMs: f.longestGapMs })) },
     idle: { ...summary(idleFlows), answered: idleFlows.filter((f) => f.answered).length },
+    udp: { received: udpFlow.received, longestGapMs: udpFlow.longestGapMs },
   };
+  udpFlow.socket.close();
   process.stdout.write(`${JSON.stringify(report)}\n`);
   for (const f of [...streamFlows, ...idleFlows]) {
     f.socket.destroy();

@@ -12,18 +12,24 @@ const SCRIPT = path.join(__dirname, '..', 'assets', 'boot', 'conntrack-handoff.s
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-'));
 const bin = path.join(dir, 'bin');
 const log = path.join(dir, 'calls.log');
+const sysctl = path.join(dir, 'sys');
 fs.mkdirSync(bin);
+fs.mkdirSync(path.join(sysctl, 'net', 'ipv4'), { recursive: true });
 fs.writeFileSync(path.join(bin, 'conntrack'), '#!/usr/bin/env bash\nprintf \'%s\\n\' "$*" >>"$FAKE_LOG"\n', { mode: 0o755 });
+// nft records its arguments, and what it was given to load, as one line.
+fs.writeFileSync(path.join(bin, 'nft'), '#!/usr/bin/env bash\nprintf \'nft %s\\n\' "$*" >>"$FAKE_LOG"\nif [ "$*" = "-f -" ]; then printf \'nft< %s\\n\' "$(tr -s \'\\t\\n\' \'  \')" >>"$FAKE_LOG"; fi\n', { mode: 0o755 });
+const forwarding = path.join(sysctl, 'net', 'ipv4', 'ip_forward');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function run(args: string[], input?: string) {
   fs.rmSync(log, { force: true });
+  fs.writeFileSync(forwarding, '0\n');
   const file = path.join(dir, 'flows.txt');
   if (input !== undefined) {
     fs.writeFileSync(file, input);
   }
   const result = spawnSync('bash', [SCRIPT, ...args, ...(input !== undefined ? ['--in', file] : [])], {
-    env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log }, encoding: 'utf8', timeout: 20_000,
+    env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log, NAT_SYSCTL_ROOT: sysctl }, encoding: 'utf8', timeout: 20_000,
   });
   const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
@@ -32,10 +38,14 @@ function run(args: string[], input?: string) {
 const GOOD = 'tcp 10.0.16.11 40000 198.51.100.20 443 40001 431990 ESTABLISHED\nudp 10.0.16.12 5353 198.51.100.20 53 5353 25 -\n';
 
 describe('conntrack-handoff.sh import', () => {
-  test('creates each flow with its NAT mapping, TCP with its state', () => {
+  test('readies the host for those flows only, then creates each with its NAT mapping, TCP with its state', () => {
     const result = run(['import', '--nat-address', '10.0.0.10'], GOOD);
     expect(result).toMatchObject({ status: 0, stderr: '', stdout: 'conntrack-handoff.sh: 2 flows imported, 0 failed\n' });
+    expect(fs.readFileSync(forwarding, 'utf8')).toBe('1\n');
     expect(result.calls).toEqual([
+      'nft -f -',
+      'nft< table ip nat_instance_handoff delete table ip nat_instance_handoff table ip nat_instance_handoff { chain forward { type filter hook forward priority filter; policy drop; ' +
+        'ct state established,related accept } chain postrouting { type nat hook postrouting priority srcnat; policy accept; } } ',
       '-I -p tcp -s 10.0.16.11 --sport 40000 -d 198.51.100.20 --dport 443 --src-nat 10.0.0.10:40001 --timeout 431990 --state ESTABLISHED -u ASSURED,SEEN_REPLY',
       '-I -p udp -s 10.0.16.12 --sport 5353 -d 198.51.100.20 --dport 53 --src-nat 10.0.0.10:5353 --timeout 25 -u SEEN_REPLY',
     ]);
@@ -57,6 +67,7 @@ describe('conntrack-handoff.sh import', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`conntrack-handoff.sh: error: ${path.join(dir, 'flows.txt')} ${message}`);
     expect(result.calls).toEqual([]);
+    expect(fs.readFileSync(forwarding, 'utf8')).toBe('0\n');
   });
 
   test('a flow conntrack cannot create fails the import, after trying every one', () => {
@@ -65,8 +76,14 @@ describe('conntrack-handoff.sh import', () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('conntrack-handoff.sh: 1 flows imported, 1 failed\n');
     expect(result.stderr).toContain('conntrack-handoff.sh: error: 1 of 2 flows could not be created');
-    expect(result.calls).toHaveLength(2);
+    expect(result.calls.filter((c) => c.startsWith('-I'))).toHaveLength(2);
     fs.writeFileSync(path.join(bin, 'conntrack'), '#!/usr/bin/env bash\nprintf \'%s\\n\' "$*" >>"$FAKE_LOG"\n', { mode: 0o755 });
+  });
+});
+
+describe('conntrack-handoff.sh finish', () => {
+  test('removes the handoff table, once configure-nat.sh has put the NAT\'s rules in', () => {
+    expect(run(['finish'])).toMatchObject({ status: 0, calls: ['nft delete table ip nat_instance_handoff'] });
   });
 });
 
@@ -76,8 +93,9 @@ describe('conntrack-handoff.sh arguments', () => {
     [['export'], "--nat-address: got ''; expected the NAT interface's IPv4 address"],
     [['export', '--nat-address'], '--nat-address needs a value'],
     [['export', '--nat-address', '10.0.0.10', '--bogus'], "unknown option '--bogus'"],
-    [['sync'], "unknown command 'sync'; expected export or import"],
-    [[], 'a command is required: export or import'],
+    [['sync'], "unknown command 'sync'; expected export, import or finish"],
+    [[], 'a command is required: export, import or finish'],
+    [['finish', '--nat-address', '10.0.0.10'], 'finish takes no options'],
   ])('%j fails with a message', (args, message) => {
     const result = run(args);
     expect(result.status).toBe(1);

@@ -5,19 +5,28 @@
 #
 #   conntrack-handoff.sh export --nat-address A [--out FILE]
 #   conntrack-handoff.sh import --nat-address A [--in FILE]
+#   conntrack-handoff.sh finish
 #
 # export writes one line per flow this NAT masquerades (its reply goes to the NAT address A):
 #   PROTO SRC SPORT DST DPORT NATPORT TIMEOUT STATE
 # import checks every line, refuses the whole file if one is malformed, and creates each flow's
-# entry with its mapping (conntrack -I ... --src-nat A:NATPORT). Without it, the new instance
-# knows none of the flows: replies from the internet are dropped until the private host sends,
-# and a flow whose port the NAT had changed is reset (README, "Planned replacement").
+# entry with its mapping (conntrack -I ... --src-nat A:NATPORT). It runs before the interface
+# arrives, and first makes the host ready to carry those flows, and only those, the moment it
+# does: forwarding on, a NAT hook (without one, a reply to A would be delivered to the host
+# itself and answered with a reset), and a forward chain that passes established flows only.
+# finish removes that table once configure-nat.sh has put the NAT's own rules in.
+# Without the handoff, the new instance knows none of the flows: replies from the internet are
+# dropped until the private host sends, and a flow whose port the NAT had changed is reset
+# (README, "Planned replacement").
 set -euo pipefail
 
 readonly PROG=${0##*/}
 # How long an imported TCP entry lives before traffic refreshes it: the kernel's default for
 # established TCP is 5 days, and a flow that is still alive refreshes it with its next packet.
 readonly MAX_TIMEOUT=432000
+readonly HANDOFF_TABLE=nat_instance_handoff
+# Overridable so that tests can point the script at a fake /proc/sys.
+SYSCTL_ROOT=${NAT_SYSCTL_ROOT:-/proc/sys}
 
 die() {
   printf '%s: error: %s\n' "$PROG" "$*" >&2
@@ -67,6 +76,25 @@ line_problem() {
   esac
 }
 
+# Until configure-nat.sh runs, the imported flows pass and nothing else does.
+prepare_host() {
+  command -v nft >/dev/null 2>&1 || die "nft is not on PATH; install nftables"
+  nft -f - <<EOF || die "nft could not load the $HANDOFF_TABLE table"
+table ip $HANDOFF_TABLE
+delete table ip $HANDOFF_TABLE
+table ip $HANDOFF_TABLE {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+	}
+}
+EOF
+  printf '1\n' >"$SYSCTL_ROOT/net/ipv4/ip_forward" || die "cannot turn IPv4 forwarding on"
+}
+
 import_flows() {
   local address=$1 file=$2 n=0 created=0 failed=0 problem line
   local -a lines=() fields
@@ -80,6 +108,7 @@ import_flows() {
     problem=$(line_problem "${fields[@]}")
     [ -z "$problem" ] || die "$file line $n: $problem"
   done
+  prepare_host
   for line in "${lines[@]}"; do
     read -r -a fields <<<"$line"
     local -a args=(-I -p "${fields[0]}" -s "${fields[1]}" --sport "${fields[2]}" -d "${fields[3]}" --dport "${fields[4]}"
@@ -94,13 +123,18 @@ import_flows() {
 }
 
 main() {
-  [ $# -gt 0 ] || { usage >&2; die "a command is required: export or import"; }
+  [ $# -gt 0 ] || { usage >&2; die "a command is required: export, import or finish"; }
   local cmd=$1 address="" file=""
   shift
   case "$cmd" in
     -h | --help) usage; return 0 ;;
     export | import) ;;
-    *) usage >&2; die "unknown command '$cmd'; expected export or import" ;;
+    finish)
+      [ $# -eq 0 ] || die "finish takes no options"
+      nft delete table ip "$HANDOFF_TABLE" 2>/dev/null || true
+      return 0
+      ;;
+    *) usage >&2; die "unknown command '$cmd'; expected export, import or finish" ;;
   esac
   while [ $# -gt 0 ]; do
     case "$1" in
