@@ -485,7 +485,10 @@ async function main(): Promise<void> {
     restoreHostTable?.();
     bench.tearDown();
   };
-  process.once('SIGINT', () => { cleanUp(); process.exit(130); });
+  // Every way a run is stopped puts the host's conntrack table back (see --nano-table).
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    process.once(signal, () => { cleanUp(); process.exit(code); });
+  }
   try {
     await bench.setUp();
     const results = await measure(bench);

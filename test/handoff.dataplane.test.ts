@@ -78,7 +78,7 @@ describeLab('planned replacement: conntrack handoff between two NAT hosts', () =
     const { report, moved, imported } = await replaceUnderLoad(true);
     // 1,010 TCP flows and the UDP one, each with its own entry, moved and imported.
     expect(moved).toBeGreaterThanOrEqual(1011);
-    expect(imported).toBe(`conntrack-handoff.sh: ${moved} flows imported, 0 failed`);
+    expect(imported).toBe(`conntrack-handoff.sh: ${moved} flows imported, 0 already present, 0 failed`);
     expect(report.idle).toEqual({ opened: 1000, reset: 0, timeout: 0, closed: 0, answered: 1000 });
     expect(report.streams).toMatchObject({ opened: 10, reset: 0, timeout: 0, closed: 0 });
     process.stderr.write(`handoff: ${1010 - report.idle.reset - report.streams.reset} of 1010 connections kept, longest stream pause ` +

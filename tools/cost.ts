@@ -148,6 +148,9 @@ export function sustainedGbps(instanceType: string, bandwidth: BandwidthTable): 
   }
   const type = parseInstanceType('instanceType', instanceType);
   const vcpus = type.burstable && type.size === 'medium' ? 2 : VCPUS[type.size];
+  if (vcpus === undefined) {
+    throw new Error(`no vCPU count for size ${type.size} in tools/cost.ts; add it before sizing ${instanceType}`);
+  }
   const gatewayCap = vcpus >= 32 ? Math.max(5, figures.baseline / 2) : 5;
   return Math.min(figures.baseline, gatewayCap);
 }
@@ -234,6 +237,9 @@ function main(): number {
   });
   const prices = loadPrices();
   const bandwidth = loadBandwidth();
+  if (!prices.regions[values.region]) {
+    throw new UsageError(`--region: got '${values.region}'; expected one of the regions in cost/prices.json: ${Object.keys(prices.regions).join(', ')}`);
+  }
   if (values.sizes) {
     process.stdout.write(formatLadder(sizingLadder(values.region, prices, bandwidth), values.region, bandwidth, prices));
     return 0;
@@ -264,7 +270,8 @@ function main(): number {
         `(the most is ${Math.max(...sizedTypes(values.region, prices, bandwidth).map((t) => t.sustained))} Gbit/s): split the traffic over more NATs`);
     }
     const configured = String(props.instanceType ?? SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE);
-    if (values.context.some((pair) => pair.startsWith('instanceType='))) {
+    // An instance type the user chose (in cdk.json or with -c) is judged, never replaced.
+    if (props.instanceType !== undefined) {
       const carries = sustainedGbps(configured, bandwidth);
       sizing = carries === undefined
         ? `${configured} has no published bandwidth in cost/bandwidth.json; priced as asked.\n`

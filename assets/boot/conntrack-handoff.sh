@@ -7,8 +7,10 @@
 #   conntrack-handoff.sh import --nat-address A [--in FILE]
 #   conntrack-handoff.sh finish
 #
-# export writes one line per flow this NAT masquerades (its reply goes to the NAT address A):
+# export writes one line per flow this NAT masquerades (its reply goes to the NAT address A, and
+# it did not start on the host itself), in states import takes; it counts those it skips:
 #   PROTO SRC SPORT DST DPORT NATPORT TIMEOUT STATE
+# STATE is the TCP state, or for UDP `replied` or `unreplied`.
 # import checks every line, refuses the whole file if one is malformed, and creates each flow's
 # entry with its mapping (conntrack -I ... --src-nat A:NATPORT). It runs before the interface
 # arrives, and first makes the host ready to carry those flows, and only those, the moment it
@@ -45,20 +47,32 @@ is_ipv4() {
 
 is_port() { [[ $1 =~ ^[1-9][0-9]{0,4}$ ]] && [ "$1" -le 65535 ]; }
 
-# The flows of conntrack -L whose reply goes to the NAT address, as export lines.
+# What an imported TCP flow is marked: it has seen replies, and stays until it ends.
+readonly TCP_STATUS=ASSURED,SEEN_REPLY
+readonly TCP_STATES='ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT CLOSE_WAIT LAST_ACK TIME_WAIT CLOSE'
+
+# The flows of conntrack -L whose reply goes to the NAT address, as export lines; the count of
+# those skipped (the host's own, or in a state import does not take) goes to stderr.
 export_flows() {
-  local address=$1 proto
+  local address=$1 proto listing
   for proto in tcp udp; do
-    conntrack -L -p "$proto" --reply-dst "$address" 2>/dev/null | awk -v proto="$proto" '
+    listing=$(conntrack -L -p "$proto" --reply-dst "$address" 2>&1 >/dev/null | grep -v 'flow entries have been shown' || true)
+    [ -z "$listing" ] || die "conntrack -L -p $proto failed: $listing"
+    conntrack -L -p "$proto" --reply-dst "$address" 2>/dev/null | awk -v proto="$proto" -v self="$address" -v states="$TCP_STATES" '
+      BEGIN { split(states, list, " "); for (i in list) allowed[list[i]] = 1 }
       {
-        timeout = $3; state = (proto == "tcp") ? $4 : "-"; n = 0
+        timeout = $3; n = 0; unreplied = 0
         for (i = 1; i <= NF; i++) {
+          if ($i == "[UNREPLIED]") unreplied = 1
           split($i, kv, "=")
           if (kv[1] == "src" || kv[1] == "dst" || kv[1] == "sport" || kv[1] == "dport") { n++; v[kv[1] n] = kv[2] }
         }
         # original: src1 dst2 sport3 dport4; reply: src5 dst6 sport7 dport8
+        state = (proto == "tcp") ? $4 : (unreplied ? "unreplied" : "replied")
+        if (v["src1"] == self || (proto == "tcp" && !(state in allowed))) { skipped++; next }
         print proto, v["src1"], v["sport3"], v["dst2"], v["dport4"], v["dport8"], timeout, state
-      }'
+      }
+      END { if (skipped) printf "%s: skipped %d %s entries (the host\047s own, or in a state import does not take)\n", "conntrack-handoff.sh", skipped, proto > "/dev/stderr" }'
   done
 }
 
@@ -70,10 +84,11 @@ line_problem() {
   if ! { is_ipv4 "$src" && is_ipv4 "$dst"; }; then echo "addresses '$src' '$dst' are not both IPv4"; return; fi
   if ! { is_port "$sport" && is_port "$dport" && is_port "$natport"; }; then echo "ports '$sport' '$dport' '$natport' are not all 1-65535"; return; fi
   if ! { [[ $timeout =~ ^[0-9]{1,6}$ ]] && [ "$timeout" -le "$MAX_TIMEOUT" ]; }; then echo "timeout '$timeout' is not 0-$MAX_TIMEOUT seconds"; return; fi
-  case "$proto:$state" in
-    tcp:ESTABLISHED | tcp:SYN_SENT | tcp:SYN_RECV | tcp:FIN_WAIT | tcp:CLOSE_WAIT | tcp:LAST_ACK | tcp:TIME_WAIT | tcp:CLOSE | udp:-) ;;
-    *) echo "state '$state' is not a TCP state conntrack takes (or '-' for UDP)" ;;
-  esac
+  if [ "$proto" = udp ]; then
+    [[ $state == replied || $state == unreplied ]] || echo "state '$state' is not replied or unreplied, as a UDP flow's is"
+  elif [[ " $TCP_STATES " != *" $state "* ]]; then
+    echo "state '$state' is not a TCP state conntrack takes ($TCP_STATES)"
+  fi
 }
 
 # Until configure-nat.sh runs, the imported flows pass and nothing else does.
@@ -109,17 +124,41 @@ import_flows() {
     [ -z "$problem" ] || die "$file line $n: $problem"
   done
   prepare_host
+  local present=0 first_error="" output
   for line in "${lines[@]}"; do
     read -r -a fields <<<"$line"
     local -a args=(-I -p "${fields[0]}" -s "${fields[1]}" --sport "${fields[2]}" -d "${fields[3]}" --dport "${fields[4]}"
       --src-nat "$address:${fields[5]}" --timeout "${fields[6]}")
-    local status=SEEN_REPLY
-    if [ "${fields[0]}" = tcp ]; then args+=(--state "${fields[7]}"); status=ASSURED,$status; fi
-    args+=(-u "$status")
-    if conntrack "${args[@]}" >/dev/null 2>&1; then created=$((created + 1)); else failed=$((failed + 1)); fi
+    case "${fields[0]}:${fields[7]}" in
+      tcp:*) args+=(--state "${fields[7]}" -u "$TCP_STATUS") ;;
+      udp:replied) args+=(-u SEEN_REPLY) ;;
+      *) ;;
+    esac
+    if output=$(conntrack "${args[@]}" 2>&1); then
+      created=$((created + 1))
+    elif [[ $output == *"File exists"* ]]; then
+      # Imported before (a second pass for the flows opened since the first): nothing to do.
+      present=$((present + 1))
+    else
+      failed=$((failed + 1))
+      [ -n "$first_error" ] || first_error="line ${fields[*]}: ${output##*: }"
+    fi
   done
-  printf '%s: %d flows imported, %d failed\n' "$PROG" "$created" "$failed"
-  [ "$failed" -eq 0 ] || die "$failed of ${#lines[@]} flows could not be created"
+  printf '%s: %d flows imported, %d already present, %d failed\n' "$PROG" "$created" "$present" "$failed"
+  [ "$failed" -eq 0 ] || die "$failed of ${#lines[@]} flows could not be created; the first: $first_error"
+}
+
+# Removes the handoff's table once configure-nat.sh has put the NAT's own rules in; without them
+# the host would forward everything, untranslated, so it turns forwarding off and fails instead.
+finish() {
+  local output
+  if ! nft list table ip nat_instance >/dev/null 2>&1; then
+    printf '0\n' >"$SYSCTL_ROOT/net/ipv4/ip_forward" || true
+    die "configure-nat.sh has not loaded the NAT's rules (no nft table ip nat_instance); forwarding is now off"
+  fi
+  if ! output=$(nft delete table ip "$HANDOFF_TABLE" 2>&1) && [[ $output != *"No such file or directory"* ]]; then
+    die "nft could not delete the $HANDOFF_TABLE table: $output"
+  fi
 }
 
 main() {
@@ -131,7 +170,8 @@ main() {
     export | import) ;;
     finish)
       [ $# -eq 0 ] || die "finish takes no options"
-      nft delete table ip "$HANDOFF_TABLE" 2>/dev/null || true
+      command -v nft >/dev/null 2>&1 || die "nft is not on PATH; install nftables"
+      finish
       return 0
       ;;
     *) usage >&2; die "unknown command '$cmd'; expected export, import or finish" ;;
@@ -146,7 +186,13 @@ main() {
   is_ipv4 "$address" || die "--nat-address: got '$address'; expected the NAT interface's IPv4 address, such as 10.0.0.10"
   command -v conntrack >/dev/null 2>&1 || die "conntrack is not on PATH; install conntrack-tools"
   if [ "$cmd" = export ]; then
-    if [ -n "$file" ]; then export_flows "$address" >"$file"; else export_flows "$address"; fi
+    if [ -n "$file" ]; then
+      # Written whole or not at all: an empty file would import as "0 flows".
+      export_flows "$address" >"$file.partial"
+      mv "$file.partial" "$file"
+    else
+      export_flows "$address"
+    fi
   else
     [ -n "$file" ] || file=/dev/stdin
     [ -r "$file" ] || die "--in: cannot read '$file'"
