@@ -238,7 +238,7 @@ size_conntrack() {
 # otherwise searches from a random start; not fully-random (iptables' --random-fully), which
 # searches for every flow. With one public address, 55,000 concurrent connections to one
 # destination address and port, a NAT gateway's documented figure per address, are held with no
-# failed connection and no conntrack drop either way. At 60,000 (93% of the 64,512 ports) both
+# failed connection either way (and 0 or 1 clash a run: a first packet dropped, then resent). At 60,000 (93% of the 64,512 ports) both
 # lose flows, as the kernel's bounded port search gives up: 0 to 424 failed in the runs of this
 # work with the default, 84 to 282 with fully-random, which also clashed more. It buys nothing at
 # the limit, so the default stays (test/configure-nat.scale.dataplane.test.ts, npm run bench).
