@@ -67,7 +67,12 @@ describeLab('planned replacement: conntrack handoff between two NAT hosts', () =
     lab.script('move-nat', lab.name);
     expect(lab.configureNat(['--vpc-cidr', VPC_CIDR], {}, 'nat2')).toMatchObject({ status: 0 });
     if (handoff) {
+      // Left behind, the handoff's table would block new flows: configure-nat.sh's check says so
+      // until finish removes it (the two scripts agree on its name).
+      const check = () => lab.configureNat(['--vpc-cidr', VPC_CIDR, '--check'], {}, 'nat2');
+      expect(check()).toMatchObject({ status: 1, stderr: expect.stringContaining('the handoff table nat_instance_handoff is still loaded') });
       expect(lab.run('nat2', ['bash', CONNTRACK_HANDOFF, 'finish'])).toMatchObject({ status: 0 });
+      expect(check()).toMatchObject({ status: 0 });
     }
     process.stderr.write(`interface moved and NAT configured in ${Date.now() - moveStarted} ms\n`);
     await done;

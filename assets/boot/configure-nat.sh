@@ -436,6 +436,18 @@ matches_record() {
   fi
 }
 
+# The table conntrack-handoff.sh loads on a replacing instance until its finish: it passes
+# established flows only, so left behind it would block every new flow while these rules look
+# right. Checked in --check only, since this script runs while the handoff still holds it.
+readonly HANDOFF_TABLE=nat_instance_handoff
+
+no_handoff_left() {
+  if has nft && nft list table ip "$HANDOFF_TABLE" >/dev/null 2>&1; then
+    printf '%s: error: the handoff table %s is still loaded, which passes established flows only; run conntrack-handoff.sh finish\n' "$PROG" "$HANDOFF_TABLE" >&2
+    return 1
+  fi
+}
+
 # Reads the state back from the kernel: a NAT that is not in place must never report success.
 verify() {
   local cidr listing bypass chain problems=()
@@ -508,7 +520,7 @@ main() {
   resolve_egress_interface
   resolve_backend
   if [ "$CHECK_ONLY" = true ]; then
-    if ! verify || ! matches_record; then exit 1; fi
+    if ! verify || ! matches_record || ! no_handoff_left; then exit 1; fi
   else
     APPLYING=true
     trap rollback_on_failure EXIT
