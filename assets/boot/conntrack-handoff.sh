@@ -54,11 +54,17 @@ readonly TCP_STATES='ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT CLOSE_WAIT LAST_ACK 
 # The flows of conntrack -L whose reply goes to the NAT address, as export lines; the count of
 # those skipped (the host's own, or in a state import does not take) goes to stderr.
 export_flows() {
-  local address=$1 proto listing
+  local address=$1 proto listing errors
+  errors=$(mktemp)
   for proto in tcp udp; do
-    listing=$(conntrack -L -p "$proto" --reply-dst "$address" 2>&1 >/dev/null | grep -v 'flow entries have been shown' || true)
-    [ -z "$listing" ] || die "conntrack -L -p $proto failed: $listing"
-    conntrack -L -p "$proto" --reply-dst "$address" 2>/dev/null | awk -v proto="$proto" -v self="$address" -v states="$TCP_STATES" '
+    # One listing per protocol; conntrack reports its count, or its failure, on stderr.
+    if ! listing=$(conntrack -L -p "$proto" --reply-dst "$address" 2>"$errors"); then
+      listing=$(cat "$errors")
+      rm -f "$errors"
+      die "conntrack -L -p $proto failed: $listing"
+    fi
+    [ -n "$listing" ] || continue
+    printf '%s\n' "$listing" | awk -v proto="$proto" -v self="$address" -v states="$TCP_STATES" '
       BEGIN { split(states, list, " "); for (i in list) allowed[list[i]] = 1 }
       {
         timeout = $3; n = 0; unreplied = 0
@@ -74,6 +80,7 @@ export_flows() {
       }
       END { if (skipped) printf "%s: skipped %d %s entries (the host\047s own, or in a state import does not take)\n", "conntrack-handoff.sh", skipped, proto > "/dev/stderr" }'
   done
+  rm -f "$errors"
 }
 
 # Checks one export line; prints why it is malformed, or nothing.
