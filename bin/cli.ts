@@ -71,3 +71,16 @@ export function runTool(name: string, usage: string, main: () => number | Promis
       process.exit(failure);
     });
 }
+
+/**
+ * A text table: each column as wide as its widest cell, two spaces apart, no trailing spaces.
+ * Columns listed in `rightAligned` pad on the left (amounts); `rule` puts dashes under the header.
+ */
+export function tableLines(rows: readonly string[][], options: { rightAligned?: readonly number[]; rule?: boolean } = {}): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) => r.map((c, i) => (options.rightAligned?.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
+  if (options.rule) {
+    lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  return lines;
+}

@@ -5,6 +5,7 @@ import {
   DescribeAddressesCommand, DescribeNetworkInterfacesCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client, IpRange, SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { Cidr, cidrWithin, readCidr } from '../assets/cidr';
+import { tableLines } from './cli';
 import { BOOT_TIMEOUT_TAG, DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, NAT_GROUP_TAG, SERVED_SOURCE_RULE } from '../assets/contract';
 import { NatHealth, NatState, WatchdogConfig, assessNat, planRoutes } from '../assets/watchdog/decide';
 import { Caller, observe } from '../assets/watchdog/index';
@@ -220,9 +221,7 @@ export function formatReport(report: DoctorReport): string {
       z.routes.map((r) => `${r.routeTableId} ${r.state}${['failed-over', 'bypass', 'manual'].includes(r.placement) ? ` (${r.placement})` : ''}`).join(', ') || '-',
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
-  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  const lines = tableLines(rows, { rule: true });
   const failedOver = report.zones.flatMap((z) => z.routes).filter((r) => r.placement === 'failed-over');
   lines.push('', `VPC ${report.vpcId}: ${report.zones.length} NAT(s), ${failedOver.length} route table(s) failed over`);
   if (report.problems.length === 0) {

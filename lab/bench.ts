@@ -25,7 +25,7 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { UsageError, numberOption, orUsage, parseCommandLine } from '../bin/cli';
+import { UsageError, numberOption, orUsage, parseCommandLine, tableLines } from '../bin/cli';
 import { ChartRow, benchChart } from './chart';
 import { ClientReport, FULL_PATH, INTERNET_HOST, Lab, ROOT, labUnavailableReason } from './lab';
 import { NatSetUp, OURS, SET_UPS, applySetUp, probeCases } from './peers';
@@ -467,8 +467,7 @@ function table(results: SetUpResult[]): string {
       r.cases.translates ? r.oneDestination.maxHeld.toLocaleString('en-US') : '–',
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return tableLines(rows).join('\n');
 }
 
 async function main(): Promise<void> {

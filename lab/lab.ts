@@ -125,29 +125,31 @@ export class Lab {
     return this.run(host, ['bash', CONFIGURE_NAT, ...args], { env: { NAT_RUN_DIR: runDir, ...env } });
   }
 
-  /** Starts a long-running lab tool on a host; its output is collected, and it is killed with the lab. */
-  spawnTool(host: string, script: string, args: string[]): ChildProcess {
+  /**
+   * Starts a long-running lab tool (lab/SCRIPT) on a host, killed with the lab, and waits until it
+   * prints `until` on the stream `from`. Its standard error is piped, or passed through.
+   */
+  async startTool(host: string, script: string, args: string[],
+    { until = 'listening', from = 'stdout', timeoutMs = 15_000, stderr = 'pipe' }: { until?: string; from?: 'stdout' | 'stderr'; timeoutMs?: number; stderr?: 'pipe' | 'inherit' } = {}): Promise<ChildProcess> {
     const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'sh', '-c', WITH_FD_LIMIT, 'tool', 'node', '--import', 'tsx',
-      path.join(ROOT, 'lab', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      path.join(ROOT, 'lab', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', stderr] });
     this.servers.push(child);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${script} on ${host} did not print '${until}' in ${timeoutMs / 1000} s`)), timeoutMs);
+      child[from]!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes(until)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`${script} on ${host} exited with ${code}`)));
+    });
     return child;
   }
 
   /** Starts peer-server on a host and waits until it listens; `workers` processes share the port. */
   async startServer(host: string, port: number, log: string, workers = 1): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'sh', '-c', WITH_FD_LIMIT, 'server', 'node', '--import', 'tsx',
-      path.join(ROOT, 'lab', 'peer-server.ts'), '--port', String(port), '--log', log, '--workers', String(workers)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    this.servers.push(child);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`peer-server on ${host} did not start in 15 s`)), 15_000);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('listening')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`peer-server on ${host} exited with ${code}`)));
-    });
+    await this.startTool(host, 'peer-server.ts', ['--port', String(port), '--log', log, '--workers', String(workers)], { stderr: 'inherit' });
   }
 
   /** What reached a server: one entry per connection. */

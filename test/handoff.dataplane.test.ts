@@ -31,24 +31,19 @@ describeLab('planned replacement: conntrack handoff between two NAT hosts', () =
     lab = new Lab(`handoff${process.env.JEST_WORKER_ID ?? '0'}`);
     lab.up();
     expect(lab.configureNat(['--vpc-cidr', VPC_CIDR])).toMatchObject({ status: 0 });
-    const server = lab.spawnTool('inet', 'peer-stream.ts', ['serve', '--port', String(PORT), '--interval-ms', '50']);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('peer-stream serve did not start in 15 s')), 15_000);
-      server.stdout!.on('data', (c: Buffer) => { if (c.toString().includes('listening')) { clearTimeout(timer); resolve(); } });
-    });
+    await lab.startTool('inet', 'peer-stream.ts', ['serve', '--port', String(PORT), '--interval-ms', '50']);
   });
   afterEach(() => lab.down());
 
   /** Opens the flows, replaces the NAT (with or without the handoff), and reports what the flows saw. */
   async function replaceUnderLoad(handoff: boolean): Promise<{ report: WatchReport; moved: number; imported: string }> {
-    const watcher = lab.spawnTool('priv1', 'peer-stream.ts', ['watch', '--host', INTERNET_HOST, '--port', String(PORT), '--seconds', String(WATCH_SECONDS), '--streams', '10', '--idle', '1000']);
+    // It prints `ready` once its flows are open, and its report when it ends.
+    const watcher = await lab.startTool('priv1', 'peer-stream.ts',
+      ['watch', '--host', INTERNET_HOST, '--port', String(PORT), '--seconds', String(WATCH_SECONDS), '--streams', '10', '--idle', '1000'],
+      { until: 'ready', from: 'stderr', timeoutMs: 30_000 });
     let stdout = '';
     watcher.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
     const done = new Promise<void>((resolve) => watcher.on('close', () => resolve()));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('peer-stream watch did not open its flows in 30 s')), 30_000);
-      watcher.stderr!.on('data', (c: Buffer) => { if (c.toString().includes('ready')) { clearTimeout(timer); resolve(); } });
-    });
     await new Promise((r) => setTimeout(r, 1000));
 
     const state = path.join(lab.dir, 'flows.txt');

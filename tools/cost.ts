@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { NatInstanceStack, SelfHealingNatProvider } from '../lib';
-import { UsageError, numberOption, parseCommandLine, runTool } from '../bin/cli';
+import { UsageError, numberOption, parseCommandLine, runTool, tableLines } from '../bin/cli';
 import { parseInstanceType } from '../lib/instance-types';
 import { configFromContext } from '../bin/app-config';
 import { bundleWatchdog } from './build';
@@ -197,8 +197,7 @@ export function formatCost(report: CostReport, input: CostInput): string {
   const rows = [['monthly, ' + input.region, 'NAT instances', 'NAT gateways'],
     ...report.lines.map((l) => [l.item, `$${l.natInstance.toFixed(2)}`, `$${l.natGateway.toFixed(2)}`]),
     ['total', `$${report.natInstanceTotal.toFixed(2)}`, `$${report.natGatewayTotal.toFixed(2)}`]];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const text = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
+  const text = tableLines(rows, { rightAligned: [1, 2] }).join('\n');
   const ratio = report.natGatewayTotal > 0 ? report.natInstanceTotal / report.natGatewayTotal : 0;
   const percent = ratio * 100 >= 1 ? (ratio * 100).toFixed(0) : (ratio * 100).toPrecision(1);
   return `${text}\n\nNAT instances cost ${percent}% of NAT gateways at ${input.gbPerMonth} GB a month, ` +
@@ -222,8 +221,7 @@ NAT gateways for the same zones, from cost/prices.json and cost/bandwidth.json.
 function formatLadder(ladder: SizedType[], region: string, bandwidth: BandwidthTable, prices: PriceTable): string {
   const rows = [['type', 'baseline Gbit/s', 'burst Gbit/s', 'for good via internet gateway', `monthly, ${region}`],
     ...ladder.map((t) => [t.instanceType, String(t.baseline), String(t.burst), String(t.sustained), `$${t.monthly.toFixed(2)}`])];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n')}\n\n` +
+  return `${tableLines(rows).join('\n')}\n\n` +
     `Instance hours only; bandwidth of ${bandwidth.date}, prices of ${prices.date} (cost/bandwidth.json, cost/prices.json).\n`;
 }
 
