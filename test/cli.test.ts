@@ -1,4 +1,5 @@
 import { execFile } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
 import { UsageError, numberOption, parseCommandLine } from '../bin/cli';
@@ -101,4 +102,32 @@ describe('numberOption and parseCommandLine', () => {
     expect(() => parseCommandLine('Usage: t', { port: { type: 'string' } }, ['stray'])).toThrow(UsageError);
     expect(parseCommandLine('Usage: t', { port: { type: 'string' } }, ['--port', '80'])).toEqual({ port: '80' });
   });
+});
+
+describe('npm run build -- --bundles-only', () => {
+  // The app's synth rebuilds the watchdog's bundle while other suites synthesize from it; a
+  // rebuild that emptied the directory first once failed a suite beside it in CI.
+  test('replaces the watchdog bundle in place: a reader polling the directory always finds index.js alone', async () => {
+    const dir = path.join(ROOT, 'dist', 'watchdog');
+    const seen = new Set<string>();
+    let polls = 0;
+    let done = false;
+    const builds = (async () => {
+      for (let i = 0; i < 3; i++) {
+        const result = await run('tools/build.ts', '--bundles-only');
+        expect(result.status).toBe(0);
+      }
+    })().finally(() => {
+      done = true;
+    });
+    const deadline = Date.now() + 60_000;
+    while (!done && Date.now() < deadline) {
+      seen.add(fs.readdirSync(dir).join(','));
+      polls++;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await builds;
+    expect(polls).toBeGreaterThan(100);
+    expect([...seen]).toEqual(['index.js']);
+  }, 90_000);
 });

@@ -18,21 +18,35 @@ import { buildSync } from 'esbuild';
 import { CONTROLLER_BUNDLE_DIR, DOCTOR_BUNDLE, PACKAGE_ROOT } from '../lib/paths';
 import { parseCommandLine, runTool } from '../bin/cli';
 
-/** The watchdog runs on Lambda's Node.js 24 runtime, whose SDK v3 clients it uses as they are. */
+/**
+ * The watchdog runs on Lambda's Node.js 24 runtime, whose SDK v3 clients it uses as they are.
+ *
+ * The bundle is written beside its directory and renamed into it, because synths running side by
+ * side (the test suites, an app synth during them) stage that directory as an asset: they must
+ * see the old file or the new one, never none and never a half-written one.
+ */
 export function bundleWatchdog(): string {
-  fs.rmSync(CONTROLLER_BUNDLE_DIR, { recursive: true, force: true });
   const outfile = path.join(CONTROLLER_BUNDLE_DIR, 'index.js');
-  buildSync({
-    entryPoints: [path.join(PACKAGE_ROOT, 'assets', 'watchdog', 'index.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    minify: true,
-    external: ['@aws-sdk/*'],
-    logLevel: 'error',
-  });
+  fs.mkdirSync(path.dirname(CONTROLLER_BUNDLE_DIR), { recursive: true });
+  const scratch = fs.mkdtempSync(`${CONTROLLER_BUNDLE_DIR}-build-`);
+  try {
+    const built = path.join(scratch, 'index.js');
+    buildSync({
+      entryPoints: [path.join(PACKAGE_ROOT, 'assets', 'watchdog', 'index.ts')],
+      outfile: built,
+      bundle: true,
+      platform: 'node',
+      target: 'node24',
+      format: 'cjs',
+      minify: true,
+      external: ['@aws-sdk/*'],
+      logLevel: 'error',
+    });
+    fs.mkdirSync(CONTROLLER_BUNDLE_DIR, { recursive: true });
+    fs.renameSync(built, outfile);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
   return outfile;
 }
 
