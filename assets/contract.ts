@@ -20,7 +20,24 @@ export const METRIC = {
   allowanceExceeded: 'AllowanceExceeded',
   /** One per private default route the watchdog moved. */
   routeMoved: 'RouteMoved',
+  /**
+   * Published by the NAT that holds the interface once a replacement has taken its connection
+   * state: the value is the flows it took, the dimensions the interface and the replacement.
+   */
+  handoffReady: 'HandoffReady',
 } as const;
+
+/** The second dimension of HandoffReady: the replacement that took the state. */
+export const HANDOFF_INSTANCE_DIMENSION = 'InstanceId';
+
+/**
+ * How long the controller waits, by default, for a replacement to take the old NAT's connection
+ * state before it falls back to moving the zone's routes to another zone first.
+ */
+export const DEFAULT_HANDOFF_WAIT_SECONDS = 120;
+
+/** The longest wait allowed: the controller's function runs for 15 minutes at most. */
+export const MAX_HANDOFF_WAIT_SECONDS = 600;
 
 /** The tag that ties a NAT's interface, group and instances to the IAM conditions of its role. */
 export const NAT_GROUP_TAG = 'NatInstanceGroup';
@@ -65,6 +82,13 @@ export const PUBLICATION_DELAY_SECONDS = 30;
 export const HEARTBEAT_MAX_AGE_SECONDS = 2 * HEARTBEAT_PERIOD_SECONDS + DATAPOINT_ALIGNMENT_SECONDS + PUBLICATION_DELAY_SECONDS;
 
 /**
+ * How long a replacement that took the connection state keeps its zone's routes while it proves
+ * NAT (its first heartbeat): as long as a heartbeat may take to be seen. Past it, the zone fails
+ * over as for any NAT not proved, so a replacement that breaks after the move costs at most this.
+ */
+export const HANDOFF_PROOF_SECONDS = HEARTBEAT_MAX_AGE_SECONDS;
+
+/**
  * A heartbeat stamped later than now by more than this is not fresh: CloudWatch accepts
  * timestamps up to two hours ahead, and a NAT's own check never sets one.
  */
@@ -105,6 +129,8 @@ export interface CompactConfig {
   readonly fo?: number;
   /** The stack, to signal a NAT ready to. */
   readonly st?: string;
+  /** Seconds to wait for a replacement to take the connection state; absent when the handoff is off. */
+  readonly ho?: number;
   /** [interface, zone, NatInstanceGroup tag, group's logical ID] of each NAT. */
   readonly nats: Array<[string, string, string?, string?]>;
   readonly tables: Array<[string, number]>;

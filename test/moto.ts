@@ -6,7 +6,7 @@ import {
   CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DescribeImagesCommand, EC2Client, AllocateAddressCommand, AssociateAddressCommand,
   AssociateRouteTableCommand, ModifyNetworkInterfaceAttributeCommand, RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { DEFAULT_BOOT_TIMEOUT_SECONDS, METRIC, NAT_METRIC_DIMENSION, natMetricNamespace } from '../assets/contract';
+import { DEFAULT_BOOT_TIMEOUT_SECONDS, HANDOFF_INSTANCE_DIMENSION, METRIC, NAT_METRIC_DIMENSION, natMetricNamespace } from '../assets/contract';
 import { WatchdogConfig } from '../assets/watchdog/decide';
 
 /**
@@ -130,5 +130,16 @@ export async function heartbeat(cloudwatch: CloudWatchClient, eni: string, at = 
   await cloudwatch.send(new PutMetricDataCommand({
     Namespace: natMetricNamespace(eni),
     MetricData: [{ MetricName: METRIC.heartbeat, Dimensions: [{ Name: NAT_METRIC_DIMENSION, Value: eni }], Value: 1, Unit: 'Count', Timestamp: at }],
+  }));
+}
+
+/** What the NAT holding an interface publishes once a replacement has taken its connection state. */
+export async function handoffReported(cloudwatch: CloudWatchClient, eni: string, instanceId: string, flows: number): Promise<void> {
+  await cloudwatch.send(new PutMetricDataCommand({
+    Namespace: natMetricNamespace(eni),
+    MetricData: [{
+      MetricName: METRIC.handoffReady, Value: flows, Unit: 'Count', Timestamp: new Date(),
+      Dimensions: [{ Name: NAT_METRIC_DIMENSION, Value: eni }, { Name: HANDOFF_INSTANCE_DIMENSION, Value: instanceId }],
+    }],
   }));
 }

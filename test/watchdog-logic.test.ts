@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   Caller, Decision, NatHealth, NatObservation, WatchdogConfig, assessNat, decodeConfig, handleEvent, planRoutes,
 } from '../assets/watchdog/index';
-import { HEARTBEAT_MAX_AGE_SECONDS, HEARTBEAT_PERIOD_SECONDS } from '../assets/contract';
+import { HANDOFF_PROOF_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, HEARTBEAT_PERIOD_SECONDS } from '../assets/contract';
 
 /**
  * The watchdog's decisions as pure functions, and its error paths (throttling, an API error
@@ -73,6 +73,19 @@ describe('assessNat', () => {
     expect(assessNat(fresh, { ...at(NOW), bootTimeoutSeconds: 60 })).toMatchObject({ state: 'unhealthy', reason: 'no heartbeat from the NAT self-check' });
     // Leaving or stopped beats replacing.
     expect(assessNat({ ...fresh, instanceState: 'stopped' }, at(NOW))).toMatchObject({ state: 'unhealthy' });
+  });
+
+  test('with the handoff on, a replacement keeps its routes for HANDOFF_PROOF_SECONDS from the attach, not a second more', () => {
+    const taken = (seconds: number) => ({ ...good('eni-a', 'i-2'), lifecycleState: 'Pending:Wait', attachTime: new Date(NOW.getTime() - seconds * 1000), lastHeartbeat: undefined });
+    expect(assessNat(taken(HANDOFF_PROOF_SECONDS), { ...at(NOW), handoff: true })).toMatchObject({ state: 'replacing', keepRoutes: true });
+    expect(assessNat(taken(HANDOFF_PROOF_SECONDS + 1), { ...at(NOW), handoff: true })).toEqual(expect.not.objectContaining({ keepRoutes: expect.anything() }));
+    expect(assessNat(taken(HANDOFF_PROOF_SECONDS + 1), { ...at(NOW), handoff: true }).state).toBe('replacing');
+    // Without the handoff, the routes moved away before the attach and are not held.
+    expect(assessNat(taken(10), at(NOW))).toEqual(expect.not.objectContaining({ keepRoutes: expect.anything() }));
+    expect(assessNat(taken(10), { ...at(NOW), handoff: false })).toEqual(expect.not.objectContaining({ keepRoutes: expect.anything() }));
+    // Proved, it is simply healthy.
+    expect(assessNat({ ...taken(10), lastHeartbeat: NOW }, { ...at(NOW), handoff: true })).toEqual(expect.objectContaining({ healthy: true, state: 'healthy' }));
+    expect(assessNat({ ...taken(10), lastHeartbeat: NOW }, { ...at(NOW), handoff: true })).not.toHaveProperty('keepRoutes');
   });
 
   test('an instance on its way out is unhealthy even while it still passes every check', () => {
@@ -181,6 +194,22 @@ describe('planRoutes', () => {
     const first = planRoutes(CONFIG, health, onHome);
     const after = first.map((d) => ({ routeTableId: d.routeTableId, networkInterfaceId: d.target, state: 'active' }));
     expect(planRoutes(CONFIG, health, after).every((d) => d.action === 'keep')).toBe(true);
+  });
+});
+
+describe('planRoutes with a replacement that took the connection state', () => {
+  const keeping: NatHealth = { networkInterfaceId: 'eni-a', healthy: false, state: 'replacing', reason: 'proving', keepRoutes: true };
+  test.each<[string, NatHealth, Array<{ routeTableId: string; networkInterfaceId?: string; state?: string }>, Record<string, [string, string | undefined]>]>([
+    ['its table still on it is held there', keeping, onHome, { 'rtb-a': ['hold', 'eni-a'], 'rtb-b': ['keep', 'eni-b'], 'rtb-c': ['keep', 'eni-c'] }],
+    ['a blackholed route is not held: it fails over', keeping, [{ ...onHome[0], state: 'blackhole' }, ...onHome.slice(1)], { 'rtb-a': ['move', 'eni-b'], 'rtb-b': ['keep', 'eni-b'], 'rtb-c': ['keep', 'eni-c'] }],
+    ['a table already elsewhere stays there, not brought to the unproved NAT', keeping, [{ ...onHome[0], networkInterfaceId: 'eni-c' }, ...onHome.slice(1)], { 'rtb-a': ['keep', 'eni-c'], 'rtb-b': ['keep', 'eni-b'], 'rtb-c': ['keep', 'eni-c'] }],
+    ['a replacement without keepRoutes fails its table over', { ...keeping, keepRoutes: undefined }, onHome, { 'rtb-a': ['move', 'eni-b'], 'rtb-b': ['keep', 'eni-b'], 'rtb-c': ['keep', 'eni-c'] }],
+  ])('%s', (_name, a, routes, expected) => {
+    const decisions = planRoutes(CONFIG, [a, healthy('eni-b'), healthy('eni-c')], routes);
+    expect(targets(decisions)).toEqual(expected);
+    if (expected['rtb-a'][0] === 'hold') {
+      expect(decisions[0].reason).toBe(`home NAT is a replacement that took the connection state (proving): kept on it while it proves NAT, up to ${HANDOFF_PROOF_SECONDS} s`);
+    }
   });
 });
 

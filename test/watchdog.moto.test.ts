@@ -9,13 +9,13 @@ import {
   DescribeNetworkInterfacesCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand, ReplaceRouteCommand, RunInstancesCommand, StartInstancesCommand,
   StopInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { MANUAL_ROUTE_TAG, SERVED_SOURCE_RULE } from '../assets/contract';
+import { HANDOFF_PROOF_SECONDS, MANUAL_ROUTE_TAG, SERVED_SOURCE_RULE } from '../assets/contract';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Caller, evaluate, handleEvent } from '../assets/watchdog/index';
 import { diagnose, formatReport } from '../bin/doctor';
 import { preflight } from '../bin/preflight';
 import { describeUnless } from './lab';
-import { BuiltVpc, Moto, buildVpc, heartbeat, motoUnavailableReason } from './moto';
+import { BuiltVpc, Moto, buildVpc, handoffReported, heartbeat, motoUnavailableReason } from './moto';
 
 /**
  * The route watchdog and nat-doctor against a real EC2 API (moto's server): a VPC with NAT
@@ -326,17 +326,22 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     });
     const holder = async (eni: string) => (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] }))).NetworkInterfaces![0].Attachment?.InstanceId;
 
+    /** The EC2 calls a handler makes, in order. */
+    const recorder = () => {
+      const calls: string[] = [];
+      const client = new EC2Client(moto.clientConfig);
+      client.middlewareStack.add((next, context) => async (args) => {
+        calls.push(context.commandName as string);
+        return next(args);
+      }, { step: 'initialize', name: 'recordCalls' });
+      return { calls, client };
+    };
+
     test('planned replacement: routes move away before the interface moves, the launch completes once NAT is proved, routes come home', async () => {
       const vpc = await build(2);
       const [a, b] = vpc.zones;
       const fresh = await launch(vpc);
-      // Every EC2 call, in order, as the controller makes them.
-      const calls: string[] = [];
-      const recording = new EC2Client(moto.clientConfig);
-      recording.middlewareStack.add((next, context) => async (args) => {
-        calls.push(context.commandName as string);
-        return next(args);
-      }, { step: 'initialize', name: 'recordCalls' });
+      const { calls, client: recording } = recorder();
       const started = Date.now();
       await handleEvent(event(fresh), vpc.config, { ...clients(), ec2: recording }, quiet);
       const seconds = (Date.now() - started) / 1000;
@@ -370,6 +375,98 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
       expect(cloudformation.commandCalls(SignalResourceCommand).map((c) => c.args[0].input)).toEqual([
         { StackName: 'NatTest', LogicalResourceId: 'NatGroup0', UniqueId: fresh, Status: 'SUCCESS' },
       ]);
+    });
+
+    describe('with the connection-state handoff on', () => {
+      test('the old NAT reports the state taken: no route moves through the move, nor while the new NAT proves itself', async () => {
+        // The old NAT's last beat a second back: before the second the new instance's attach is
+        // stamped with (moto stamps attachments to the second), so not the new one's proof.
+        const vpc = await build(2, 1, new Date(Date.now() - 1000));
+        const [a] = vpc.zones;
+        const config = { ...vpc.config, handoffWaitSeconds: 30 };
+        const fresh = await launch(vpc);
+        const { calls, client } = recorder();
+        const logs: Array<Record<string, unknown>> = [];
+        let waits = 0;
+        // The old NAT answers on the third poll, as it would once the new one has imported.
+        const sleep = async () => {
+          if (++waits === 2) {
+            await handoffReported(cloudwatch, a.networkInterfaceId, fresh, 1010);
+          }
+        };
+        const started = Date.now();
+        await handleEvent(event(fresh), config, { ...clients(), ec2: client }, (entry) => logs.push(entry), { sleep });
+        const seconds = (Date.now() - started) / 1000;
+        process.stdout.write(`controller: handoff reported to the interface attached to the new instance: ${seconds.toFixed(3)} s of controller work (moto, polls not slept)\n`);
+        expect(await holder(a.networkInterfaceId)).toBe(fresh);
+        expect(calls).not.toContain('ReplaceRouteCommand');
+        expect(calls.indexOf('DetachNetworkInterfaceCommand')).toBeLessThan(calls.indexOf('AttachNetworkInterfaceCommand'));
+        expect(logs).toContainEqual(expect.objectContaining({ event: 'handoff-ready', instanceId: fresh, flows: 1010 }));
+        expect(logs).toContainEqual(expect.objectContaining({ event: 'interface-attached', instanceId: fresh, handoff: 1010 }));
+        expect(await routeTargets(vpc)).toEqual(homes(vpc));
+
+        // The scheduled run before its proof holds the zone on it, rather than cut what it took.
+        const proving = await evaluate(config, clients(), { log: quiet, now: new Date(Date.now() + 30_000) });
+        expect(proving.moved).toBe(0);
+        expect(proving.decisions.find((d) => d.routeTableId === a.routeTableIds[0])).toMatchObject({ action: 'hold' });
+        expect(await routeTargets(vpc)).toEqual(homes(vpc));
+        // Proved: the launch completes, and nothing moved at any point.
+        const nextMinute = new Date(Date.now() + 65_000);
+        await heartbeat(cloudwatch, a.networkInterfaceId, nextMinute);
+        const settled = await evaluate(config, clients(), { log: quiet, now: new Date(nextMinute.getTime() + 5_000) });
+        expect(settled.moved).toBe(0);
+        expect(autoscalingMock.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input.LifecycleActionResult)).toEqual(['CONTINUE']);
+        expect(await routeTargets(vpc)).toEqual(homes(vpc));
+      });
+
+      test('a new NAT that took the state but proves nothing within HANDOFF_PROOF_SECONDS: its zone fails over', async () => {
+        const vpc = await build(2);
+        const [a, b] = vpc.zones;
+        const config = { ...vpc.config, handoffWaitSeconds: 30 };
+        const fresh = await launch(vpc);
+        await handoffReported(cloudwatch, a.networkInterfaceId, fresh, 3);
+        await handleEvent(event(fresh), config, clients(), quiet, { sleep: async () => undefined });
+        const late = new Date(Date.now() + (HANDOFF_PROOF_SECONDS + 30) * 1000);
+        await heartbeat(cloudwatch, b.networkInterfaceId, late);
+        expect((await evaluate(config, clients(), { log: quiet, now: late })).moved).toBe(1);
+        expect((await routeTargets(vpc))[a.routeTableIds[0]]).toBe(b.networkInterfaceId);
+      });
+
+      test.each([
+        ['no word from the old NAT within the wait', undefined, 3],
+        ['a word for another instance', 'i-0123456789abcdef0', 3],
+      ])('%s: the replacement falls back to moving the routes first', async (_name, other, wait) => {
+        const vpc = await build(2);
+        const [a, b] = vpc.zones;
+        const fresh = await launch(vpc);
+        if (other) {
+          await handoffReported(cloudwatch, a.networkInterfaceId, other, 5);
+        }
+        const { calls, client } = recorder();
+        const logs: Array<Record<string, unknown>> = [];
+        let waits = 0;
+        await handleEvent(event(fresh), { ...vpc.config, handoffWaitSeconds: wait }, { ...clients(), ec2: client }, (entry) => logs.push(entry), { sleep: async () => { waits++; } });
+        expect(waits).toBe(wait);
+        expect(logs).toContainEqual(expect.objectContaining({ event: 'handoff-unavailable', instanceId: fresh, reason: expect.stringContaining(`within ${wait} s`) }));
+        const order = ['ReplaceRouteCommand', 'DetachNetworkInterfaceCommand', 'AttachNetworkInterfaceCommand'].map((c) => calls.indexOf(c));
+        expect(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]))).toBe(true);
+        expect((await routeTargets(vpc))[a.routeTableIds[0]]).toBe(b.networkInterfaceId);
+        expect(await holder(a.networkInterfaceId)).toBe(fresh);
+      });
+
+      test('an old NAT that is not healthy is not waited for: routes move first at once', async () => {
+        // Heartbeats five minutes old: every NAT is past HEARTBEAT_MAX_AGE_SECONDS.
+        const vpc = await build(2, 1, new Date(Date.now() - 300_000));
+        const [a, b] = vpc.zones;
+        await heartbeat(cloudwatch, b.networkInterfaceId);
+        const fresh = await launch(vpc);
+        const logs: Array<Record<string, unknown>> = [];
+        let waits = 0;
+        await handleEvent(event(fresh), { ...vpc.config, handoffWaitSeconds: 30 }, clients(), (entry) => logs.push(entry), { sleep: async () => { waits++; } });
+        expect(waits).toBe(0);
+        expect(logs).toContainEqual(expect.objectContaining({ event: 'handoff-skipped', reason: expect.stringMatching(/^the NAT holding the interface is not healthy: /) }));
+        expect((await routeTargets(vpc))[a.routeTableIds[0]]).toBe(b.networkInterfaceId);
+      });
     });
 
     test('a new instance that never proves NAT is abandoned after its boot window, and its zone keeps egress through another', async () => {

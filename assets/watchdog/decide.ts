@@ -3,7 +3,7 @@
  * private route table's default route should point. No AWS calls here. nat-doctor judges health
  * with the same assessNat, so the two cannot disagree.
  */
-import { HEARTBEAT_FUTURE_TOLERANCE_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, MANUAL_ROUTE_TAG } from '../contract';
+import { HANDOFF_PROOF_SECONDS, HEARTBEAT_FUTURE_TOLERANCE_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, MANUAL_ROUTE_TAG } from '../contract';
 
 /** One NAT, as the stack configured it. */
 export interface NatConfig {
@@ -36,6 +36,11 @@ export interface WatchdogConfig {
   readonly failover?: boolean;
   /** The stack to signal a NAT ready to. */
   readonly stackName?: string;
+  /**
+   * How long a planned replacement waits for the new instance to take the old one's connection
+   * state before the interface moves; without it, the zone's routes move to another zone first.
+   */
+  readonly handoffWaitSeconds?: number;
 }
 
 /** What the watchdog saw of one NAT. */
@@ -69,6 +74,8 @@ export interface NatHealth {
   readonly healthy: boolean;
   readonly state: NatState;
   readonly reason: string;
+  /** A replacement that took the old NAT's connections: its zone's routes stay while it proves NAT. */
+  readonly keepRoutes?: boolean;
 }
 
 /** What assessNat needs besides the observation. */
@@ -78,6 +85,8 @@ export interface AssessOptions {
   readonly leaving?: ReadonlySet<string>;
   /** The boot window of a new instance, from its attachment on. */
   readonly bootTimeoutSeconds: number;
+  /** Whether replacements take the old NAT's connection state (WatchdogConfig.handoffWaitSeconds). */
+  readonly handoff?: boolean;
 }
 
 /** Auto Scaling lifecycle states of an instance that is on its way out of service. */
@@ -128,7 +137,12 @@ export function assessNat(observation: NatObservation, options: AssessOptions): 
   const inBootWindow = observation.attachTime !== undefined && now.getTime() - observation.attachTime.getTime() <= options.bootTimeoutSeconds * 1000;
   if (!sinceAttach && inBootWindow) {
     const since = Math.round((now.getTime() - observation.attachTime!.getTime()) / 1000);
-    return { networkInterfaceId: eni, healthy: false, state: 'replacing', reason: `new instance ${observation.instanceId} took the interface over ${since} s ago and has not yet proved NAT (boot window ${options.bootTimeoutSeconds} s)` };
+    const keepRoutes = options.handoff === true && since <= HANDOFF_PROOF_SECONDS;
+    return {
+      networkInterfaceId: eni, healthy: false, state: 'replacing',
+      reason: `new instance ${observation.instanceId} took the interface over ${since} s ago and has not yet proved NAT (boot window ${options.bootTimeoutSeconds} s)`,
+      ...(keepRoutes ? { keepRoutes } : {}),
+    };
   }
   if (age === undefined) {
     return unhealthy('no heartbeat from the NAT self-check');
@@ -179,6 +193,7 @@ export interface Decision {
 export function planRoutes(config: WatchdogConfig, health: readonly NatHealth[], routes: readonly CurrentRoute[]): Decision[] {
   const healthy = new Map(health.filter((h) => h.healthy).map((h) => [h.networkInterfaceId, h]));
   const reasons = new Map(health.map((h) => [h.networkInterfaceId, h.reason]));
+  const keep = new Set(health.filter((h) => h.keepRoutes).map((h) => h.networkInterfaceId));
   const load = new Map(config.nats.map((n) => [n.networkInterfaceId, 0]));
   const current = new Map(routes.map((r) => [r.routeTableId, r]));
 
@@ -196,6 +211,10 @@ export function planRoutes(config: WatchdogConfig, health: readonly NatHealth[],
     if (healthy.has(table.homeNetworkInterfaceId)) {
       target = table.homeNetworkInterfaceId;
       reason = 'home NAT healthy';
+    } else if (route.networkInterfaceId === table.homeNetworkInterfaceId && route.state !== 'blackhole' && keep.has(table.homeNetworkInterfaceId)) {
+      // Moving now would cut the connections the replacement took over, for a NAT that is not
+      // known to be broken; it has HANDOFF_PROOF_SECONDS from the attach to prove itself.
+      return { ...base, target: route.networkInterfaceId, action: 'hold' as const, reason: `home NAT is a replacement that took the connection state (${reasons.get(table.homeNetworkInterfaceId)}): kept on it while it proves NAT, up to ${HANDOFF_PROOF_SECONDS} s` };
     } else if (config.failover === false) {
       return { ...base, target: route.networkInterfaceId, action: 'hold' as const, reason: `home NAT unhealthy (${reasons.get(table.homeNetworkInterfaceId) ?? 'not observed'}) and failover is off (routeWatchdog: false): left as it is` };
     } else if (route.networkInterfaceId && healthy.has(route.networkInterfaceId) && route.state !== 'blackhole') {

@@ -1,5 +1,5 @@
 import { GetMetricDataCommand, GetMetricDataCommandOutput } from '@aws-sdk/client-cloudwatch';
-import { METRIC, NAT_METRIC_DIMENSION, natMetricNamespace } from '../contract';
+import { HANDOFF_INSTANCE_DIMENSION, METRIC, NAT_METRIC_DIMENSION, natMetricNamespace } from '../contract';
 
 /**
  * The latest heartbeat of each NAT interface (the Heartbeat metric the NAT's self-check publishes
@@ -27,4 +27,33 @@ export async function lastHeartbeats(
     const latest = (m.Timestamps ?? []).map((t) => new Date(t).getTime()).sort((a, b) => b - a)[0];
     return [enis[Number(m.Id!.slice(1))], latest === undefined ? undefined : new Date(latest)];
   }));
+}
+
+/**
+ * The flows a replacement took from the NAT holding the interface, as that NAT reported them
+ * (HandoffReady for the interface and the replacement), or undefined while it has not. The
+ * replacement's instance ID in the dimensions makes any datapoint in the window this handoff's.
+ */
+export async function handoffReady(
+  send: (command: GetMetricDataCommand) => Promise<GetMetricDataCommandOutput>,
+  eni: string, instanceId: string, start: Date, end: Date,
+): Promise<number | undefined> {
+  const [result] = (await send(new GetMetricDataCommand({
+    StartTime: start,
+    EndTime: end,
+    MetricDataQueries: [{
+      Id: 'handoff',
+      MetricStat: {
+        Metric: {
+          Namespace: natMetricNamespace(eni), MetricName: METRIC.handoffReady,
+          Dimensions: [{ Name: NAT_METRIC_DIMENSION, Value: eni }, { Name: HANDOFF_INSTANCE_DIMENSION, Value: instanceId }],
+        },
+        Period: 60,
+        Stat: 'Maximum',
+      },
+      ReturnData: true,
+    }],
+  }))).MetricDataResults ?? [];
+  const values = result?.Values ?? [];
+  return values.length === 0 ? undefined : Math.max(...values);
 }

@@ -15,7 +15,7 @@ import {
   EC2Client, ModifyNetworkInterfaceAttributeCommand, ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
 import { CurrentRoute, Decision, NatConfig, NatHealth, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
-import { lastHeartbeats } from './heartbeat';
+import { handoffReady, lastHeartbeats } from './heartbeat';
 import {
   CONTROLLER_CONFIG_VARIABLE, CompactConfig, HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, LIFECYCLE_EVENT, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG,
 } from '../contract';
@@ -141,7 +141,7 @@ export async function evaluate(config: WatchdogConfig, clients: Clients, options
   const caller = options.caller ?? new Caller();
   const leaving = new Set(options.leaving ?? []);
   const { observations, routes } = await observe(config, clients, caller, now);
-  const health = observations.map((o) => assessNat(o, { now, leaving, bootTimeoutSeconds: config.bootTimeoutSeconds }));
+  const health = observations.map((o) => assessNat(o, { now, leaving, bootTimeoutSeconds: config.bootTimeoutSeconds, handoff: (config.handoffWaitSeconds ?? 0) > 0 }));
   for (const h of health) {
     log({ event: 'nat-health', ...h });
   }
@@ -303,6 +303,7 @@ export function decodeConfig(compact: CompactConfig): WatchdogConfig {
     bootTimeoutSeconds: compact.boot,
     failover: compact.fo !== 0,
     ...(compact.st ? { stackName: compact.st } : {}),
+    ...(compact.ho ? { handoffWaitSeconds: compact.ho } : {}),
   };
 }
 
@@ -385,6 +386,43 @@ function untilAvailable(clients: Clients, caller: Caller, eni: string, sleep: Sl
 }
 
 /**
+ * A planned replacement keeps the zone's connections when the new instance holds the old one's
+ * connection state before the interface moves (conntrack-handoff.sh, which the old NAT serves
+ * over the VPC): then the routes stay on the interface through the move. Waits for the old
+ * NAT's word that the new one has the state (HandoffReady), only while the old NAT is healthy;
+ * returns the flows handed over, or undefined, and so the replacement that moves the routes to
+ * another zone first, when the handoff is off, the old NAT is not healthy, or no word came.
+ */
+async function awaitHandoff(nat: NatConfig, instanceId: string, launchedAt: number | undefined, config: WatchdogConfig, clients: Clients,
+  caller: Caller, log: Log, options: HandleOptions): Promise<number | undefined> {
+  const wait = config.handoffWaitSeconds ?? 0;
+  if (wait <= 0) {
+    return undefined;
+  }
+  const eni = nat.networkInterfaceId;
+  const now = options.now ?? new Date();
+  const { observations } = await observe(config, clients, caller, now);
+  const old = observations.find((o) => o.networkInterfaceId === eni)!;
+  const health = assessNat(old, { now, bootTimeoutSeconds: config.bootTimeoutSeconds });
+  if (!health.healthy) {
+    log({ event: 'handoff-skipped', networkInterfaceId: eni, instanceId, reason: `the NAT holding the interface is not healthy: ${health.reason}` });
+    return undefined;
+  }
+  // The replacement's own ID is in the metric's dimensions: any datapoint since it launched is its.
+  const since = new Date((launchedAt ?? now.getTime()) - 60_000);
+  try {
+    const flows = await poll(wait, options.sleep ?? defaultSleep, async () => handoffReady(
+      (command) => caller.call(() => clients.cloudwatch.send(command)), eni, instanceId, since, new Date(Math.max(Date.now(), now.getTime()) + 60_000),
+    ), `${instanceId} did not report the connection state taken within ${wait} s`);
+    log({ event: 'handoff-ready', networkInterfaceId: eni, instanceId, flows });
+    return flows;
+  } catch (error) {
+    log({ event: 'handoff-unavailable', networkInterfaceId: eni, instanceId, reason: describeError(error), fallback: 'routes move to another zone first' });
+    return undefined;
+  }
+}
+
+/**
  * A new instance of a NAT group is launching (Pending:Wait). Planned replacement: the zone's
  * routes move to another zone's healthy NAT first, then the interface moves from the old
  * instance to the new one. The launch completes later, once the new instance has proved NAT
@@ -408,8 +446,12 @@ async function attachToNewInstance(nat: NatConfig, instanceId: string, config: W
     return nothing(caller);
   }
   let moved: EvaluationResult | undefined;
+  let flows: number | undefined;
   if (attachment?.InstanceId) {
-    moved = await evaluate(config, clients, { leaving: [attachment.InstanceId], log, caller, now: options.now });
+    flows = await awaitHandoff(nat, instanceId, launched.get(instanceId), config, clients, caller, log, options);
+    if (flows === undefined) {
+      moved = await evaluate(config, clients, { leaving: [attachment.InstanceId], log, caller, now: options.now });
+    }
     await caller.call(() => clients.ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachment.AttachmentId })));
     log({ event: 'interface-detached', networkInterfaceId: eni, instanceId: attachment.InstanceId });
     await untilAvailable(clients, caller, eni, options.sleep ?? defaultSleep);
@@ -418,7 +460,7 @@ async function attachToNewInstance(nat: NatConfig, instanceId: string, config: W
   if (current?.SourceDestCheck !== false) {
     await caller.call(() => clients.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eni, SourceDestCheck: { Value: false } })));
   }
-  log({ event: 'interface-attached', networkInterfaceId: eni, instanceId, az: nat.az, seconds: (Date.now() - started) / 1000 });
+  log({ event: 'interface-attached', networkInterfaceId: eni, instanceId, az: nat.az, seconds: (Date.now() - started) / 1000, ...(flows !== undefined ? { handoff: flows } : {}) });
   return { decisions: moved?.decisions ?? [], moved: moved?.moved ?? 0, apiCalls: caller.calls };
 }
 
