@@ -27,6 +27,12 @@ export const METRIC = {
   handoffReady: 'HandoffReady',
 } as const;
 
+/**
+ * The TCP port on which the NAT holding an interface serves its connection state to its
+ * replacement, over the VPC (conntrack-handoff.sh serve, socket-activated).
+ */
+export const HANDOFF_PORT = 7460;
+
 /** The second dimension of HandoffReady: the replacement that took the state. */
 export const HANDOFF_INSTANCE_DIMENSION = 'InstanceId';
 

@@ -2,6 +2,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { HANDOFF_PORT } from '../assets/contract';
 
 /**
  * Drives lab/netns-lab.sh, a simulated VPC in network namespaces (see that script), for the
@@ -14,6 +15,9 @@ export const CONFIGURE_NAT = path.join(ROOT, 'assets', 'boot', 'configure-nat.sh
 export const CONNTRACK_HANDOFF = path.join(ROOT, 'assets', 'boot', 'conntrack-handoff.sh');
 export const INTERNET_HOST = '198.51.100.20';
 export const NAT_ADDRESS = '10.0.0.10';
+/** The old NAT's and the replacement's own (primary) addresses, by which the handoff travels. */
+export const NAT_PRIMARY_ADDRESS = '10.0.1.10';
+export const NAT2_PRIMARY_ADDRESS = '10.0.1.20';
 export const VPC_CIDR = '10.0.0.0/16';
 
 /** Commands run in the namespaces find nft, iptables and conntrack in sbin as well. */
@@ -60,6 +64,20 @@ export function labUnavailableReason(): string | undefined {
  */
 const WITH_FD_LIMIT = 'h=$(ulimit -Hn); if [ "$h" != unlimited ] && [ "$h" -lt 200000 ]; then ulimit -Hn 200000 2>/dev/null || true; fi; ' +
   'ulimit -n "$(ulimit -Hn)" && exec "$@"';
+
+/** Resolves once a child prints `text` on a stream; rejects if it exits first or takes longer. */
+function untilPrinted(child: ChildProcess, stream: 'stdout' | 'stderr', text: string, timeoutMs: number, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not print '${text}' in ${timeoutMs / 1000} s`)), timeoutMs);
+    child[stream]!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+  });
+}
 
 /** One lab: its namespaces, its internet server, and helpers to run things on its hosts. */
 export class Lab {
@@ -134,16 +152,19 @@ export class Lab {
     const child = spawn('ip', ['netns', 'exec', `${this.name}-${host}`, 'sh', '-c', WITH_FD_LIMIT, 'tool', 'node', '--import', 'tsx',
       path.join(ROOT, 'lab', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', stderr] });
     this.servers.push(child);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${script} on ${host} did not print '${until}' in ${timeoutMs / 1000} s`)), timeoutMs);
-      child[from]!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes(until)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`${script} on ${host} exited with ${code}`)));
-    });
+    await untilPrinted(child, from, until, timeoutMs, `${script} on ${host}`);
+    return child;
+  }
+
+  /**
+   * Serves the NAT host's connection state on its primary address, one conntrack-handoff.sh serve
+   * per connection, as the socket-activated service does on an instance (systemd's Accept=yes).
+   */
+  async serveHandoff(readyHook: string): Promise<ChildProcess> {
+    const child = spawn('ip', ['netns', 'exec', `${this.name}-nat`, 'systemd-socket-activate', '--accept', '--inetd', '-l', `${NAT_PRIMARY_ADDRESS}:${HANDOFF_PORT}`,
+      'bash', CONNTRACK_HANDOFF, 'serve', '--nat-address', NAT_ADDRESS, '--ready-hook', readyHook], { env: { ...process.env, PATH: FULL_PATH }, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.servers.push(child);
+    await untilPrinted(child, 'stderr', 'Listening on', 10_000, 'systemd-socket-activate on nat');
     return child;
   }
 

@@ -12,6 +12,9 @@
 #
 #   nat2: a second NAT host with no interface of its own yet: the instance that replaces nat,
 #   to which `move-nat LAB` moves ens5 as the controller moves the NAT's interface on EC2.
+#   nat 10.0.1.10 ── prim0 ── 10.0.1.20 nat2: each instance's own (primary) interface, by which
+#   the replacement reaches the old NAT over the VPC for the connection-state handoff; nothing
+#   routes through it.
 #
 # As on EC2, the NAT host has one interface (named ens5, as on Amazon Linux 2023): traffic from
 # the private subnet reaches it through the route table and leaves it by the same interface.
@@ -92,6 +95,10 @@ up() {
   link "$lab" nat ens5 vpcr pub0
   addr "$lab" vpcr pub0 10.0.0.1/24
   addr "$lab" nat ens5 10.0.0.10/24
+
+  link "$lab" nat prim0 nat2 prim0
+  addr "$lab" nat prim0 10.0.1.10/24
+  addr "$lab" nat2 prim0 10.0.1.20/24
 
   link "$lab" inet eth0 vpcr inet0
   addr "$lab" vpcr inet0 198.51.100.1/24

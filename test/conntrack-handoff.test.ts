@@ -1,7 +1,9 @@
-import { spawnSync } from 'child_process';
+import { execFile, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
+import * as net from 'net';
 import * as path from 'path';
+import { promisify } from 'util';
 
 /**
  * assets/boot/conntrack-handoff.sh with a fake conntrack that records its calls: what import
@@ -119,6 +121,117 @@ describe('conntrack-handoff.sh export', () => {
   });
 });
 
+describe('conntrack-handoff.sh serve: one request on stdin, one answer', () => {
+  const hook = path.join(dir, 'hook.sh');
+  const told = path.join(dir, 'told.txt');
+  fs.writeFileSync(hook, `#!/bin/sh\nprintf '%s|%s\\n' "$1" "$2" >>'${told}'\n`, { mode: 0o755 });
+  const serve = (request: string) => {
+    fs.rmSync(told, { force: true });
+    const result = spawnSync('bash', [SCRIPT, 'serve', '--nat-address', '10.0.0.10', '--ready-hook', hook], {
+      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log }, encoding: 'utf8', timeout: 20_000, input: request,
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr, told: fs.existsSync(told) ? fs.readFileSync(told, 'utf8') : undefined };
+  };
+
+  test('state: the export lines, then their count', () => {
+    fs.writeFileSync(path.join(bin, 'conntrack'), `${FAKE_CONNTRACK}if [[ $* == *tcp* ]]; then printf '%s\\n' 'tcp      6 300 ESTABLISHED src=10.0.16.11 dst=198.51.100.20 sport=40000 dport=443 src=198.51.100.20 dst=10.0.0.10 sport=443 dport=40001 [ASSURED] mark=0 use=1'; fi\n`, { mode: 0o755 });
+    expect(serve('state\n')).toMatchObject({ status: 0, stdout: 'tcp 10.0.16.11 40000 198.51.100.20 443 40001 300 ESTABLISHED\nend 1\n' });
+    fs.writeFileSync(path.join(bin, 'conntrack'), FAKE_CONNTRACK, { mode: 0o755 });
+    expect(serve('state\r\n')).toMatchObject({ status: 0, stdout: 'end 0\n' });
+  });
+
+  test('a failing export answers without its count, so the puller refuses it', () => {
+    fs.writeFileSync(path.join(bin, 'conntrack'), `${FAKE_CONNTRACK}echo denied >&2; exit 1\n`, { mode: 0o755 });
+    const result = serve('state\n');
+    fs.writeFileSync(path.join(bin, 'conntrack'), FAKE_CONNTRACK, { mode: 0o755 });
+    expect(result.status).toBe(1);
+    expect(result.stdout).not.toMatch(/end/);
+  });
+
+  test('ready ID N: runs the hook with the two checked values, and answers ok', () => {
+    expect(serve('ready i-0123456789abcdef0 1011\n')).toMatchObject({ status: 0, stdout: 'ok\n', told: 'i-0123456789abcdef0|1011\n' });
+  });
+
+  test.each([
+    ['nothing', '', 'no request within 5s'],
+    ['an unknown word', 'status\n', "unknown request 'status'; expected state or ready ID N"],
+    ['state with an argument', 'state all\n', 'state takes no argument'],
+    ['a command for an instance ID', 'ready i-$(reboot) 1\n', "ready: instance ID: got 'i-$(reboot)'; expected i- and 8 to 17 hex digits"],
+    ['a negative count', 'ready i-0123456789abcdef0 -1\n', "ready: flows: got '-1'; expected a count from 0 to 9999999"],
+    ['a word after the count', 'ready i-0123456789abcdef0 1 ; reboot\n', "ready: flows: got '1 ; reboot'; expected a count"],
+    ['no count', 'ready i-0123456789abcdef0\n', "ready: flows: got ''; expected a count"],
+  ])('%s is refused, and no hook runs', (_name, request, message) => {
+    const result = serve(request);
+    expect(result).toMatchObject({ status: 1, stdout: '', told: undefined });
+    expect(result.stderr).toContain(`conntrack-handoff.sh: error: ${message}`);
+  });
+});
+
+describe('conntrack-handoff.sh pull and ready: the replacement\'s side, against a server on loopback', () => {
+  /** A one-shot server that records the request and answers with `answer`. */
+  async function against(answer: string, ...args: string[]): Promise<{ status: number; stdout: string; stderr: string; request: string }> {
+    let request = '';
+    const server = net.createServer((socket) => {
+      socket.once('data', (chunk) => {
+        request = chunk.toString();
+        socket.end(answer);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const { stdout, stderr } = await promisify(execFile)('bash', [SCRIPT, ...args.map((a) => a.replace('PORT', String(port)))], { timeout: 20_000 });
+      return { status: 0, stdout, stderr, request };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { status: e.code, stdout: e.stdout, stderr: e.stderr, request };
+    } finally {
+      server.close();
+    }
+  }
+  const pull = ['pull', '--from', '127.0.0.1', '--port', 'PORT'];
+
+  test('pull asks for the state and prints the lines without the count; --out writes them whole', async () => {
+    const lines = 'tcp 10.0.16.11 40000 198.51.100.20 443 40001 300 ESTABLISHED\nudp 10.0.16.12 5353 198.51.100.20 53 5353 25 replied\n';
+    expect(await against(`${lines}end 2\n`, ...pull)).toMatchObject({ status: 0, stdout: lines, stderr: '', request: 'state\n' });
+    const out = path.join(dir, 'pulled.txt');
+    expect(await against(`${lines}end 2\n`, ...pull, '--out', out)).toMatchObject({ status: 0, stdout: '' });
+    expect(fs.readFileSync(out, 'utf8')).toBe(lines);
+    expect(await against('end 0\n', ...pull)).toMatchObject({ status: 0, stdout: '' });
+  });
+
+  test.each([
+    ['cut off before its count', 'tcp 10.0.16.11 40000 198.51.100.20 443 40001 300 ESTABLISHED\n', 'does not end with its count'],
+    ['with a count that does not match', 'tcp 10.0.16.11 40000 198.51.100.20 443 40001 300 ESTABLISHED\nend 2\n', 'announces 2 flows but holds 1'],
+    ['empty', '', 'does not end with its count'],
+  ])('an answer %s is refused, and --out is not written', async (_name, answer, message) => {
+    const out = path.join(dir, 'refused.txt');
+    fs.rmSync(out, { force: true });
+    const result = await against(answer, ...pull, '--out', out);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test('ready sends ready ID N and needs ok back', async () => {
+    const ready = ['ready', '--from', '127.0.0.1', '--port', 'PORT', '--instance-id', 'i-0123456789abcdef0', '--flows', '7'];
+    expect(await against('ok\n', ...ready)).toMatchObject({ status: 0, request: 'ready i-0123456789abcdef0 7\n' });
+    const refused = await against('', ...ready);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/conntrack-handoff\.sh: error: 127\.0\.0\.1:\d+ did not acknowledge ready i-0123456789abcdef0 7/);
+  });
+
+  test('nothing listening: pull fails at once with the address', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const result = spawnSync('bash', [SCRIPT, 'pull', '--from', '127.0.0.1', '--port', String(port)], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`conntrack-handoff.sh: error: no answer from 127.0.0.1:${port} to 'state' within 60s`);
+  });
+});
+
 describe('conntrack-handoff.sh finish', () => {
   const nft = (script: string) => fs.writeFileSync(path.join(bin, 'nft'), `#!/usr/bin/env bash\nprintf 'nft %s\\n' "$*" >>"$FAKE_LOG"\n${script}\n`, { mode: 0o755 });
   afterEach(() => nft(''));
@@ -152,9 +265,17 @@ describe('conntrack-handoff.sh arguments', () => {
     [['import', '--nat-address', '10.0.0'], "--nat-address: got '10.0.0'; expected the NAT interface's IPv4 address, such as 10.0.0.10"],
     [['export'], "--nat-address: got ''; expected the NAT interface's IPv4 address"],
     [['export', '--nat-address'], '--nat-address needs a value'],
-    [['export', '--nat-address', '10.0.0.10', '--bogus'], "unknown option '--bogus'"],
-    [['sync'], "unknown command 'sync'; expected export, import or finish"],
-    [[], 'a command is required: export, import or finish'],
+    [['export', '--nat-address', '10.0.0.10', '--bogus'], "unknown option '--bogus' for export"],
+    [['import', '--nat-address', '10.0.0.10', '--out', 'x'], "unknown option '--out' for import"],
+    [['serve', '--nat-address', '10.0.0.10', '--ready-hook', 'hook.sh'], "--ready-hook: got 'hook.sh'; expected the absolute path of an executable"],
+    [['serve', '--nat-address', '10.0.0.10', '--ready-hook', '/nonexistent/hook'], "--ready-hook: got '/nonexistent/hook'; expected the absolute path of an executable"],
+    [['pull', '--from', '10.0.1.300', '--port', '7460'], "--from: got '10.0.1.300'; expected the old NAT's IPv4 address"],
+    [['pull', '--from', '10.0.1.10', '--port', '65536'], "--port: got '65536'; expected a TCP port from 1 to 65535"],
+    [['pull', '--from', '10.0.1.10'], "--port: got ''; expected a TCP port"],
+    [['ready', '--from', '10.0.1.10', '--port', '7460', '--instance-id', 'i-$(reboot)', '--flows', '1'], "--instance-id: got 'i-$(reboot)'; expected i- and 8 to 17 hex digits"],
+    [['ready', '--from', '10.0.1.10', '--port', '7460', '--instance-id', 'i-0123456789abcdef0', '--flows', '01'], "--flows: got '01'; expected a count from 0 to 9999999"],
+    [['sync'], "unknown command 'sync'; expected export, import, finish, serve, pull or ready"],
+    [[], 'a command is required: export, import, finish, serve, pull or ready'],
     [['finish', '--nat-address', '10.0.0.10'], 'finish takes no options'],
   ])('%j fails with a message', (args, message) => {
     const result = run(args);

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CONNTRACK_HANDOFF, INTERNET_HOST, Lab, NAT_ADDRESS, VPC_CIDR, describeLab } from './lab';
+import { HANDOFF_PORT } from '../assets/contract';
+import { CONNTRACK_HANDOFF, INTERNET_HOST, Lab, NAT_ADDRESS, NAT_PRIMARY_ADDRESS, RunResult, VPC_CIDR, describeLab } from './lab';
 
 /**
  * A planned replacement in the simulated VPC: the NAT's interface (ens5) moves from the old NAT
@@ -47,16 +48,28 @@ describeLab('planned replacement: conntrack handoff between two NAT hosts', () =
     await new Promise((r) => setTimeout(r, 1000));
 
     const state = path.join(lab.dir, 'flows.txt');
-    const exported = lab.run('nat', ['bash', CONNTRACK_HANDOFF, 'export', '--nat-address', NAT_ADDRESS]);
-    expect(exported.status).toBe(0);
-    fs.writeFileSync(state, exported.stdout);
-    // As in the controller's sequence: the new instance receives the state while the old one
-    // still forwards, then the interface moves, then the new instance's rules go in. Entries
-    // need no interface, so they can wait for it; the import also readies the host to carry
-    // them the moment it arrives (a NAT hook, forwarding of established flows only).
-    const imported = handoff ? lab.run('nat2', ['bash', CONNTRACK_HANDOFF, 'import', '--nat-address', NAT_ADDRESS, '--in', state]) : undefined;
-    if (imported) {
+    let imported: RunResult | undefined;
+    if (handoff) {
+      // As in the controller's sequence: the new instance pulls the state over the VPC from the
+      // old one while it still forwards, imports it, and says so (the old NAT's hook tells the
+      // controller); then the interface moves, then the new instance's rules go in. Entries need
+      // no interface, so they can wait for it; the import also readies the host to carry them
+      // the moment it arrives (a NAT hook, forwarding of established flows only).
+      const told = path.join(lab.dir, 'ready.txt');
+      const hook = path.join(lab.dir, 'ready-hook.sh');
+      fs.writeFileSync(hook, `#!/bin/sh\nprintf '%s %s\\n' "$1" "$2" >>'${told}'\n`, { mode: 0o755 });
+      await lab.serveHandoff(hook);
+      const from = ['--from', NAT_PRIMARY_ADDRESS, '--port', String(HANDOFF_PORT)];
+      expect(lab.run('nat2', ['bash', CONNTRACK_HANDOFF, 'pull', ...from, '--out', state])).toMatchObject({ status: 0, stderr: '' });
+      imported = lab.run('nat2', ['bash', CONNTRACK_HANDOFF, 'import', '--nat-address', NAT_ADDRESS, '--in', state]);
       expect(imported).toMatchObject({ status: 0, stderr: '' });
+      const flows = fs.readFileSync(state, 'utf8').split('\n').filter(Boolean).length;
+      expect(lab.run('nat2', ['bash', CONNTRACK_HANDOFF, 'ready', ...from, '--instance-id', 'i-0123456789abcdef0', '--flows', String(flows)]))
+        .toMatchObject({ status: 0, stderr: '' });
+      expect(fs.readFileSync(told, 'utf8')).toBe(`i-0123456789abcdef0 ${flows}\n`);
+    } else {
+      const exported = lab.run('nat', ['bash', CONNTRACK_HANDOFF, 'export', '--nat-address', NAT_ADDRESS, '--out', state]);
+      expect(exported.status).toBe(0);
     }
     const moveStarted = Date.now();
     lab.script('move-nat', lab.name);
@@ -71,7 +84,7 @@ describeLab('planned replacement: conntrack handoff between two NAT hosts', () =
     }
     process.stderr.write(`interface moved and NAT configured in ${Date.now() - moveStarted} ms\n`);
     await done;
-    return { report: JSON.parse(stdout.trim()), moved: exported.stdout.split('\n').filter(Boolean).length, imported: imported?.stdout.trim() ?? '' };
+    return { report: JSON.parse(stdout.trim()), moved: fs.readFileSync(state, 'utf8').split('\n').filter(Boolean).length, imported: imported?.stdout.trim() ?? '' };
   }
 
   test('with the handoff: no connection reset, every idle one answers, the streams go on', async () => {

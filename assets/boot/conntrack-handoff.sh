@@ -6,6 +6,16 @@
 #   conntrack-handoff.sh export --nat-address A [--out FILE]
 #   conntrack-handoff.sh import --nat-address A [--in FILE]
 #   conntrack-handoff.sh finish
+#   conntrack-handoff.sh serve --nat-address A [--ready-hook PATH]
+#   conntrack-handoff.sh pull --from ADDRESS --port PORT [--out FILE]
+#   conntrack-handoff.sh ready --from ADDRESS --port PORT --instance-id ID --flows N
+#
+# serve answers one request read from stdin (a socket-activated service on the NAT that holds
+# the interface, reached over the VPC by its replacement): `state` is answered with the export
+# lines and a last line `end N`, N the count of lines before it; `ready ID N` (the replacement
+# ID has taken N flows) runs PATH ID N, which tells the controller, and is answered `ok`. pull
+# and ready are the replacement's side: pull refuses an answer that does not end with its count
+# (a connection cut half-way), and each gives up after PULL_SECONDS.
 #
 # export writes one line per flow this NAT masquerades (its reply goes to the NAT address A, and
 # it did not start on the host itself), in states import takes; it counts those it skips:
@@ -27,6 +37,9 @@ readonly PROG=${0##*/}
 # established TCP is 5 days, and a flow that is still alive refreshes it with its next packet.
 readonly MAX_TIMEOUT=432000
 readonly HANDOFF_TABLE=nat_instance_handoff
+# How long the replacement waits for the old NAT's answer, and the old NAT for the request.
+readonly PULL_SECONDS=60
+readonly REQUEST_SECONDS=5
 # Overridable so that tests can point the script at a fake /proc/sys.
 SYSCTL_ROOT=${NAT_SYSCTL_ROOT:-/proc/sys}
 
@@ -168,31 +181,116 @@ finish() {
   fi
 }
 
+is_instance() { [[ $1 =~ ^i-[0-9a-f]{8,17}$ ]]; }
+is_count() { [[ $1 =~ ^(0|[1-9][0-9]{0,6})$ ]]; }
+
+# One request from stdin, one answer on stdout: what the socket-activated service runs.
+serve() {
+  local address=$1 hook=$2 request="" word="" id="" flows="" extra="" lines
+  IFS= read -r -t "$REQUEST_SECONDS" -n 128 request || [ -n "$request" ] || die "no request within ${REQUEST_SECONDS}s"
+  request=${request%$'\r'}
+  read -r word id flows extra <<<"$request" || true
+  case "$word" in
+    state)
+      [ -z "$id" ] || die "state takes no argument"
+      lines=$(export_flows "$address") || exit 1
+      [ -z "$lines" ] || printf '%s\n' "$lines"
+      printf 'end %d\n' "$(printf '%s' "$lines" | grep -c '')"
+      ;;
+    ready)
+      is_instance "$id" || die "ready: instance ID: got '${id:0:40}'; expected i- and 8 to 17 hex digits"
+      if ! is_count "$flows" || [ -n "$extra" ]; then
+        die "ready: flows: got '${flows:0:20}${extra:+ $extra}'; expected a count from 0 to 9999999"
+      fi
+      [ -n "$hook" ] || die "ready: this NAT has no --ready-hook to tell the controller with"
+      "$hook" "$id" "$flows" || die "ready: $hook failed"
+      printf 'ok\n'
+      ;;
+    *) die "unknown request '${request:0:40}'; expected state or ready ID N" ;;
+  esac
+}
+
+# Sends one request to the old NAT and prints its answer, all within PULL_SECONDS.
+request() {
+  local from=$1 port=$2 line=$3
+  # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments
+  timeout "$PULL_SECONDS" bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "%s\n" "$2" >&3 && cat <&3' "$from" "$port" "$line" ||
+    die "no answer from $from:$port to '$line' within ${PULL_SECONDS}s"
+}
+
+pull() {
+  local from=$1 port=$2 answer last count
+  answer=$(request "$from" "$port" state) || exit 1
+  last=${answer##*$'\n'}
+  [[ $last =~ ^end\ (0|[1-9][0-9]*)$ ]] || die "the answer from $from:$port does not end with its count: it was cut off, or is not from conntrack-handoff.sh"
+  count=${last#end }
+  answer=${answer%"$last"}
+  [ "$(printf '%s' "$answer" | grep -c '')" -eq "$count" ] || die "the answer from $from:$port announces $count flows but holds $(printf '%s' "$answer" | grep -c '')"
+  printf '%s' "$answer"
+}
+
 main() {
-  [ $# -gt 0 ] || { usage >&2; die "a command is required: export, import or finish"; }
+  [ $# -gt 0 ] || { usage >&2; die "a command is required: export, import, finish, serve, pull or ready"; }
   local cmd=$1 address="" file=""
   shift
   case "$cmd" in
     -h | --help) usage; return 0 ;;
-    export | import) ;;
+    export | import | serve | pull | ready) ;;
     finish)
       [ $# -eq 0 ] || die "finish takes no options"
       command -v nft >/dev/null 2>&1 || die "nft is not on PATH; install nftables"
       finish
       return 0
       ;;
-    *) usage >&2; die "unknown command '$cmd'; expected export, import or finish" ;;
+    *) usage >&2; die "unknown command '$cmd'; expected export, import, finish, serve, pull or ready" ;;
   esac
+  local from="" port="" id="" flows="" hook=""
+  # Each command's options, as command:option.
+  local known=" export:--nat-address export:--out import:--nat-address import:--in serve:--nat-address serve:--ready-hook 
+    pull:--from pull:--port pull:--out ready:--from ready:--port ready:--instance-id ready:--flows "
   while [ $# -gt 0 ]; do
+    [[ $known == *" $cmd:$1 "* ]] || die "unknown option '${1:0:40}' for $cmd"
+    [ $# -ge 2 ] || die "$1 needs a value"
     case "$1" in
-      --nat-address) [ $# -ge 2 ] || die "--nat-address needs a value"; address=$2; shift 2 ;;
-      --out | --in) [ $# -ge 2 ] || die "$1 needs a value"; file=$2; shift 2 ;;
-      *) die "unknown option '$1'" ;;
+      --nat-address) address=$2 ;;
+      --out | --in) file=$2 ;;
+      --from) from=$2 ;;
+      --port) port=$2 ;;
+      --instance-id) id=$2 ;;
+      --flows) flows=$2 ;;
+      --ready-hook) hook=$2 ;;
     esac
+    shift 2
   done
+  if [ "$cmd" = pull ] || [ "$cmd" = ready ]; then
+    is_ipv4 "$from" || die "--from: got '${from:0:40}'; expected the old NAT's IPv4 address, such as 10.0.0.10"
+    is_port "$port" || die "--port: got '${port:0:20}'; expected a TCP port from 1 to 65535"
+  fi
+  case "$cmd" in
+    pull)
+      if [ -n "$file" ]; then
+        pull "$from" "$port" >"$file.partial" || exit 1
+        mv "$file.partial" "$file"
+      else
+        pull "$from" "$port"
+      fi
+      return 0
+      ;;
+    ready)
+      is_instance "$id" || die "--instance-id: got '${id:0:40}'; expected i- and 8 to 17 hex digits"
+      is_count "$flows" || die "--flows: got '${flows:0:20}'; expected a count from 0 to 9999999"
+      [ "$(request "$from" "$port" "ready $id $flows")" = ok ] || die "$from:$port did not acknowledge ready $id $flows"
+      return 0
+      ;;
+  esac
   is_ipv4 "$address" || die "--nat-address: got '$address'; expected the NAT interface's IPv4 address, such as 10.0.0.10"
+  if [ -n "$hook" ] && { [[ $hook != /* ]] || [ ! -x "$hook" ]; }; then
+    die "--ready-hook: got '${hook:0:80}'; expected the absolute path of an executable"
+  fi
   command -v conntrack >/dev/null 2>&1 || die "conntrack is not on PATH; install conntrack-tools"
-  if [ "$cmd" = export ]; then
+  if [ "$cmd" = serve ]; then
+    serve "$address" "$hook"
+  elif [ "$cmd" = export ]; then
     if [ -n "$file" ]; then
       # Written whole or not at all: an empty file would import as "0 flows".
       export_flows "$address" >"$file.partial"
