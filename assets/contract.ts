@@ -40,7 +40,7 @@ export const HANDOFF_INSTANCE_DIMENSION = 'InstanceId';
  * How long the controller waits, by default, for a replacement to take the old NAT's connection
  * state before it falls back to moving the zone's routes to another zone first.
  */
-export const DEFAULT_HANDOFF_WAIT_SECONDS = 120;
+export const DEFAULT_HANDOFF_WAIT_SECONDS = 240;
 
 /** The longest wait allowed: the controller's function runs for 15 minutes at most. */
 export const MAX_HANDOFF_WAIT_SECONDS = 600;

@@ -32,6 +32,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   routeWatchdog: 'boolean',
   controllerReservedConcurrency: 'number',
   maxInstanceLifetimeDays: 'number',
+  connectionHandoff: 'boolean',
   alarms: 'boolean',
   alarmTopicArn: 'string',
   alarmEmail: 'string',

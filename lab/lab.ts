@@ -15,9 +15,6 @@ export const CONFIGURE_NAT = path.join(ROOT, 'assets', 'boot', 'configure-nat.sh
 export const CONNTRACK_HANDOFF = path.join(ROOT, 'assets', 'boot', 'conntrack-handoff.sh');
 export const INTERNET_HOST = '198.51.100.20';
 export const NAT_ADDRESS = '10.0.0.10';
-/** The old NAT's and the replacement's own (primary) addresses, by which the handoff travels. */
-export const NAT_PRIMARY_ADDRESS = '10.0.1.10';
-export const NAT2_PRIMARY_ADDRESS = '10.0.1.20';
 export const VPC_CIDR = '10.0.0.0/16';
 
 /** Commands run in the namespaces find nft, iptables and conntrack in sbin as well. */
@@ -157,11 +154,12 @@ export class Lab {
   }
 
   /**
-   * Serves the NAT host's connection state on its primary address, one conntrack-handoff.sh serve
-   * per connection, as the socket-activated service does on an instance (systemd's Accept=yes).
+   * Serves the NAT host's connection state, one conntrack-handoff.sh serve per connection, as the
+   * socket-activated service does on an instance (systemd's Accept=yes); the replacement reaches
+   * it at the interface's address while the host holds it.
    */
   async serveHandoff(readyHook: string): Promise<ChildProcess> {
-    const child = spawn('ip', ['netns', 'exec', `${this.name}-nat`, 'systemd-socket-activate', '--accept', '--inetd', '-l', `${NAT_PRIMARY_ADDRESS}:${HANDOFF_PORT}`,
+    const child = spawn('ip', ['netns', 'exec', `${this.name}-nat`, 'systemd-socket-activate', '--accept', '--inetd', '-l', `0.0.0.0:${HANDOFF_PORT}`,
       'bash', CONNTRACK_HANDOFF, 'serve', '--nat-address', NAT_ADDRESS, '--ready-hook', readyHook], { env: { ...process.env, PATH: FULL_PATH }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.servers.push(child);
     await untilPrinted(child, 'stderr', 'Listening on', 10_000, 'systemd-socket-activate on nat');

@@ -13,8 +13,8 @@
 #   nat2: a second NAT host with no interface of its own yet: the instance that replaces nat,
 #   to which `move-nat LAB` moves ens5 as the controller moves the NAT's interface on EC2.
 #   nat 10.0.1.10 ── prim0 ── 10.0.1.20 nat2: each instance's own (primary) interface, by which
-#   the replacement reaches the old NAT over the VPC for the connection-state handoff; nothing
-#   routes through it.
+#   the replacement reaches the old NAT over the VPC for the connection-state handoff (at the
+#   interface's address 10.0.0.10 while nat holds it, then at nat's own); nothing else uses it.
 #
 # As on EC2, the NAT host has one interface (named ens5, as on Amazon Linux 2023): traffic from
 # the private subnet reaches it through the route table and leaves it by the same interface.
@@ -99,6 +99,9 @@ up() {
   link "$lab" nat prim0 nat2 prim0
   addr "$lab" nat prim0 10.0.1.10/24
   addr "$lab" nat2 prim0 10.0.1.20/24
+  # On EC2 the instances share the NAT's subnet, so the replacement reaches the interface's
+  # address while the old NAT holds it; here, through their own link.
+  in_ns "$lab" nat2 ip route add 10.0.0.10/32 dev prim0
 
   link "$lab" inet eth0 vpcr inet0
   addr "$lab" vpcr inet0 198.51.100.1/24

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DEFAULT_BOOT_TIMEOUT_SECONDS, HOME_INTERFACE_TAG, SECURITY_GROUP_INBOUND_RULES, SERVED_SOURCE_RULE } from '../assets/contract';
+import { DEFAULT_BOOT_TIMEOUT_SECONDS, DEFAULT_HANDOFF_WAIT_SECONDS, HOME_INTERFACE_TAG, SECURITY_GROUP_INBOUND_RULES, SERVED_SOURCE_RULE } from '../assets/contract';
 import { InstanceTypeInfo, parseInstanceType } from './instance-types';
 import { acknowledgeRule } from './compliance';
 import { ISelfHealingNat, SelfHealingNat } from './nat-instance';
@@ -150,6 +150,25 @@ export interface SelfHealingNatProviderProps {
    * @default - no limit: an instance stays until it fails or a deployment replaces it
    */
   readonly maxInstanceLifetime?: Duration;
+
+  /**
+   * Whether a planned replacement hands the old NAT's connection state to the new instance, so
+   * that established connections through the zone's NAT go on through the move.
+   *
+   * Before the interface moves, the new instance takes the old one's connection-tracking
+   * entries, NAT mappings included, over the VPC (TCP port 7460, which each NAT serves to its own
+   * subnet only), and the controller then moves the interface,
+   * and with it the Elastic IP, without moving the zone's routes. The new instance has no public
+   * address until then: it fetches its scripts and conntrack-tools through an S3 gateway endpoint
+   * this adds to the NAT subnets' route tables, so S3 requests that private hosts send through
+   * the NAT leave by that endpoint, not by the Elastic IP (bucket policies keyed on that address
+   * no longer match them). Without the old NAT's word within
+   * `SelfHealingNatProvider.DEFAULT_HANDOFF_WAIT`, the replacement moves the routes first, as
+   * without the handoff.
+   *
+   * @default false
+   */
+  readonly connectionHandoff?: boolean;
 }
 
 /**
@@ -175,6 +194,9 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
 
   /** How long a deployment waits for a NAT instance when no timeout is given. */
   public static readonly DEFAULT_BOOT_TIMEOUT = Duration.seconds(DEFAULT_BOOT_TIMEOUT_SECONDS);
+
+  /** How long the controller waits for a replacement to take the connection state (`connectionHandoff`). */
+  public static readonly DEFAULT_HANDOFF_WAIT = Duration.seconds(DEFAULT_HANDOFF_WAIT_SECONDS);
 
   private readonly instanceType: ec2.InstanceType;
   private readonly typeInfo: InstanceTypeInfo;
@@ -208,6 +230,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     this.bootTimeout = props.bootTimeout ?? SelfHealingNatProvider.DEFAULT_BOOT_TIMEOUT;
     requireBoolean('detailedMonitoring', props.detailedMonitoring);
     requireBoolean('routeWatchdog', props.routeWatchdog);
+    requireBoolean('connectionHandoff', props.connectionHandoff);
     if (props.controllerReservedConcurrency !== undefined) {
       parseWholeNumber('controllerReservedConcurrency', props.controllerReservedConcurrency, 1, SelfHealingNatProvider.MAX_CONTROLLER_CONCURRENCY,
         ' (1 runs one invocation at a time; more is never needed)');
@@ -312,7 +335,9 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       acknowledgeRule(this._securityGroup, 'EC2RestrictedSSH', reason);
     }
 
-    const bootScripts = new BootScripts(vpc, 'NatBootScripts');
+    const handoff = this.props.connectionHandoff ?? false;
+    const endpoint = handoff ? this.addHandoffPath(vpc, options.natSubnets) : undefined;
+    const bootScripts = new BootScripts(vpc, 'NatBootScripts', { handoff });
     options.natSubnets.forEach((subnet, i) => {
       this.nats.push(new SelfHealingNat(subnet, 'NatInstance', {
         vpc,
@@ -329,6 +354,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
         maxInstanceLifetime: this.props.maxInstanceLifetime,
         bootScripts,
         detailedMonitoring: this.props.detailedMonitoring ?? false,
+        connectionHandoff: handoff,
       }));
     });
 
@@ -338,17 +364,34 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     // One zone at a time: a change that replaces the groups (a new image, instance type or boot
     // script) replaces the next zone's only once the previous zone's new NAT has proved itself.
     this.nats.slice(1).forEach((nat, i) => nat.autoScalingGroup.node.addDependency(this.nats[i].autoScalingGroup));
+    // A new instance takes the state before it has a public address: through the endpoint.
+    this.nats.forEach((nat) => endpoint && nat.autoScalingGroup.node.addDependency(endpoint));
     // Always deployed: it attaches each NAT's interface. routeWatchdog: false turns off failover only.
     this._watchdog = new RouteWatchdog(vpc, 'NatRouteWatchdog', {
       nats: this.nats, routeTables: this.routes, bootTimeout: this.bootTimeout, failover: this.props.routeWatchdog ?? true,
       reservedConcurrency: this.props.controllerReservedConcurrency,
       logEncryptionKey: this.props.logEncryptionKey,
+      ...(handoff ? { handoffWait: SelfHealingNatProvider.DEFAULT_HANDOFF_WAIT } : {}),
     });
     // A group's first instance waits in Pending:Wait for the controller: the function, its role
     // and its rules must exist before any group does.
     for (const nat of this.nats) {
       nat.autoScalingGroup.node.addDependency(this._watchdog);
     }
+  }
+
+  /**
+   * What the connection-state handoff needs of the network: a new instance, which has no public
+   * address until it holds the interface, reaches S3 (its scripts, and Amazon Linux's package
+   * repositories) through a gateway endpoint. The old NAT's port needs no rule: the group admits
+   * the VPC already, and the host serves the NAT's own subnet only.
+   */
+  private addHandoffPath(vpc: ec2.IVpc, natSubnets: ec2.ISubnet[]): ec2.GatewayVpcEndpoint {
+    return new ec2.GatewayVpcEndpoint(vpc, 'NatS3Endpoint', {
+      vpc,
+      service: ec2.GatewayVpcEndpointAwsService.S3,
+      subnets: [{ subnets: natSubnets }],
+    });
   }
 
   /**

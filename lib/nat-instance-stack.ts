@@ -160,6 +160,15 @@ export interface NatInstanceStackProps extends StackProps {
   readonly maxInstanceLifetimeDays?: number;
 
   /**
+   * Whether a planned replacement hands the old NAT's connection state to the new instance, so
+   * that connections through the zone's NAT go on; see
+   * `SelfHealingNatProviderProps.connectionHandoff`, including the S3 gateway endpoint it adds.
+   *
+   * @default false
+   */
+  readonly connectionHandoff?: boolean;
+
+  /**
    * Whether to create the NAT alarms (status check, heartbeat, failover; with detailed
    * monitoring also conntrack table and ENA allowances).
    *
@@ -253,7 +262,7 @@ export class NatInstanceStack extends Stack {
     const publicMask = parseWholeNumber('publicSubnetCidrMask', orDefault(props.publicSubnetCidrMask, NatInstanceStack.DEFAULT_PUBLIC_SUBNET_CIDR_MASK), 16, 28);
     const privateMask = parseWholeNumber('privateSubnetCidrMask', orDefault(props.privateSubnetCidrMask, NatInstanceStack.DEFAULT_PRIVATE_SUBNET_CIDR_MASK), 16, 28);
     checkSubnetsFit(vpcCidr, azs, { mask: publicMask, given: props.publicSubnetCidrMask !== undefined }, { mask: privateMask, given: props.privateSubnetCidrMask !== undefined });
-    for (const option of ['flowLogs', 'logEncryption', 'routeWatchdog', 'alarms', 'dashboard', 'detailedMonitoring'] as const) {
+    for (const option of ['flowLogs', 'logEncryption', 'routeWatchdog', 'alarms', 'dashboard', 'detailedMonitoring', 'connectionHandoff'] as const) {
       requireBoolean(option, props[option]);
     }
     const flowLogs = props.flowLogs ?? true;
@@ -284,6 +293,7 @@ export class NatInstanceStack extends Stack {
       maxInstanceLifetime: props.maxInstanceLifetimeDays === undefined ? undefined
         : Duration.days(parseWholeNumber('maxInstanceLifetimeDays', props.maxInstanceLifetimeDays, 1, 365, ' days (the Auto Scaling group\'s limits)')),
       detailedMonitoring: detailed,
+      connectionHandoff: props.connectionHandoff,
     });
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {

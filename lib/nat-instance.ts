@@ -157,6 +157,14 @@ export interface SelfHealingNatProps {
 
   /** Whether the instance publishes its load metrics beside its heartbeat. */
   readonly detailedMonitoring: boolean;
+
+  /**
+   * Whether a replacement takes this NAT's connection state before the interface moves
+   * (`SelfHealingNatProviderProps.connectionHandoff`).
+   *
+   * @default false
+   */
+  readonly connectionHandoff?: boolean;
 }
 
 /**
@@ -298,6 +306,8 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
       vpcCidrs: props.vpcCidrs,
       stackName: stack.stackName,
       signalResource: (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).logicalId,
+      // The old NAT serves its state on the interface's own address, which it holds until the move.
+      ...(props.connectionHandoff ? { handoffAddress: this.networkInterface.attrPrimaryPrivateIpAddress } : {}),
     });
 
     this.grantNatPermissions(stack, groupTag);

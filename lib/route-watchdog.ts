@@ -48,6 +48,14 @@ export interface RouteWatchdogProps {
   readonly failover: boolean;
 
   /**
+   * How long a planned replacement waits for the new instance to take the old NAT's connection
+   * state before the interface moves (the provider's `connectionHandoff`).
+   *
+   * @default - no handoff: the zone's routes move to another zone first
+   */
+  readonly handoffWait?: Duration;
+
+  /**
    * Reserved concurrency of the function: 1 runs one invocation at a time.
    *
    * @default - none: each route change is checked against the route just before it is made
@@ -73,6 +81,17 @@ export class RouteWatchdog extends Construct {
   /** Lambda's limit on the size of a function's environment, in bytes. */
   public static readonly ENVIRONMENT_LIMIT = 4096;
 
+  /** The function's timeout without the handoff. */
+  public static readonly DEFAULT_TIMEOUT = Duration.seconds(60);
+
+  /**
+   * The function's timeout: with the handoff, a launch waits up to 60 s for the new instance to
+   * run, the handoff's wait, and 30 s for the interface to come free, with a margin for the calls.
+   */
+  public static timeoutFor(handoffWait?: Duration): Duration {
+    return handoffWait === undefined ? RouteWatchdog.DEFAULT_TIMEOUT : Duration.seconds(60 + handoffWait.toSeconds() + 30 + 30);
+  }
+
   /** The watchdog function. */
   public readonly function: lambda.Function;
 
@@ -95,6 +114,7 @@ export class RouteWatchdog extends Construct {
       nats: props.nats.map((nat) => [nat.networkInterface.ref, nat.availabilityZone, nat.groupTag,
         stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup)]),
       tables: props.routeTables.map((t) => [t.routeTableId, eniOf.indexOf(t.homeNetworkInterfaceId)]),
+      ...(props.handoffWait ? { ho: props.handoffWait.toSeconds() } : {}),
     };
     // IDs resolve to 21 characters (rtb-/eni- and 17 digits); a zone name selected by index to at
     // most about 20. What does not fit must fail here, not at deployment.
@@ -110,7 +130,7 @@ export class RouteWatchdog extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
-      timeout: Duration.seconds(60),
+      timeout: RouteWatchdog.timeoutFor(props.handoffWait),
       role,
       logGroup,
       environment: { [CONTROLLER_CONFIG_VARIABLE]: stack.toJsonString(config) },

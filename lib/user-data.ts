@@ -7,7 +7,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { CHECK_TIMER_ACCURACY_SECONDS, HEARTBEAT_PERIOD_SECONDS, METRIC, NAT_METRIC_DIMENSION } from '../assets/contract';
+import { CHECK_TIMER_ACCURACY_SECONDS, HANDOFF_INSTANCE_DIMENSION, HANDOFF_PORT, HEARTBEAT_PERIOD_SECONDS, METRIC, NAT_METRIC_DIMENSION } from '../assets/contract';
 import { BOOT_SCRIPTS_DIR } from './paths';
 
 /** Where user data installs the scripts on the instance. */
@@ -31,6 +31,9 @@ export const LIBRARY = 'nat-lib.sh';
 /** The scripts the loader fetches, verified by their SHA-256. */
 export const FETCHED_SCRIPTS = ['configure-nat.sh', 'nat-bootstrap.sh'] as const;
 
+/** Fetched as well when replacements take the connection state (`connectionHandoff`). */
+export const HANDOFF_SCRIPT = 'conntrack-handoff.sh';
+
 const HEREDOC_END = 'NAT_INSTANCE_SCRIPT_END';
 
 /** Reads a script of this package's boot scripts. */
@@ -52,9 +55,9 @@ interface FetchedScript {
 export class BootScripts extends Construct {
   public readonly scripts: readonly FetchedScript[];
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, options: { readonly handoff?: boolean } = {}) {
     super(scope, id);
-    this.scripts = FETCHED_SCRIPTS.map((name) => ({
+    this.scripts = [...FETCHED_SCRIPTS, ...(options.handoff ? [HANDOFF_SCRIPT] : [])].map((name) => ({
       name,
       asset: new s3assets.Asset(this, name.replace(/\W/g, ''), { path: path.join(BOOT_SCRIPTS_DIR, name) }),
       sha256: crypto.createHash('sha256').update(readAsset(name)).digest('hex'),
@@ -88,6 +91,11 @@ export interface BootstrapOptions {
   /** The stack and logical ID to signal when the NAT is up, or has failed. */
   readonly stackName: string;
   readonly signalResource: string;
+  /**
+   * The static interface's private address, where the old NAT serves its connection state:
+   * given, the instance takes that state before the interface reaches it.
+   */
+  readonly handoffAddress?: string;
 }
 
 /**
@@ -122,6 +130,8 @@ export const SHELL_VALUE_FORMS = {
   'bucket': /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
   'key': /^[A-Za-z0-9]+([._/-][A-Za-z0-9]+)*$/,
   'sha256': /^[0-9a-f]{64}$/,
+  'address': new RegExp(`^(${OCTET}\\.){3}${OCTET}$`),
+  'port': /^([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/,
 } as const;
 
 /** The scripts refuse any value longer than this. */
@@ -167,6 +177,7 @@ export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): v
       `--stack-name ${shellValue('stack', options.stackName)}`,
       `--resource ${shellValue('resource', options.signalResource)}`,
       `--eni-id ${shellValue('eni', options.networkInterfaceId)}`,
+      ...(options.handoffAddress !== undefined ? ['--before-interface'] : []),
       ...fetches,
       '--',
       ...options.vpcCidrs.map((cidr) => `--vpc-cidr ${shellValue('vpc-cidr', cidr)}`),
@@ -177,6 +188,10 @@ export function addNatBoot(userData: ec2.UserData, options: BootstrapOptions): v
       ...(options.detailedMonitoring
         ? [`--conntrack-metric ${shellValue('metric', METRIC.conntrackUsage)} --allowance-metric ${shellValue('metric', METRIC.allowanceExceeded)}`] : []),
       `--check-period ${shellValue('period', HEARTBEAT_PERIOD_SECONDS)} --check-accuracy ${shellValue('accuracy', CHECK_TIMER_ACCURACY_SECONDS)}`,
+      ...(options.handoffAddress !== undefined ? [
+        `--handoff-address ${shellValue('address', options.handoffAddress)} --handoff-port ${shellValue('port', HANDOFF_PORT)}`,
+        `--handoff-metric ${shellValue('metric', METRIC.handoffReady)} --handoff-dimension ${shellValue('metric', HANDOFF_INSTANCE_DIMENSION)}`,
+      ] : []),
     ].join(' '),
   );
   // Tokens render as placeholders of about their resolved length; keep room for long names.

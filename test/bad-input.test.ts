@@ -126,7 +126,7 @@ const STACK_PROPS: Record<string, string> = {
   vpcCidr: 'cidr', azs: 'wholeNumber', availabilityZones: 'zones', natCount: 'wholeNumber', publicSubnetCidrMask: 'wholeNumber',
   privateSubnetCidrMask: 'wholeNumber', instanceType: 'instanceType', creditSpecification: 'credit', machineImage: 'image',
   eipAllocationIds: 'allocationIds', additionalCidrs: 'cidrList', rootVolumeSize: 'wholeNumber', ebsKmsKeyArn: 'kmsArn', flowLogs: 'boolean', logEncryption: 'boolean',
-  flowLogRetentionDays: 'wholeNumber', routeWatchdog: 'boolean', controllerReservedConcurrency: 'wholeNumber', maxInstanceLifetimeDays: 'wholeNumber', alarms: 'boolean',
+  flowLogRetentionDays: 'wholeNumber', routeWatchdog: 'boolean', controllerReservedConcurrency: 'wholeNumber', maxInstanceLifetimeDays: 'wholeNumber', connectionHandoff: 'boolean', alarms: 'boolean',
   alarmTopicArn: 'topicArn', alarmEmail: 'email', dashboard: 'boolean', detailedMonitoring: 'boolean',
 };
 
@@ -134,7 +134,7 @@ const STACK_PROPS: Record<string, string> = {
 const PROVIDER_PROPS: Record<string, string> = {
   instanceType: 'instanceType', machineImage: 'image', creditSpecification: 'credit', eipAllocationIds: 'allocationIds', additionalCidrs: 'cidrList',
   rootVolumeSize: 'wholeNumber', ebsEncryptionKey: 'key', logEncryptionKey: 'key', routeWatchdog: 'boolean', detailedMonitoring: 'boolean', controllerReservedConcurrency: 'wholeNumber',
-  bootTimeout: 'duration', maxInstanceLifetime: 'duration',
+  bootTimeout: 'duration', maxInstanceLifetime: 'duration', connectionHandoff: 'boolean',
 };
 
 /** Bad strings as typed after -c, by the kind of the context key. */

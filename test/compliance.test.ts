@@ -17,7 +17,7 @@ import { describeUnless } from './lab';
 const ALL_PACKS = 'nist,hipaa,pci,serverless';
 const CONFIGURATIONS: Record<string, Record<string, string>> = {
   'defaults': { compliance: ALL_PACKS },
-  'three zones, one NAT': { compliance: ALL_PACKS, azs: '3', natCount: '1' },
+  'three zones, one NAT, connection handoff': { compliance: ALL_PACKS, azs: '3', natCount: '1', connectionHandoff: 'true' },
   'x86, own Elastic IPs, extra CIDR, KMS keys, reserved concurrency, 14-day instances, no flow logs': {
     compliance: ALL_PACKS, instanceType: 'c6i.large', eipAllocationIds: 'eipalloc-01234567,eipalloc-89abcdef', additionalCidrs: '100.64.0.0/16',
     ebsKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', flowLogs: 'false', logEncryption: 'true', controllerReservedConcurrency: '1', maxInstanceLifetimeDays: '14',

@@ -48,7 +48,8 @@ describe('conntrack-handoff.sh import', () => {
     expect(fs.readFileSync(forwarding, 'utf8')).toBe('1\n');
     expect(result.calls).toEqual([
       'nft -f -',
-      'nft< table ip nat_instance_handoff delete table ip nat_instance_handoff table ip nat_instance_handoff { chain forward { type filter hook forward priority filter; policy drop; ' +
+      'nft< table ip nat_instance_handoff delete table ip nat_instance_handoff table ip nat_instance_handoff { chain input { type filter hook input priority filter; policy accept; ' +
+        'iifname "lo" accept ct state new,invalid drop } chain forward { type filter hook forward priority filter; policy drop; ' +
         'ct state established,related accept } chain postrouting { type nat hook postrouting priority srcnat; policy accept; } } ',
       '-I -p tcp -s 10.0.16.11 --sport 40000 -d 198.51.100.20 --dport 443 --src-nat 10.0.0.10:40001 --timeout 431990 --state ESTABLISHED -u ASSURED,SEEN_REPLY',
       '-I -p udp -s 10.0.16.12 --sport 5353 -d 198.51.100.20 --dport 53 --src-nat 10.0.0.10:5353 --timeout 25 -u SEEN_REPLY',
@@ -74,6 +75,23 @@ describe('conntrack-handoff.sh import', () => {
     expect(result.stderr).toContain(`conntrack-handoff.sh: error: ${path.join(dir, 'flows.txt')} ${message}`);
     expect(result.calls).toEqual([]);
     expect(fs.readFileSync(forwarding, 'utf8')).toBe('0\n');
+  });
+
+  test('--known: a later pass creates only the flows no earlier pass did, and lists what it created', () => {
+    const known = path.join(dir, 'known.txt');
+    fs.rmSync(known, { force: true });
+    const first = run(['import', '--nat-address', '10.0.0.10', '--known', known], GOOD);
+    expect(first).toMatchObject({ status: 0, stdout: 'conntrack-handoff.sh: 3 flows imported, 0 already present, 0 failed\n' });
+    expect(fs.readFileSync(known, 'utf8')).toBe(GOOD);
+    // The next pass: the same three (one with a new timeout), and one opened since.
+    const later = 'tcp 10.0.16.11 40000 198.51.100.20 443 40001 431000 ESTABLISHED\n' + GOOD.split('\n').slice(1).join('\n') +
+      'tcp 10.0.16.12 40100 198.51.100.20 443 40100 300 ESTABLISHED\n';
+    const second = run(['import', '--nat-address', '10.0.0.10', '--known', known], later);
+    expect(second).toMatchObject({ status: 0, stdout: 'conntrack-handoff.sh: 1 flows imported, 3 already present, 0 failed\n' });
+    expect(second.calls.filter((c) => c.startsWith('-I '))).toEqual([
+      '-I -p tcp -s 10.0.16.12 --sport 40100 -d 198.51.100.20 --dport 443 --src-nat 10.0.0.10:40100 --timeout 300 --state ESTABLISHED -u ASSURED,SEEN_REPLY',
+    ]);
+    expect(fs.readFileSync(known, 'utf8').split('\n').filter(Boolean)).toHaveLength(4);
   });
 
   test('a flow conntrack cannot create fails the import, after trying every one, with the first reason', () => {
@@ -228,7 +246,7 @@ describe('conntrack-handoff.sh pull and ready: the replacement\'s side, against 
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const result = spawnSync('bash', [SCRIPT, 'pull', '--from', '127.0.0.1', '--port', String(port)], { encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain(`conntrack-handoff.sh: error: no answer from 127.0.0.1:${port} to 'state' within 60s`);
+    expect(result.stderr).toContain(`conntrack-handoff.sh: error: no answer from 127.0.0.1:${port} to 'state' within 20s`);
   });
 });
 
@@ -274,6 +292,11 @@ describe('conntrack-handoff.sh arguments', () => {
     [['pull', '--from', '10.0.1.10'], "--port: got ''; expected a TCP port"],
     [['ready', '--from', '10.0.1.10', '--port', '7460', '--instance-id', 'i-$(reboot)', '--flows', '1'], "--instance-id: got 'i-$(reboot)'; expected i- and 8 to 17 hex digits"],
     [['ready', '--from', '10.0.1.10', '--port', '7460', '--instance-id', 'i-0123456789abcdef0', '--flows', '01'], "--flows: got '01'; expected a count from 0 to 9999999"],
+    [['serve', '--nat-address', '10.0.0.10', '--own-address', '10.0.0.5'], "unknown option '--own-address' for serve"],
+    [['import', '--nat-address', '10.0.0.10', '--known', '/nonexistent/dir/known.txt', '--in', '/dev/null'], "--known: cannot write '/nonexistent/dir/known.txt'"],
+    [['pull', '--from', '10.0.1.10', '--port', '7460', '--seconds', '0'], "--seconds: got '0'; expected whole seconds from 1 to 60"],
+    [['pull', '--from', '10.0.1.10', '--port', '7460', '--seconds', '61'], "--seconds: got '61'; expected whole seconds from 1 to 60"],
+    [['pull', '--from', '10.0.1.10', '--port', '7460', '--seconds', '1e1'], "--seconds: got '1e1'; expected whole seconds from 1 to 60"],
     [['sync'], "unknown command 'sync'; expected export, import, finish, serve, pull or ready"],
     [[], 'a command is required: export, import, finish, serve, pull or ready'],
     [['finish', '--nat-address', '10.0.0.10'], 'finish takes no options'],

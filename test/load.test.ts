@@ -92,6 +92,42 @@ describe('load.sh', () => {
   const host = makeHost();
   afterAll(() => fs.rmSync(host.dir, { recursive: true, force: true }));
 
+  describe('--before-interface (the connection-state handoff)', () => {
+    const before = () => {
+      const argv = host.args();
+      return [...argv.slice(0, argv.indexOf('--')), '--before-interface', ...argv.slice(argv.indexOf('--'))];
+    };
+    afterEach(() => {
+      fs.writeFileSync(path.join(host.state, 'eni'), `in-use ${SELF} eni-attach-1 ${MAC} False\n`);
+    });
+
+    test('fetches and hands over while the interface is still with the old NAT', () => {
+      fs.writeFileSync(path.join(host.state, 'eni'), `in-use i-0old0000000000000 eni-attach-0 ${MAC} False\n`);
+      const result = host.run(before());
+      expect(result).toMatchObject({ status: 0, installed: ['configure-nat.sh', 'nat-bootstrap.sh'] });
+      expect(result.handedOver).toBe('setup --stack-name NatStack --resource NatAsg1234 --eni-id eni-0123456789abcdef0 --vpc-cidr 10.0.0.0/16');
+      // No wait for the interface, no route through it: the bootstrap takes the state first.
+      expect(result.calls.filter((c) => c.startsWith('ip route replace') || c.includes('/network/interfaces/macs/'))).toEqual([]);
+    });
+
+    test('a fetch that fails before the interface (no S3 endpoint) waits for it and fetches again', () => {
+      fs.writeFileSync(path.join(host.state, 's3-needs-route'), '');
+      try {
+        const result = host.run(before());
+        expect(result).toMatchObject({ status: 0, installed: ['configure-nat.sh', 'nat-bootstrap.sh'] });
+        expect(result.stderr).toContain('load.sh: cannot fetch the scripts before the interface arrives; waiting for it');
+        const route = result.calls.indexOf('ip route replace default via 10.0.0.1 dev ens6 metric 10');
+        expect(route).toBeGreaterThan(0);
+        // Tried before the route (twice, the one retry allowed), then again after it.
+        expect(result.calls.slice(0, route).filter((c) => c.includes(' s3 cp '))).toHaveLength(2);
+        expect(result.calls.slice(route).filter((c) => c.includes(' s3 cp '))).toHaveLength(2);
+        expect(result.handedOver).toMatch(/^setup /);
+      } finally {
+        fs.rmSync(path.join(host.state, 's3-needs-route'), { force: true });
+      }
+    });
+  });
+
   test('fetches both scripts, checks their SHA-256, installs them and hands over to the bootstrap\'s setup', () => {
     const result = host.run(host.args());
     expect({ status: result.status, stderr: result.stderr }).toMatchObject({ status: 0 });

@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CHECK_TIMER_ACCURACY_SECONDS, HEARTBEAT_PERIOD_SECONDS, METRIC, NAT_METRIC_DIMENSION, natMetricNamespace } from '../assets/contract';
+import { CHECK_TIMER_ACCURACY_SECONDS, HANDOFF_INSTANCE_DIMENSION, HANDOFF_PORT, HEARTBEAT_PERIOD_SECONDS, METRIC, NAT_METRIC_DIMENSION, natMetricNamespace } from '../assets/contract';
 import { MARKER, WRONG_FORMS, hostileValues, printableLines } from './fakes/hostile';
 
 /**
@@ -23,7 +23,7 @@ interface Host {
   etc: string;
   run(args: string[], extraEnv?: Record<string, string>): { status: number | null; stderr: string; calls: string[] };
   setEni(line: string): void;
-  failTimes(what: 'imds-eni' | 'dnf' | 'configure' | 'check', n: number): void;
+  failTimes(what: 'imds-eni' | 'dnf' | 'configure' | 'check' | 'handoff-import' | 'handoff-ready' | 'handoff-finish', n: number): void;
   setRoutes(lines: string[]): void;
   addCommand(name: string): void;
   /** Replaces the instance metadata answer at PATH (after meta-data/). */
@@ -47,6 +47,7 @@ function makeHost(): Host {
     fs.symlinkSync(fake, path.join(bin, name));
   }
   fs.symlinkSync(fake, path.join(install, 'configure-nat.sh'));
+  fs.symlinkSync(fake, path.join(install, 'conntrack-handoff.sh'));
   // The library the user data writes beside the loader, as shipped.
   fs.copyFileSync(path.join(__dirname, '..', 'assets', 'boot', 'nat-lib.sh'), path.join(install, 'nat-lib.sh'));
   fs.writeFileSync(path.join(sys, 'ens5', 'address'), '0a:00:00:00:00:05\n');
@@ -143,7 +144,8 @@ describe('nat-bootstrap.sh setup', () => {
     expect(fs.readFileSync(path.join(host.etc, 'nat-instance', 'nat-instance.env'), 'utf8')).toBe(
       'NAT_ENI_ID="eni-0123456789abcdef0"\nNAT_VPC_CIDRS="10.0.0.0/16 100.64.0.0/16"\nNAT_STACK_NAME="NatStack"\nNAT_RESOURCE="NatAsg1234"\n' +
       'NAT_METRIC_NAMESPACE="NatInstance/eni-0123456789abcdef0"\nNAT_METRIC_DIMENSION="NetworkInterfaceId"\nNAT_HEARTBEAT_METRIC="Heartbeat"\n' +
-      'NAT_CONNTRACK_METRIC="ConntrackUsage"\nNAT_ALLOWANCE_METRIC="AllowanceExceeded"\nNAT_CHECK_PERIOD="60"\nNAT_CHECK_ACCURACY="1"\n');
+      'NAT_CONNTRACK_METRIC="ConntrackUsage"\nNAT_ALLOWANCE_METRIC="AllowanceExceeded"\nNAT_CHECK_PERIOD="60"\nNAT_CHECK_ACCURACY="1"\n' +
+      'NAT_HANDOFF_ADDRESS=""\nNAT_HANDOFF_PORT=""\nNAT_HANDOFF_METRIC=""\nNAT_HANDOFF_DIMENSION=""\n');
     const units = path.join(host.etc, 'systemd', 'system');
     const unit = fs.readFileSync(path.join(units, 'nat-instance.service'), 'utf8');
     expect(unit).toContain(`EnvironmentFile=${path.join(host.etc, 'nat-instance', 'nat-instance.env')}`);
@@ -241,9 +243,9 @@ describe('nat-bootstrap.sh setup', () => {
     [['setup', '--eni-id', 'eni-0123456789abcdef0', '--stack-name', 'S', '--resource', 'R'], '--vpc-cidr is required'],
     [['setup', '--eni-id', 'eni-0123456789abcdef0', '--vpc-cidr', '10.0.0.0/16', '--resource', 'R'], '--stack-name is required'],
     [['start', '--eni-id', 'eni-0123456789abcdef0'], 'start takes no arguments: its settings are the NAT_* variables of'],
-    [['reboot'], "unknown mode 'reboot'; expected setup, start or check"],
+    [['reboot'], "unknown mode 'reboot'; expected setup, start, check or handoff-ready"],
     [['setup', '--colour', 'red'], "unknown argument '--colour'"],
-    [[], 'a mode is required: setup, start or check'],
+    [[], 'a mode is required: setup, start, check or handoff-ready'],
     // Hostile contract values: each would reach the environment file or a command line.
     [withArg('--metric-namespace', 'NatInstance/$(reboot)'), "--metric-namespace: got 'NatInstance/$(reboot)'; expected a CloudWatch namespace"],
     [withArg('--metric-namespace', 'NatInstance\nNAT_ENI_ID=eni-0evil'), '--metric-namespace: got'],
@@ -401,6 +403,7 @@ const ENV = {
   NAT_ENI_ID: 'eni-0123456789abcdef0', NAT_VPC_CIDRS: '10.0.0.0/16 100.64.0.0/16', NAT_STACK_NAME: 'NatStack', NAT_RESOURCE: 'NatAsg1234',
   NAT_METRIC_NAMESPACE: 'NatInstance/eni-0123456789abcdef0', NAT_METRIC_DIMENSION: 'NetworkInterfaceId', NAT_HEARTBEAT_METRIC: 'Heartbeat',
   NAT_CONNTRACK_METRIC: 'ConntrackUsage', NAT_ALLOWANCE_METRIC: 'AllowanceExceeded', NAT_CHECK_PERIOD: '60', NAT_CHECK_ACCURACY: '1',
+  NAT_HANDOFF_ADDRESS: '', NAT_HANDOFF_PORT: '', NAT_HANDOFF_METRIC: '', NAT_HANDOFF_DIMENSION: '',
 };
 
 /** Reads an environment file as systemd's EnvironmentFile= does, for the values this script writes: KEY="VALUE" lines. */
@@ -413,6 +416,122 @@ function parseEnvironmentFile(text: string): Record<string, string> {
     return [match[1], match[2]];
   }));
 }
+
+describe('nat-bootstrap.sh with the connection-state handoff', () => {
+  const HANDOFF = ['--handoff-address', '10.0.0.9', '--handoff-port', String(HANDOFF_PORT), '--handoff-metric', METRIC.handoffReady, '--handoff-dimension', HANDOFF_INSTANCE_DIMENSION];
+  const FLOWS = 'tcp 10.0.16.11 40000 198.51.100.20 443 40001 300 ESTABLISHED\nudp 10.0.16.12 5353 198.51.100.20 53 5353 25 replied\n';
+  let host: Host;
+  beforeEach(() => { host = makeHost(); });
+  afterEach(() => fs.rmSync(host.dir, { recursive: true, force: true }));
+  const handoffCalls = (calls: string[]) => calls.filter((c) => /^(dnf|conntrack-handoff\.sh|configure-nat\.sh)/.test(c) || c.includes('put-metric-data'))
+    .map((c) => c.replace(/ --(out|in|known) \S+/g, (m) => m.replace(/\S+$/, 'FILE')));
+
+  test('takes the predecessor\'s state before the interface, and what it opens until the interface comes, then configures NAT, removes the handoff table, and serves its own', () => {
+    fs.writeFileSync(path.join(host.state, 'handoff-flows'), FLOWS);
+    // The controller attaches the interface after two more looks.
+    host.failTimes('imds-eni', 2);
+    const result = host.run([...SETUP, ...HANDOFF], { NAT_HANDOFF_FOLLOW_SECONDS: '1' });
+    expect(result).toMatchObject({ status: 0 });
+    const pass = ['conntrack-handoff.sh pull --from 10.0.0.9 --port 7460 --seconds 5 --out FILE', 'conntrack-handoff.sh import --nat-address 10.0.0.9 --in FILE --known FILE'];
+    expect(handoffCalls(result.calls)).toEqual([
+      'dnf install -y --setopt=install_weak_deps=False nftables conntrack-tools',
+      'conntrack-handoff.sh pull --from 10.0.0.9 --port 7460 --out FILE',
+      'conntrack-handoff.sh import --nat-address 10.0.0.9 --in FILE --known FILE',
+      `conntrack-handoff.sh ready --from 10.0.0.9 --port 7460 --instance-id ${SELF} --flows 2`,
+      // Until the interface arrives: the flows opened since, each pass creating only new ones.
+      ...pass, ...pass,
+      'configure-nat.sh --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 --egress-interface ens6',
+      'conntrack-handoff.sh finish',
+      HEARTBEAT, loadMetrics(87, 7),
+    ]);
+    // Every pass comes before any look at the interface's route: this instance has no interface yet.
+    expect(result.calls.map((c, i) => (c.startsWith('conntrack-handoff.sh pull') ? i : -1)).filter((i) => i >= 0).pop())
+      .toBeLessThan(indexOf(result.calls, /^ip -4 route show default/));
+    expect(result.stderr).toContain('followed the predecessor\'s flows in 2 more passes until the interface arrived');
+    const units = path.join(host.etc, 'systemd', 'system');
+    // Served to this NAT's own subnet only.
+    expect(fs.readFileSync(path.join(units, 'nat-handoff.socket'), 'utf8')).toMatch(/^ListenStream=7460\nAccept=yes\nMaxConnections=4\n.*\nIPAddressAllow=10\.0\.0\.0\/24\nIPAddressDeny=any$/m);
+    expect(fs.readFileSync(path.join(units, 'nat-handoff@.service'), 'utf8')).toContain(
+      `ExecStart=${path.join(host.dir, 'opt')}/conntrack-handoff.sh serve --nat-address 10.0.0.9 --ready-hook ${path.join(host.dir, 'opt')}/handoff-ready\nStandardInput=socket\nStandardOutput=socket\n`);
+    expect(fs.readFileSync(path.join(host.dir, 'opt', 'handoff-ready'), 'utf8')).toBe(`#!/usr/bin/env bash\nexec ${path.join(host.dir, 'opt')}/nat-bootstrap.sh handoff-ready "$@"\n`);
+    expect(result.calls).toContain('systemctl enable --now nat-handoff.socket');
+  });
+
+  test.each<[string, (h: Host) => void, RegExp, boolean]>([
+    ['no predecessor answers', () => undefined, /no handoff: no connection state from 10\.0\.0\.9:7460/, false],
+    ['the packages cannot be installed before the interface', (h) => { fs.writeFileSync(path.join(h.state, 'handoff-flows'), FLOWS); h.failTimes('dnf', 1); }, /no handoff: cannot install nftables conntrack-tools before the interface arrives/, false],
+    ['the import fails', (h) => { fs.writeFileSync(path.join(h.state, 'handoff-flows'), FLOWS); h.failTimes('handoff-import', 1); }, /no handoff: the import of 2 flows failed/, true],
+    ['the predecessor does not acknowledge ready', (h) => { fs.writeFileSync(path.join(h.state, 'handoff-flows'), FLOWS); h.failTimes('handoff-ready', 1); }, /took 2 flows, but 10\.0\.0\.9:7460 did not acknowledge ready/, true],
+
+  ])('%s: logged, and the NAT comes up as without the handoff', (_name, arrange, logged, finishes) => {
+    arrange(host);
+    const result = host.run([...SETUP, ...HANDOFF]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(logged);
+    expect(result.calls).toContain('configure-nat.sh --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 --egress-interface ens6');
+    // Once an import may have loaded the handoff table, it is removed after the NAT's rules are in.
+    expect(result.calls.includes('conntrack-handoff.sh finish')).toBe(finishes);
+    expect(result.calls.filter((c) => c.includes('set-instance-health'))).toEqual([]);
+  });
+
+  test('a finish that fails (the NAT\'s rules missing) fails the setup and reports the instance', () => {
+    fs.writeFileSync(path.join(host.state, 'handoff-flows'), FLOWS);
+    host.failTimes('handoff-finish', 1);
+    const result = host.run([...SETUP, ...HANDOFF]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('conntrack-handoff.sh finish failed after configure-nat.sh');
+    expect(result.calls).toContain(`aws --region eu-west-1 autoscaling set-instance-health --instance-id ${SELF} --health-status Unhealthy --no-should-respect-grace-period`);
+    expect(result.calls.filter((c) => c.includes('--metric-name Heartbeat'))).toEqual([]);
+  });
+
+  const READY_ENV = { ...ENV, NAT_HANDOFF_ADDRESS: '10.0.0.9', NAT_HANDOFF_PORT: String(HANDOFF_PORT), NAT_HANDOFF_METRIC: METRIC.handoffReady, NAT_HANDOFF_DIMENSION: HANDOFF_INSTANCE_DIMENSION };
+
+  test('handoff-ready publishes HandoffReady for the interface and the replacement, and never reports this NAT', () => {
+    const result = host.run(['handoff-ready', 'i-0123456789abcdef0', '1011'], READY_ENV);
+    expect(result.status).toBe(0);
+    expect(awsCalls(result.calls)).toEqual([
+      'aws --region eu-west-1 cloudwatch put-metric-data --namespace NatInstance/eni-0123456789abcdef0 --metric-name HandoffReady ' +
+        '--dimensions NetworkInterfaceId=eni-0123456789abcdef0,InstanceId=i-0123456789abcdef0 --value 1011 --unit Count',
+    ]);
+  });
+
+  test.each<[string, string[], Record<string, string>, string]>([
+    ['a command for an instance ID', ['i-$(reboot)', '1'], READY_ENV, "handoff-ready INSTANCE_ID: got 'i-$(reboot)'; expected an instance ID"],
+    ['a negative count', ['i-0123456789abcdef0', '-1'], READY_ENV, "handoff-ready FLOWS: got '-1'; expected a count from 0 to 9999999"],
+    ['one argument', ['i-0123456789abcdef0'], READY_ENV, 'handoff-ready takes INSTANCE_ID FLOWS; got 1 arguments'],
+    ['a NAT without the handoff', ['i-0123456789abcdef0', '1'], ENV, 'handoff-ready: this NAT has no handoff settings'],
+    ['a tampered port', ['i-0123456789abcdef0', '1'], { ...READY_ENV, NAT_HANDOFF_PORT: '65536' }, "NAT_HANDOFF_PORT: got '65536'; expected a TCP port from 1 to 65535"],
+  ])('handoff-ready refuses %s before any call', (_name, args, env, message) => {
+    const result = host.run(['handoff-ready', ...args], env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`nat-bootstrap.sh: error: ${message}`);
+    expect(result.calls).toEqual([]);
+  });
+
+  test.each([
+    [['--handoff-address', '10.0.0.9']],
+    [HANDOFF.slice(0, 6)],
+  ])('handoff settings only in part (%j) are refused, naming all four', (partial) => {
+    const result = host.run([...SETUP, ...partial]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('--handoff-address, --handoff-port, --handoff-metric and --handoff-dimension go together (the connection-state handoff): give all four or none');
+    expect(result.calls).toEqual([]);
+  });
+
+  test.each([
+    ['--handoff-address', ['10.0.0.256', '10.0.0', '010.0.0.9', '10.0.0.9; reboot', '10.0.0.9/32']],
+    ['--handoff-port', ['0', '65536', '07460', '-1', '7460 ']],
+    ['--handoff-metric', ['Handoff-Ready', '1Handoff']],
+    ['--handoff-dimension', ['Instance Id', 'Instance$Id']],
+  ])('%s of the wrong form is refused before any call', (option, values) => {
+    for (const value of values) {
+      const args = [...SETUP, ...HANDOFF.map((a, i) => (HANDOFF[i - 1] === option ? value : a))];
+      const result = host.run(args);
+      expect({ value, status: result.status, calls: result.calls }).toEqual({ value, status: 1, calls: [] });
+      expect(result.stderr).toContain(`${option}: got`);
+    }
+  });
+});
 
 describe('nat-bootstrap.sh environment file', () => {
   let host: Host;

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { App, Duration, Fn, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { SECURITY_GROUP_INBOUND_RULES, SPECIAL_IPV4_BLOCKS } from '../assets/contract';
+import { DEFAULT_HANDOFF_WAIT_SECONDS, HANDOFF_INSTANCE_DIMENSION, HANDOFF_PORT, METRIC, SECURITY_GROUP_INBOUND_RULES, SPECIAL_IPV4_BLOCKS } from '../assets/contract';
 import { SelfHealingNatProvider } from '../lib';
 import { MAX_ADDITIONAL_CIDRS } from '../lib/nat-instance-provider';
 import { SHELL_VALUE_FORMS, USER_DATA_BUDGET_BYTES, hasShellForm, shellValue } from '../lib/user-data';
@@ -178,6 +178,8 @@ describe('values written into the user data', () => {
     'bucket': ['cdk-hnb659fds-assets-111122223333-eu-west-1', 'abc', 'ab', 'a'.repeat(63), 'a'.repeat(64), 'Abc', 'abc-', '.abc'],
     'key': ['0123abcd.sh', 'a/b/c.sh', 'a..b', 'a//b', '/a', 'a/', 'a b', 'a'.repeat(1024), 'a'.repeat(1025)],
     'sha256': ['a'.repeat(64), 'a'.repeat(63), 'A'.repeat(64), 'g'.repeat(64)],
+    'address': ['10.0.0.9', '0.0.0.0', '255.255.255.255', '256.0.0.1', '10.0.0', '010.0.0.9', '10.0.0.9/32', '10.0.0.9 '],
+    'port': ['1', '7460', '65535', '65536', '0', '07460', '-1', '99999', '6553a'],
   };
 
   test('the construct and the boot scripts judge every sample of every form alike', () => {
@@ -214,6 +216,55 @@ describe('SelfHealingNatProvider props', () => {
       LaunchTemplateData: Match.objectLike({ InstanceType: 'm7g.large', BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 20 }) })] }),
     });
     template.hasResource('AWS::AutoScaling::AutoScalingGroup', { CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT5M' } } });
+  });
+
+  describe('connectionHandoff', () => {
+    const { stack, vpc, template } = vpcWithProvider({ connectionHandoff: true }, { maxAzs: 2 });
+    const plain = vpcWithProvider({}, { maxAzs: 2 }).template;
+
+    test('an S3 gateway endpoint on the public subnets\' route tables, which every NAT group waits for', () => {
+      template.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
+      template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+        VpcEndpointType: 'Gateway',
+        ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['com.amazonaws.', { Ref: 'AWS::Region' }, '.s3'])] }),
+        RouteTableIds: vpc.publicSubnets.map((s) => stack.resolve(s.routeTable.routeTableId)),
+      });
+      const endpoint = Object.keys(template.findResources('AWS::EC2::VPCEndpoint'))[0];
+      for (const group of Object.values(template.findResources('AWS::AutoScaling::AutoScalingGroup'))) {
+        expect(group.DependsOn).toContain(endpoint);
+      }
+      plain.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    });
+
+    test('no new ingress: the group admits the VPC already, and each NAT serves the handoff to its own subnet only', () => {
+      template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+      const groups = (t: Template) => Object.values(t.findResources('AWS::EC2::SecurityGroup')).map((g) => g.Properties.SecurityGroupIngress);
+      expect(groups(template)).toEqual(groups(plain));
+    });
+
+    test('the controller waits for the handoff, with the time for it', () => {
+      const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }))[0];
+      expect(fn.Properties.Timeout).toBe(60 + DEFAULT_HANDOFF_WAIT_SECONDS + 30 + 30);
+      expect(JSON.stringify(fn.Properties.Environment.Variables)).toContain(`\\"ho\\":${DEFAULT_HANDOFF_WAIT_SECONDS}`);
+      const plainFn = Object.values(plain.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }))[0];
+      expect(plainFn.Properties.Timeout).toBe(60);
+      expect(JSON.stringify(plainFn.Properties.Environment.Variables)).not.toContain('\\"ho\\"');
+    });
+
+    test('user data: the loader fetches before the interface, conntrack-handoff.sh too, and setup gets the interface\'s own address', () => {
+      const scripts = userDataScripts(template);
+      expect(scripts).toHaveLength(2);
+      for (const script of scripts) {
+        const command = script.split('\n').find((l) => l.startsWith('/opt/nat-instance/load.sh '))!;
+        expect(command).toContain(' --before-interface ');
+        expect(command).toMatch(/--fetch 'conntrack-handoff\.sh' '[^']+' '[^']+' '[0-9a-f]{64}'/);
+        expect(command).toMatch(new RegExp(`--handoff-address '\\$\\{\\w*NatInstanceNetworkInterface\\w+\\.PrimaryPrivateIpAddress\\}' --handoff-port '${HANDOFF_PORT}' ` +
+          `--handoff-metric '${METRIC.handoffReady}' --handoff-dimension '${HANDOFF_INSTANCE_DIMENSION}'$`));
+      }
+      for (const script of userDataScripts(plain)) {
+        expect(script).not.toMatch(/--before-interface|handoff|conntrack-handoff/);
+      }
+    });
   });
 
   test('a maximum instance lifetime: the group replaces older instances, launching the new one first', () => {

@@ -330,6 +330,15 @@ describe('NatInstanceStack options', () => {
     expect(() => natStack({ maxInstanceLifetimeDays: 0 })).toThrow("Invalid maxInstanceLifetimeDays: got 0; expected a whole number from 1 to 365 days (the Auto Scaling group's limits)");
   });
 
+  test('connectionHandoff: the S3 endpoint on the public route tables, and user data that takes the state first', () => {
+    const stack = natStack({ connectionHandoff: true });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', { RouteTableIds: stack.vpc.publicSubnets.map((s) => stack.resolve(s.routeTable.routeTableId)) });
+    expect(userDataScripts(t).every((script) => / --before-interface .* --handoff-address /.test(script))).toBe(true);
+    expect(() => natStack({ connectionHandoff: 'yes' as never })).toThrow("Invalid connectionHandoff: got 'yes'; expected true or false");
+  });
+
   test('logEncryption: one rotated key, usable by CloudWatch Logs of this account and region only, on every log group', () => {
     const encrypted = natStack({ logEncryption: true });
     const t = Template.fromStack(encrypted);

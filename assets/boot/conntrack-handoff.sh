@@ -4,18 +4,21 @@
 # established TCP and UDP flows continue through the move.
 #
 #   conntrack-handoff.sh export --nat-address A [--out FILE]
-#   conntrack-handoff.sh import --nat-address A [--in FILE]
+#   conntrack-handoff.sh import --nat-address A [--in FILE] [--known FILE]
 #   conntrack-handoff.sh finish
 #   conntrack-handoff.sh serve --nat-address A [--ready-hook PATH]
-#   conntrack-handoff.sh pull --from ADDRESS --port PORT [--out FILE]
-#   conntrack-handoff.sh ready --from ADDRESS --port PORT --instance-id ID --flows N
+#   conntrack-handoff.sh pull --from ADDRESS --port PORT [--seconds S] [--out FILE]
+#   conntrack-handoff.sh ready --from ADDRESS --port PORT [--seconds S] --instance-id ID --flows N
 #
 # serve answers one request read from stdin (a socket-activated service on the NAT that holds
 # the interface, reached over the VPC by its replacement): `state` is answered with the export
 # lines and a last line `end N`, N the count of lines before it; `ready ID N` (the replacement
 # ID has taken N flows) runs PATH ID N, which tells the controller, and is answered `ok`. pull
 # and ready are the replacement's side: pull refuses an answer that does not end with its count
-# (a connection cut half-way), and each gives up after PULL_SECONDS.
+# (a connection cut half-way), and each gives up after S seconds (PULL_SECONDS by default).
+# The replacement pulls again until the interface reaches it, since the old NAT loses its
+# masqueraded entries the moment the interface leaves it (the kernel flushes them when the
+# device goes): `import --known FILE` creates only the flows FILE does not list, and adds them.
 #
 # export writes one line per flow this NAT masquerades (its reply goes to the NAT address A, and
 # it did not start on the host itself), in states import takes; it counts those it skips:
@@ -38,7 +41,8 @@ readonly PROG=${0##*/}
 readonly MAX_TIMEOUT=432000
 readonly HANDOFF_TABLE=nat_instance_handoff
 # How long the replacement waits for the old NAT's answer, and the old NAT for the request.
-readonly PULL_SECONDS=60
+readonly PULL_SECONDS=20
+SECONDS_ALLOWED=$PULL_SECONDS
 readonly REQUEST_SECONDS=5
 # Overridable so that tests can point the script at a fake /proc/sys.
 SYSCTL_ROOT=${NAT_SYSCTL_ROOT:-/proc/sys}
@@ -111,13 +115,20 @@ line_problem() {
   fi
 }
 
-# Until configure-nat.sh runs, the imported flows pass and nothing else does.
+# Until configure-nat.sh runs, the imported flows pass and nothing else does. A reply for a flow
+# that is not imported (opened after the pull) is dropped, not delivered to the host: there no
+# socket would answer it with a reset, and the pass after the move may still import its flow.
 prepare_host() {
   command -v nft >/dev/null 2>&1 || die "nft is not on PATH; install nftables"
   nft -f - <<EOF || die "nft could not load the $HANDOFF_TABLE table"
 table ip $HANDOFF_TABLE
 delete table ip $HANDOFF_TABLE
 table ip $HANDOFF_TABLE {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "lo" accept
+		ct state new,invalid drop
+	}
 	chain forward {
 		type filter hook forward priority filter; policy drop;
 		ct state established,related accept
@@ -131,8 +142,9 @@ EOF
 }
 
 import_flows() {
-  local address=$1 file=$2 n=0 created=0 failed=0 problem line
+  local address=$1 file=$2 known=$3 n=0 created=0 failed=0 problem line key
   local -a lines=() fields
+  local -A seen=()
   mapfile -t lines <"$file"
   [ "${#lines[@]}" -le 1048576 ] || die "$file: ${#lines[@]} lines, more than any table holds"
   # All or nothing: a file with one malformed line is not from this script.
@@ -143,10 +155,19 @@ import_flows() {
     problem=$(line_problem "${fields[@]}")
     [ -z "$problem" ] || die "$file line $n: $problem"
   done
+  # A later pass creates only what an earlier one did not: one conntrack process per new flow.
+  if [ -n "$known" ] && [ -s "$known" ]; then
+    while read -r -a fields; do seen["${fields[*]:0:5}"]=1; done <"$known"
+  fi
   prepare_host
   local present=0 first_error="" output
   for line in "${lines[@]}"; do
     read -r -a fields <<<"$line"
+    key="${fields[*]:0:5}"
+    if [ -n "${seen[$key]:-}" ]; then
+      present=$((present + 1))
+      continue
+    fi
     local -a args=(-I -p "${fields[0]}" -s "${fields[1]}" --sport "${fields[2]}" -d "${fields[3]}" --dport "${fields[4]}"
       --src-nat "$address:${fields[5]}" --timeout "${fields[6]}")
     case "${fields[0]}:${fields[7]}" in
@@ -156,9 +177,11 @@ import_flows() {
     esac
     if output=$(conntrack "${args[@]}" 2>&1); then
       created=$((created + 1))
+      if [ -n "$known" ]; then printf '%s\n' "$line" >>"$known"; fi
     elif [[ $output == *"File exists"* ]]; then
-      # Imported before (a second pass for the flows opened since the first): nothing to do.
+      # Imported before, by a pass that kept no list: nothing to do.
       present=$((present + 1))
+      if [ -n "$known" ]; then printf '%s\n' "$line" >>"$known"; fi
     else
       failed=$((failed + 1))
       [ -n "$first_error" ] || first_error="line ${fields[*]}: ${output##*: }"
@@ -210,19 +233,20 @@ serve() {
   esac
 }
 
-# Sends one request to the old NAT and prints its answer, all within PULL_SECONDS.
+# Sends one request to the old NAT and prints its answer, all within SECONDS.
 request() {
   local from=$1 port=$2 line=$3
   # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments
-  timeout "$PULL_SECONDS" bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "%s\n" "$2" >&3 && cat <&3' "$from" "$port" "$line" ||
-    die "no answer from $from:$port to '$line' within ${PULL_SECONDS}s"
+  timeout "$SECONDS_ALLOWED" bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "%s\n" "$2" >&3 && cat <&3' "$from" "$port" "$line" ||
+    die "no answer from $from:$port to '$line' within ${SECONDS_ALLOWED}s"
 }
 
+# Prints the flows of the old NAT's answer, once it is known to be whole.
 pull() {
   local from=$1 port=$2 answer last count
   answer=$(request "$from" "$port" state) || exit 1
   last=${answer##*$'\n'}
-  [[ $last =~ ^end\ (0|[1-9][0-9]*)$ ]] || die "the answer from $from:$port does not end with its count: it was cut off, or is not from conntrack-handoff.sh"
+  [[ $last =~ ^end\ (0|[1-9][0-9]{0,6})$ ]] || die "the answer from $from:$port does not end with its count: it was cut off, or is not from conntrack-handoff.sh"
   count=${last#end }
   answer=${answer%"$last"}
   [ "$(printf '%s' "$answer" | grep -c '')" -eq "$count" ] || die "the answer from $from:$port announces $count flows but holds $(printf '%s' "$answer" | grep -c '')"
@@ -244,12 +268,14 @@ main() {
       ;;
     *) usage >&2; die "unknown command '$cmd'; expected export, import, finish, serve, pull or ready" ;;
   esac
-  local from="" port="" id="" flows="" hook=""
+  local from="" port="" id="" flows="" hook="" known_file=""
   # Each command's options, as command:option.
-  local known=" export:--nat-address export:--out import:--nat-address import:--in serve:--nat-address serve:--ready-hook 
-    pull:--from pull:--port pull:--out ready:--from ready:--port ready:--instance-id ready:--flows "
+  local -a known=(export:--nat-address export:--out import:--nat-address import:--in import:--known
+    serve:--nat-address serve:--ready-hook
+    pull:--from pull:--port pull:--out pull:--seconds
+    ready:--from ready:--port ready:--seconds ready:--instance-id ready:--flows)
   while [ $# -gt 0 ]; do
-    [[ $known == *" $cmd:$1 "* ]] || die "unknown option '${1:0:40}' for $cmd"
+    [[ " ${known[*]} " == *" $cmd:$1 "* ]] || die "unknown option '${1:0:40}' for $cmd"
     [ $# -ge 2 ] || die "$1 needs a value"
     case "$1" in
       --nat-address) address=$2 ;;
@@ -259,12 +285,17 @@ main() {
       --instance-id) id=$2 ;;
       --flows) flows=$2 ;;
       --ready-hook) hook=$2 ;;
+      --known) known_file=$2 ;;
+      --seconds) SECONDS_ALLOWED=$2 ;;
     esac
     shift 2
   done
   if [ "$cmd" = pull ] || [ "$cmd" = ready ]; then
     is_ipv4 "$from" || die "--from: got '${from:0:40}'; expected the old NAT's IPv4 address, such as 10.0.0.10"
     is_port "$port" || die "--port: got '${port:0:20}'; expected a TCP port from 1 to 65535"
+    if ! [[ $SECONDS_ALLOWED =~ ^[1-9][0-9]?$ ]] || [ "$SECONDS_ALLOWED" -gt 60 ]; then
+      die "--seconds: got '${SECONDS_ALLOWED:0:20}'; expected whole seconds from 1 to 60"
+    fi
   fi
   case "$cmd" in
     pull)
@@ -301,7 +332,10 @@ main() {
   else
     [ -n "$file" ] || file=/dev/stdin
     [ -r "$file" ] || die "--in: cannot read '$file'"
-    import_flows "$address" "$file"
+    if [ -n "$known_file" ] && ! touch "$known_file" 2>/dev/null; then
+      die "--known: cannot write '${known_file:0:80}'"
+    fi
+    import_flows "$address" "$file" "$known_file"
   fi
 }
 

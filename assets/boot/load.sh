@@ -5,8 +5,12 @@
 # SHA-256 is not the one the user data names, and hands over to `nat-bootstrap.sh setup`. A
 # failure signals FAILURE to CloudFormation and exits non-zero; nothing unverified is kept or run.
 #
-#   load.sh --region REGION --stack-name NAME --resource LOGICAL_ID --eni-id ENI
+#   load.sh --region REGION --stack-name NAME --resource LOGICAL_ID --eni-id ENI [--before-interface]
 #           --fetch FILE BUCKET KEY SHA256 [--fetch ...] -- [SETUP_ARGS ...]
+#
+# --before-interface (the connection-state handoff, which the bootstrap must run while the old
+# NAT still holds the interface): fetch first, through the public subnets' S3 gateway endpoint,
+# and hand over without waiting for the interface; if the fetch fails so, wait and fetch as usual.
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -23,6 +27,7 @@ RESOURCE=""
 FILES=()
 SETUP_ARGS=()
 HANDED_OVER=false
+BEFORE_INTERFACE=false
 WORK_DIR=""
 
 usage() { sed -n "s/^#   load.sh/Usage: $PROG/p; s/^#  //p" "$0"; }
@@ -64,6 +69,7 @@ parse_args() {
         shift
         SETUP_ARGS=("$@")
         break ;;
+      --before-interface) BEFORE_INTERFACE=true; shift ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; die "unknown argument $(shown "$1")" ;;
     esac
@@ -87,6 +93,14 @@ fetch() {
   log "installed $name ($sha)"
 }
 
+fetch_all() {
+  local entry
+  for entry in "${FILES[@]}"; do
+    # shellcheck disable=SC2086 # the four fields were validated and hold no spaces
+    fetch $entry
+  done
+}
+
 instance_id() { imds_token && imds instance-id; }
 
 # Until the bootstrap takes over, a failure here is the deployment's failure.
@@ -105,17 +119,17 @@ report_failure() {
 }
 
 main() {
-  local entry dev
+  local dev
   parse_args "$@"
   trap report_failure EXIT
   install -d -m 0755 "$INSTALL_DIR"
-  dev=$(egress_through "$ENI_ID") || exit 1
-  log "egress through $dev ($ENI_ID)"
   WORK_DIR=$(mktemp -d)
-  for entry in "${FILES[@]}"; do
-    # shellcheck disable=SC2086 # the four fields were validated and hold no spaces
-    fetch $entry
-  done
+  if [ "$BEFORE_INTERFACE" = false ] || ! (RETRY_ATTEMPTS=2 fetch_all); then
+    [ "$BEFORE_INTERFACE" = false ] || log "cannot fetch the scripts before the interface arrives; waiting for it"
+    dev=$(egress_through "$ENI_ID") || exit 1
+    log "egress through $dev ($ENI_ID)"
+    fetch_all
+  fi
   [ -x "$INSTALL_DIR/nat-bootstrap.sh" ] || die "no nat-bootstrap.sh among the fetched scripts"
   rm -rf "$WORK_DIR"
   WORK_DIR=""

@@ -18,6 +18,18 @@
 #       Every period (nat-instance-check.timer): if this instance holds the interface, verify the
 #       route and the NAT, repair them and publish the heartbeat; if it does not (the controller
 #       gave the interface to a replacement), stand by.
+#   nat-bootstrap.sh handoff-ready INSTANCE_ID FLOWS
+#       The connection-state handoff's ready hook, run by conntrack-handoff.sh serve on the NAT
+#       that holds the interface: publishes HandoffReady (the replacement has taken FLOWS flows),
+#       which the controller waits for before it moves the interface with the routes in place.
+#
+# With the handoff settings (--handoff-address, --handoff-port, --handoff-metric and
+# --handoff-dimension, written by the construct from assets/contract.ts), setup first
+# takes the old NAT's connection state while this instance has no interface yet (needs
+# conntrack-tools, installed through the public subnets' S3 gateway endpoint), removes the
+# handoff's table once the NAT's rules are in, and installs the socket unit by which this NAT
+# will serve its own state to its replacement. Any failure of the taking is logged, not fatal:
+# the controller then replaces as without the handoff.
 #
 # Any failure is reported, never swallowed: a FAILURE signal to CloudFormation (so that a
 # deployment fails) and the instance marked unhealthy (so that Auto Scaling replaces it).
@@ -58,6 +70,10 @@ readonly SETTINGS=(
   'ALLOWANCE_METRIC allowance-metric metric optional'
   'CHECK_PERIOD check-period period always'
   'CHECK_ACCURACY check-accuracy accuracy always'
+  'HANDOFF_ADDRESS handoff-address address optional'
+  'HANDOFF_PORT handoff-port port optional'
+  'HANDOFF_METRIC handoff-metric metric optional'
+  'HANDOFF_DIMENSION handoff-dimension metric optional'
 )
 FORM+=(
   [vpc-cidr]="^($OCTET\.){3}$OCTET/([89]|[12][0-9]|3[0-2])$ an IPv4 CIDR block from /8 to /32 such as 10.0.0.0/16 (octets 0-255 without leading zeros)"
@@ -65,6 +81,9 @@ FORM+=(
   [metric]='^[A-Za-z][A-Za-z0-9]{0,63}$ a metric or dimension name of letters and digits'
   [period]='^[1-9][0-9]{1,3}$ whole seconds from 10 to 9999'
   [accuracy]='^[1-9][0-9]{0,2}$ whole seconds from 1 to 999'
+  [address]="^($OCTET\.){3}$OCTET$ an IPv4 address such as 10.0.0.10 (octets 0-255 without leading zeros)"
+  [port]='^([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$ a TCP port from 1 to 65535'
+  [count]='^(0|[1-9][0-9]{0,6})$ a count from 0 to 9999999'
   [lifecycle]='^(Warmed:)?(Pending|Quarantined|InService|Terminating|Terminated|Detaching|Detached|EnteringStandby|Standby|Stopped|Running|Hibernated)(:Wait|:Proceed)?$ an Auto Scaling lifecycle state'
 )
 ENI_ID=""
@@ -78,6 +97,20 @@ CONNTRACK_METRIC=""
 ALLOWANCE_METRIC=""
 CHECK_PERIOD=""
 CHECK_ACCURACY=""
+HANDOFF_ADDRESS=""
+HANDOFF_PORT=""
+HANDOFF_METRIC=""
+HANDOFF_DIMENSION=""
+# Whether setup took a predecessor's connection state, whose table finish must then remove.
+TOOK_STATE=false
+# The flows taken so far, so that each later pass creates only the new ones.
+KNOWN_FLOWS=$STATE_DIR/handoff-known
+# How often a replacement pulls again until the interface arrives (overridable for tests).
+HANDOFF_FOLLOW_SECONDS=${NAT_HANDOFF_FOLLOW_SECONDS:-2}
+[[ $HANDOFF_FOLLOW_SECONDS =~ ^[1-9][0-9]?$ ]] ||
+  die "NAT_HANDOFF_FOLLOW_SECONDS: got $(shown "$HANDOFF_FOLLOW_SECONDS"); expected whole seconds from 1 to 99"
+READY_INSTANCE=""
+READY_FLOWS=""
 INSTANCE_ID=""
 REGION=""
 NAT_DEV=""
@@ -87,7 +120,9 @@ usage() {
 Usage: $PROG setup --eni-id ENI --vpc-cidr CIDR [--vpc-cidr CIDR ...] --stack-name NAME --resource LOGICAL_ID
                    --metric-namespace NS --metric-dimension NAME --heartbeat-metric NAME [--conntrack-metric NAME
                    --allowance-metric NAME] --check-period SECONDS --check-accuracy SECONDS
+                   [--handoff-address ADDRESS --handoff-port PORT --handoff-metric NAME --handoff-dimension NAME]
        $PROG start|check   (the same settings from NAT_* variables, as the systemd units set them)
+       $PROG handoff-ready INSTANCE_ID FLOWS   (the same settings, for the handoff's ready hook)
 EOF
 }
 
@@ -167,10 +202,24 @@ check_settings() {
     setting_name allowance allowance-metric ALLOWANCE_METRIC
     die "$conntrack and $allowance go together (detailed monitoring): give both or neither"
   fi
+  if [ -n "$HANDOFF_ADDRESS$HANDOFF_PORT$HANDOFF_METRIC$HANDOFF_DIMENSION" ] &&
+    { [ -z "$HANDOFF_ADDRESS" ] || [ -z "$HANDOFF_PORT" ] || [ -z "$HANDOFF_METRIC" ] || [ -z "$HANDOFF_DIMENSION" ]; }; then
+    local address port metric dimension
+    setting_name address handoff-address HANDOFF_ADDRESS
+    setting_name port handoff-port HANDOFF_PORT
+    setting_name metric handoff-metric HANDOFF_METRIC
+    setting_name dimension handoff-dimension HANDOFF_DIMENSION
+    die "$address, $port, $metric and $dimension go together (the connection-state handoff): give all four or none"
+  fi
+  if [ "$MODE" = handoff-ready ] && [ -z "$HANDOFF_METRIC" ]; then
+    die "handoff-ready: this NAT has no handoff settings (NAT_HANDOFF_METRIC is empty)"
+  fi
 }
 
+handoff_on() { [ -n "$HANDOFF_METRIC" ]; }
+
 parse_args() {
-  [ $# -gt 0 ] || { usage >&2; die "a mode is required: setup, start or check"; }
+  [ $# -gt 0 ] || { usage >&2; die "a mode is required: setup, start, check or handoff-ready"; }
   MODE=$1
   shift
   case "$MODE" in
@@ -178,8 +227,15 @@ parse_args() {
     start | check)
       [ $# -eq 0 ] || die "$MODE takes no arguments: its settings are the NAT_* variables of $ENV_FILE"
       from_environment ;;
+    handoff-ready)
+      [ $# -eq 2 ] || die "handoff-ready takes INSTANCE_ID FLOWS; got $# arguments"
+      check_value "handoff-ready INSTANCE_ID" "$1" instance
+      check_value "handoff-ready FLOWS" "$2" count
+      READY_INSTANCE=$1
+      READY_FLOWS=$2
+      from_environment ;;
     -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown mode $(shown "$MODE"); expected setup, start or check" ;;
+    *) usage >&2; die "unknown mode $(shown "$MODE"); expected setup, start, check or handoff-ready" ;;
   esac
   check_settings
 }
@@ -262,14 +318,78 @@ with_swap() {
   return "$status"
 }
 
+# What the image lacks: a firewall tool (the handoff's import needs nft itself), and with the
+# handoff conntrack-tools.
+needed_packages() {
+  if ! has nft && { handoff_on || ! has iptables; }; then echo nftables; fi
+  if handoff_on && ! has conntrack; then echo conntrack-tools; fi
+}
+
 install_packages() {
-  if has nft || has iptables; then
+  local packages
+  mapfile -t packages < <(needed_packages)
+  [ "${#packages[@]}" -gt 0 ] || return 0
+  log "installing ${packages[*]}"
+  retry with_swap dnf install -y --setopt=install_weak_deps=False "${packages[@]}" >&2 ||
+    die "cannot install ${packages[*]} with dnf"
+  has nft || has iptables || die "nftables is installed but nft is not on PATH"
+}
+
+# Before the interface arrives: the predecessor, which holds the interface's address, serves its
+# connection state; taking it lets its flows go on through the move. With no predecessor (a
+# group's first instance) or on any failure, this instance starts as without the handoff.
+take_state() {
+  local file=$STATE_DIR/handoff-flows flows
+  # One try, not the usual retries: the packages come through the S3 gateway endpoint or not at
+  # all until the interface arrives, and the controller waits for this only so long.
+  if ! (RETRY_ATTEMPTS=1 install_packages); then
+    log "no handoff: cannot install $(needed_packages | tr '
+' ' ')before the interface arrives"
     return 0
   fi
-  log "installing nftables"
-  retry with_swap dnf install -y --setopt=install_weak_deps=False nftables >&2 ||
-    die "cannot install nftables with dnf"
-  has nft || die "nftables is installed but nft is not on PATH"
+  mkdir -p "$STATE_DIR"
+  if ! "$INSTALL_DIR/conntrack-handoff.sh" pull --from "$HANDOFF_ADDRESS" --port "$HANDOFF_PORT" --out "$file"; then
+    log "no handoff: no connection state from $HANDOFF_ADDRESS:$HANDOFF_PORT (no predecessor, or it did not answer)"
+    return 0
+  fi
+  flows=$(grep -c '' "$file" || true)
+  # From here the handoff's table may be loaded: finish must run once the NAT's rules are in.
+  TOOK_STATE=true
+  rm -f "$KNOWN_FLOWS"
+  if ! "$INSTALL_DIR/conntrack-handoff.sh" import --nat-address "$HANDOFF_ADDRESS" --in "$file" --known "$KNOWN_FLOWS" >&2; then
+    log "no handoff: the import of $flows flows failed"
+    return 0
+  fi
+  if ! "$INSTALL_DIR/conntrack-handoff.sh" ready --from "$HANDOFF_ADDRESS" --port "$HANDOFF_PORT" --instance-id "$INSTANCE_ID" --flows "$flows"; then
+    log "took $flows flows, but $HANDOFF_ADDRESS:$HANDOFF_PORT did not acknowledge ready; the controller will replace as without the handoff"
+    return 0
+  fi
+  follow_state
+}
+
+# Until the interface arrives, pull again every HANDOFF_FOLLOW_SECONDS and create the flows
+# opened since: the old NAT loses its masqueraded entries the moment the interface leaves it (the
+# kernel flushes them with the device), so a flow not here by then is not carried over. Bounded
+# by the wait for the interface itself.
+follow_state() {
+  local pass=$STATE_DIR/handoff-pass deadline=$((SECONDS + ENI_WAIT_SECONDS)) passes=0
+  until eni_mac "$ENI_ID" >/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || return 0
+    sleep "$HANDOFF_FOLLOW_SECONDS"
+    if "$INSTALL_DIR/conntrack-handoff.sh" pull --from "$HANDOFF_ADDRESS" --port "$HANDOFF_PORT" --seconds 5 --out "$pass" &&
+      "$INSTALL_DIR/conntrack-handoff.sh" import --nat-address "$HANDOFF_ADDRESS" --in "$pass" --known "$KNOWN_FLOWS" >&2; then
+      passes=$((passes + 1))
+    fi
+  done
+  log "followed the predecessor's flows in $passes more passes until the interface arrived"
+}
+
+# The hook conntrack-handoff.sh serve runs: tells the controller the replacement has the state.
+publish_ready() {
+  aws --region "$REGION" cloudwatch put-metric-data --namespace "$METRIC_NAMESPACE" --metric-name "$HANDOFF_METRIC" \
+    --dimensions "$METRIC_DIMENSION=$ENI_ID,$HANDOFF_DIMENSION=$READY_INSTANCE" --value "$READY_FLOWS" --unit Count ||
+    die "could not publish $HANDOFF_METRIC for $READY_INSTANCE"
+  log "told the controller: $READY_INSTANCE took $READY_FLOWS flows"
 }
 
 # One line of the environment file: NAT_VAR="value", in systemd's EnvironmentFile syntax. Every
@@ -340,8 +460,48 @@ AccuracySec=${CHECK_ACCURACY}s
 [Install]
 WantedBy=timers.target
 EOF
+  if handoff_on; then write_handoff_units; fi
   systemctl daemon-reload
   systemctl enable nat-instance.service nat-instance-check.timer
+  if handoff_on; then systemctl enable --now nat-handoff.socket; fi
+}
+
+# This NAT serves its connection state to its replacement: one conntrack-handoff.sh serve per
+# connection (Accept=yes), the socket for stdin and stdout. The NATs' security group admits the
+# port from the group itself only.
+write_handoff_units() {
+  local mac subnet
+  mac=$(eni_mac "$ENI_ID") || die "$ENI_ID is not attached to this instance"
+  subnet=$(imds_value "network/interfaces/macs/$mac/subnet-ipv4-cidr-block" subnet) || exit 1
+  printf '#!/usr/bin/env bash\nexec %s/%s handoff-ready "$@"\n' "$INSTALL_DIR" "$PROG" >"$INSTALL_DIR/handoff-ready"
+  chmod 0755 "$INSTALL_DIR/handoff-ready"
+  cat >"$UNIT_DIR/nat-handoff.socket" <<EOF
+[Unit]
+Description=NAT instance: this NAT's connection state, for its replacement
+
+[Socket]
+ListenStream=$HANDOFF_PORT
+Accept=yes
+MaxConnections=4
+# The NAT's own subnet only, where its replacement boots (the security group admits the VPC).
+IPAddressAllow=$subnet
+IPAddressDeny=any
+
+[Install]
+WantedBy=sockets.target
+EOF
+  cat >"$UNIT_DIR/nat-handoff@.service" <<EOF
+[Unit]
+Description=NAT instance: serve one connection-state request
+
+[Service]
+EnvironmentFile=$ENV_FILE
+ExecStart=$INSTALL_DIR/conntrack-handoff.sh serve --nat-address $HANDOFF_ADDRESS --ready-hook $INSTALL_DIR/handoff-ready
+StandardInput=socket
+StandardOutput=socket
+StandardError=journal
+RuntimeMaxSec=120
+EOF
 }
 
 # The heartbeat the route watchdog reads: published only after the NAT verified itself.
@@ -419,9 +579,20 @@ report_failure() {
 
 main() {
   parse_args "$@"
+  if [ "$MODE" = handoff-ready ]; then
+    # A failure here is the handoff's, told to the replacement; this NAT goes on serving.
+    load_identity
+    publish_ready
+    return 0
+  fi
   trap report_failure EXIT
   load_identity
   if [ "$MODE" = setup ]; then
+    if handoff_on; then
+      take_state
+      # As without the handoff, what follows runs with the interface's egress.
+      egress_through "$ENI_ID" >/dev/null || exit 1
+    fi
     install_packages
     write_files
     # Access is through Session Manager; with no key pair sshd only adds a listening port.
@@ -438,6 +609,9 @@ main() {
     return 0
   fi
   start_nat
+  if [ "$TOOK_STATE" = true ]; then
+    "$INSTALL_DIR/conntrack-handoff.sh" finish || die "conntrack-handoff.sh finish failed after configure-nat.sh"
+  fi
   heartbeat
   if [ "$MODE" = setup ]; then
     systemctl start nat-instance-check.timer

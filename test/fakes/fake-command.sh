@@ -72,6 +72,10 @@ case "$name" in
         # The asset bucket is a directory of the state: s3://BUCKET/KEY is $FAKE_STATE/s3/BUCKET/KEY.
         source=${*: -2:1} target=${*: -1}
         object=$state/s3/${source#s3://}
+        # Without an S3 gateway endpoint, the bucket is out of reach until egress goes through the interface.
+        if [ -f "$state/s3-needs-route" ] && ! grep -qs ' dev ens6 ' "$state/routes"; then
+          echo "fatal error: Could not connect to the endpoint URL: \"https://s3.eu-west-1.amazonaws.com/\"" >&2; exit 1
+        fi
         if [ ! -f "$object" ]; then echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"${source#*/*/*/}\" does not exist" >&2; exit 1; fi
         cp "$object" "$target" ;;
       *) echo "fake aws: unexpected call: $*" >&2; exit 2 ;;
@@ -79,7 +83,20 @@ case "$name" in
     ;;
   dnf)
     if failing dnf; then echo "fake dnf: Curl error (6): Could not resolve host" >&2; exit 1; fi
-    ln -sf "$0" "$(dirname "$0")/nft" ;;
+    for package in "$@"; do
+      case "$package" in
+        nftables) ln -sf "$0" "$(dirname "$0")/nft" ;;
+        conntrack-tools) ln -sf "$0" "$(dirname "$0")/conntrack" ;;
+      esac
+    done ;;
+  conntrack-handoff.sh)
+    # pull writes $FAKE_STATE/handoff-flows (if the old NAT answers) to --out; the others succeed
+    # unless failing handoff-COMMAND.
+    if failing "handoff-$1"; then echo "conntrack-handoff.sh: error: fake $1 failure" >&2; exit 1; fi
+    if [ "$1" = pull ]; then
+      [ -f "$state/handoff-flows" ] || { echo "conntrack-handoff.sh: error: no answer from ${3}:${5} to 'state' within 20s" >&2; exit 1; }
+      cp "$state/handoff-flows" "${*: -1}"
+    fi ;;
   configure-nat.sh)
     case "$*" in
       *--check*) if failing check; then echo "configure-nat.sh: error: NAT is not in place" >&2; exit 1; fi ;;
@@ -106,6 +123,6 @@ case "$name" in
     printf 'NIC statistics:\n     rx_packets: 100\n     bw_in_allowance_exceeded: %s\n     bw_out_allowance_exceeded: 2\n     pps_allowance_exceeded: 0\n' \
       "$(cat "$state/bw-in" 2>/dev/null || echo 5)" ;;
   fallocate) touch "${*: -1}" ;;
-  systemctl | sleep | mkswap | swapon | swapoff | nft | networkctl) ;;
+  systemctl | sleep | mkswap | swapon | swapoff | nft | networkctl | conntrack) ;;
   *) echo "fake: no fake for $name" >&2; exit 127 ;;
 esac
