@@ -120,6 +120,16 @@ export const LIFECYCLE_EVENT = {
   terminating: 'EC2 Instance-terminate Lifecycle Action',
 } as const;
 
+/**
+ * The EventBridge detail types (source aws.ec2) that announce a Spot NAT's end: the two-minute
+ * interruption warning, and the earlier rebalance recommendation. The controller treats either
+ * as a planned replacement.
+ */
+export const SPOT_EVENT = {
+  interruption: 'EC2 Spot Instance Interruption Warning',
+  rebalance: 'EC2 Instance Rebalance Recommendation',
+} as const;
+
 /** The environment variable that carries the controller's configuration. */
 export const CONTROLLER_CONFIG_VARIABLE = 'WATCHDOG_CONFIG';
 
@@ -137,6 +147,8 @@ export interface CompactConfig {
   readonly st?: string;
   /** Seconds to wait for a replacement to take the connection state; absent when the handoff is off. */
   readonly ho?: number;
+  /** 1 when the NATs run on Spot: the controller acts on Spot warnings. */
+  readonly sp?: number;
   /** [interface, zone, NatInstanceGroup tag, group's logical ID] of each NAT. */
   readonly nats: Array<[string, string, string?, string?]>;
   readonly tables: Array<[string, number]>;

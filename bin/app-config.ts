@@ -33,6 +33,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   controllerReservedConcurrency: 'number',
   maxInstanceLifetimeDays: 'number',
   connectionHandoff: 'boolean',
+  spot: 'boolean',
   alarms: 'boolean',
   alarmTopicArn: 'string',
   alarmEmail: 'string',

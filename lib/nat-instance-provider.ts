@@ -169,6 +169,22 @@ export interface SelfHealingNatProviderProps {
    * @default false
    */
   readonly connectionHandoff?: boolean;
+
+  /**
+   * Whether the NAT instances run on Spot.
+   *
+   * The controller acts on a Spot instance's interruption warning (two minutes ahead) and on a
+   * rebalance recommendation (often earlier) as on a planned replacement: the zone's routes move
+   * to another zone's healthy NAT within seconds, the instance is marked unhealthy so that its
+   * group launches a replacement first, and the interface and routes go to the replacement once
+   * it has proved NAT. Connections through that zone's NAT are cut when its routes move (another
+   * Elastic IP). Needs at least two NATs and the route watchdog's failover: with one NAT there is
+   * no zone to move to. Each group asks for the cheapest Spot capacity of its instance type
+   * (price-capacity-optimized).
+   *
+   * @default false
+   */
+  readonly spot?: boolean;
 }
 
 /**
@@ -231,6 +247,10 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     requireBoolean('detailedMonitoring', props.detailedMonitoring);
     requireBoolean('routeWatchdog', props.routeWatchdog);
     requireBoolean('connectionHandoff', props.connectionHandoff);
+    requireBoolean('spot', props.spot);
+    if (props.spot === true && props.routeWatchdog === false) {
+      throw new NatConfigError('spot', true, 'no Spot without the route watchdog\'s failover (routeWatchdog: false): a reclaimed NAT\'s zone would have nowhere to send its traffic');
+    }
     if (props.controllerReservedConcurrency !== undefined) {
       parseWholeNumber('controllerReservedConcurrency', props.controllerReservedConcurrency, 1, SelfHealingNatProvider.MAX_CONTROLLER_CONCURRENCY,
         ' (1 runs one invocation at a time; more is never needed)');
@@ -294,6 +314,9 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     if (this._securityGroup) {
       throw new Error('A SelfHealingNatProvider serves one VPC; create one provider per VPC');
     }
+    if (this.props.spot === true && options.natSubnets.length < 2) {
+      throw new NatConfigError('spot', true, `at least two NATs for Spot (this VPC has ${options.natSubnets.length}): when a Spot NAT is reclaimed its zone's routes move to another zone's NAT, and with one NAT there is none; give the VPC two NATs or more (natGateways of ec2.Vpc, natCount of the app), or leave spot off`);
+    }
     const allocationIds = this.allocationIds(options.natSubnets.length);
     const vpc = options.vpc;
     const machineImage = this.props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({
@@ -355,6 +378,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
         bootScripts,
         detailedMonitoring: this.props.detailedMonitoring ?? false,
         connectionHandoff: handoff,
+        spot: this.props.spot ?? false,
       }));
     });
 
@@ -372,6 +396,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
       reservedConcurrency: this.props.controllerReservedConcurrency,
       logEncryptionKey: this.props.logEncryptionKey,
       ...(handoff ? { handoffWait: SelfHealingNatProvider.DEFAULT_HANDOFF_WAIT } : {}),
+      spot: this.props.spot ?? false,
     });
     // A group's first instance waits in Pending:Wait for the controller: the function, its role
     // and its rules must exist before any group does.

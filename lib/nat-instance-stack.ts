@@ -169,6 +169,14 @@ export interface NatInstanceStackProps extends StackProps {
   readonly connectionHandoff?: boolean;
 
   /**
+   * Whether the NAT instances run on Spot; see `SelfHealingNatProviderProps.spot`. Needs
+   * natCount 2 or more.
+   *
+   * @default false
+   */
+  readonly spot?: boolean;
+
+  /**
    * Whether to create the NAT alarms (status check, heartbeat, failover; with detailed
    * monitoring also conntrack table and ENA allowances).
    *
@@ -262,7 +270,7 @@ export class NatInstanceStack extends Stack {
     const publicMask = parseWholeNumber('publicSubnetCidrMask', orDefault(props.publicSubnetCidrMask, NatInstanceStack.DEFAULT_PUBLIC_SUBNET_CIDR_MASK), 16, 28);
     const privateMask = parseWholeNumber('privateSubnetCidrMask', orDefault(props.privateSubnetCidrMask, NatInstanceStack.DEFAULT_PRIVATE_SUBNET_CIDR_MASK), 16, 28);
     checkSubnetsFit(vpcCidr, azs, { mask: publicMask, given: props.publicSubnetCidrMask !== undefined }, { mask: privateMask, given: props.privateSubnetCidrMask !== undefined });
-    for (const option of ['flowLogs', 'logEncryption', 'routeWatchdog', 'alarms', 'dashboard', 'detailedMonitoring', 'connectionHandoff'] as const) {
+    for (const option of ['flowLogs', 'logEncryption', 'routeWatchdog', 'alarms', 'dashboard', 'detailedMonitoring', 'connectionHandoff', 'spot'] as const) {
       requireBoolean(option, props[option]);
     }
     const flowLogs = props.flowLogs ?? true;
@@ -294,6 +302,7 @@ export class NatInstanceStack extends Stack {
         : Duration.days(parseWholeNumber('maxInstanceLifetimeDays', props.maxInstanceLifetimeDays, 1, 365, ' days (the Auto Scaling group\'s limits)')),
       detailedMonitoring: detailed,
       connectionHandoff: props.connectionHandoff,
+      spot: props.spot,
     });
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {

@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
 import { BOOT_TIMEOUT_TAG, LAUNCH_HOOK_NAME, METRIC, NAT_GROUP_TAG, NAT_METRIC_DIMENSION, TERMINATE_HOOK_NAME, natMetricNamespace } from '../assets/contract';
 import { BootScripts, addNatBoot } from './user-data';
-import { acknowledgeOwnPolicy } from './compliance';
+import { COMPLIANCE_PACKS, acknowledgeOwnPolicy, acknowledgeRule } from './compliance';
 
 /**
  * Every Auto Scaling group of the stack's account and region, as IAM matches them:
@@ -165,6 +165,13 @@ export interface SelfHealingNatProps {
    * @default false
    */
   readonly connectionHandoff?: boolean;
+
+  /**
+   * Whether the instances run on Spot (`SelfHealingNatProviderProps.spot`).
+   *
+   * @default false
+   */
+  readonly spot?: boolean;
 }
 
 /**
@@ -271,16 +278,26 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'AutoScalingGroup', {
       vpc: props.vpc,
       vpcSubnets: { subnets: [props.subnet] },
-      launchTemplate: this.launchTemplate,
+      ...(props.spot ? {
+        mixedInstancesPolicy: {
+          launchTemplate: this.launchTemplate,
+          instancesDistribution: {
+            onDemandBaseCapacity: 0,
+            onDemandPercentageAboveBaseCapacity: 0,
+            spotAllocationStrategy: autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
+          },
+        },
+      } : { launchTemplate: this.launchTemplate }),
       minCapacity: 1,
       maxCapacity: 1,
       // CloudFormation waits for the instance to report that NAT works, and fails the deployment otherwise.
       signals: autoscaling.Signals.waitForAll({ timeout: props.bootTimeout }),
       // A new group must boot and take the interface over before the old one goes.
       updatePolicy: autoscaling.UpdatePolicy.replacingUpdate(),
-      ...(props.maxInstanceLifetime === undefined ? {} : {
-        maxInstanceLifetime: props.maxInstanceLifetime,
-        // The replacement launches before the old instance terminates, so that the controller
+      ...(props.maxInstanceLifetime === undefined ? {} : { maxInstanceLifetime: props.maxInstanceLifetime }),
+      ...(props.maxInstanceLifetime === undefined && !props.spot ? {} : {
+        // The replacement launches before the old instance terminates (an expired lifetime, or a
+        // Spot instance the controller marked unhealthy on its warning), so that the controller
         // moves routes and interface the planned way, never leaving the zone without a NAT.
         minHealthyPercentage: 100,
         maxHealthyPercentage: 200,
@@ -311,7 +328,7 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     });
 
     this.grantNatPermissions(stack, groupTag);
-    this.acknowledgeChecks();
+    this.acknowledgeChecks(props.spot === true);
   }
 
   /**
@@ -341,7 +358,13 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
   }
 
   /** Why the AWS Solutions rules (cdk-nag) that flag this construct do not apply. */
-  private acknowledgeChecks(): void {
+  private acknowledgeChecks(spot: boolean): void {
+    if (spot) {
+      // The rules read the launch template only where the group names it directly.
+      const reason = 'The group launches from the launch template through its mixed instances policy (Spot), where the rule cannot follow it; that launch template requires IMDSv2 (HttpTokens required) and encrypts the root volume, as the provider\'s tests assert.';
+      Validations.of(this.autoScalingGroup).acknowledge({ id: 'AwsSolutions::AwsSolutions-EC26', reason });
+      acknowledgeRule(this.autoScalingGroup, 'EC2IMDSv2Enabled', reason, [COMPLIANCE_PACKS.nist, COMPLIANCE_PACKS.hipaa]);
+    }
     Validations.of(this.role).acknowledge(
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',

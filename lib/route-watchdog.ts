@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { CONTROLLER_CONFIG_VARIABLE, CompactConfig, LIFECYCLE_EVENT, NAT_GROUP_TAG } from '../assets/contract';
+import { CONTROLLER_CONFIG_VARIABLE, CompactConfig, LIFECYCLE_EVENT, NAT_GROUP_TAG, SPOT_EVENT } from '../assets/contract';
 import { COMPLIANCE_PACKS, LOGS_ENCRYPTED_BY_SERVICE, acknowledgeOwnPolicy, acknowledgeRule } from './compliance';
 import { SelfHealingNat, anyAutoScalingGroupArn } from './nat-instance';
 import { CONTROLLER_BUNDLE_DIR } from './paths';
@@ -54,6 +54,14 @@ export interface RouteWatchdogProps {
    * @default - no handoff: the zone's routes move to another zone first
    */
   readonly handoffWait?: Duration;
+
+  /**
+   * Whether the NATs run on Spot: the controller then acts on Spot interruption warnings and
+   * rebalance recommendations, and may mark a NAT instance unhealthy.
+   *
+   * @default false
+   */
+  readonly spot?: boolean;
 
   /**
    * Reserved concurrency of the function: 1 runs one invocation at a time.
@@ -115,6 +123,7 @@ export class RouteWatchdog extends Construct {
         stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup)]),
       tables: props.routeTables.map((t) => [t.routeTableId, eniOf.indexOf(t.homeNetworkInterfaceId)]),
       ...(props.handoffWait ? { ho: props.handoffWait.toSeconds() } : {}),
+      ...(props.spot ? { sp: 1 } : {}),
     };
     // IDs resolve to 21 characters (rtb-/eni- and 17 digits); a zone name selected by index to at
     // most about 20. What does not fit must fail here, not at deployment.
@@ -179,6 +188,16 @@ export class RouteWatchdog extends Construct {
       conditions: { StringEquals: { [`aws:ResourceTag/${NAT_GROUP_TAG}`]: props.nats.map((nat) => nat.groupTag) } },
     }));
 
+    if (props.spot) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'ReplaceWarnedSpotNat',
+        // A Spot NAT that is about to be reclaimed: its group replaces it, launching first.
+        actions: ['autoscaling:SetInstanceHealth'],
+        resources: [anyAutoScalingGroupArn(stack)],
+        conditions: { StringEquals: { [`aws:ResourceTag/${NAT_GROUP_TAG}`]: props.nats.map((nat) => nat.groupTag) } },
+      }));
+    }
+
     const target = new targets.LambdaFunction(this.function, { retryAttempts: 2 });
     new events.Rule(this, 'Schedule', {
       schedule: events.Schedule.rate(props.schedule ?? RouteWatchdog.DEFAULT_SCHEDULE),
@@ -192,6 +211,13 @@ export class RouteWatchdog extends Construct {
       },
       targets: [target],
     });
+    if (props.spot) {
+      // Any instance's warning reaches the function, which acts only on its NAT groups' instances.
+      new events.Rule(this, 'SpotWarnings', {
+        eventPattern: { source: ['aws.ec2'], detailType: [SPOT_EVENT.interruption, SPOT_EVENT.rebalance] },
+        targets: [target],
+      });
+    }
     // The NAT groups' lifecycle hooks (declared in the groups themselves): a launch waits for the
     // interface, a termination for the routes to move away. The rules and the function must exist
     // before the groups launch anything, so they match the stack's groups by the prefix of their
@@ -218,7 +244,7 @@ export class RouteWatchdog extends Construct {
       },
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
-        reason: `Group ARNs hold UUIDs known only after creation; the ${NAT_GROUP_TAG} tag condition limits CompleteLifecycleAction to NAT groups.`,
+        reason: `Group ARNs hold UUIDs known only after creation; the ${NAT_GROUP_TAG} tag condition limits CompleteLifecycleAction (and, with Spot, SetInstanceHealth) to NAT groups.`,
       },
     );
     this.acknowledgeCompliance(role, logGroup, props);

@@ -50,6 +50,10 @@ const CASES: Case[] = [
   { name: 'a credit mode for a type that is not burstable', props: { instanceType: new ec2.InstanceType('c7g.medium'), creditSpecification: 'standard' }, context: { instanceType: 'c7g.medium', creditSpecification: 'standard' },
     message: "Invalid creditSpecification: got 'standard'; expected no credit mode for c7g.medium, which is not burstable" },
   { name: 'a credit mode that does not exist', props: { creditSpecification: 'boost' }, context: { creditSpecification: 'boost' }, message: "Invalid creditSpecification: got 'boost'; expected one of standard, unlimited" },
+  { name: 'Spot with a single NAT', props: { natCount: 1, spot: true }, context: { natCount: '1', spot: 'true' },
+    message: "Invalid spot: got true; expected at least two NATs for Spot (this VPC has 1): when a Spot NAT is reclaimed its zone's routes move to another zone's NAT, and with one NAT there is none; give the VPC two NATs or more (natGateways of ec2.Vpc, natCount of the app), or leave spot off" },
+  { name: 'Spot without failover', props: { spot: true, routeWatchdog: false }, context: { spot: 'true', routeWatchdog: 'false' },
+    message: "Invalid spot: got true; expected no Spot without the route watchdog's failover (routeWatchdog: false)" },
   { name: 'the removed architecture key', context: { architecture: 'arm64' }, message: "Invalid context key: got 'architecture'; expected no architecture key: it was removed in 0.2.0" },
   { name: 'malformed EIP allocation ID', props: { natCount: 1, eipAllocationIds: ['eip-1234'] }, context: { natCount: '1', eipAllocationIds: 'eip-1234' }, message: "Invalid eipAllocationIds: got 'eip-1234'; expected Elastic IP allocation IDs such as eipalloc-0123456789abcdef0" },
   { name: 'duplicate EIP allocation IDs', props: { eipAllocationIds: ['eipalloc-01234567', 'eipalloc-01234567'] }, context: { eipAllocationIds: 'eipalloc-01234567,eipalloc-01234567' },
@@ -126,7 +130,7 @@ const STACK_PROPS: Record<string, string> = {
   vpcCidr: 'cidr', azs: 'wholeNumber', availabilityZones: 'zones', natCount: 'wholeNumber', publicSubnetCidrMask: 'wholeNumber',
   privateSubnetCidrMask: 'wholeNumber', instanceType: 'instanceType', creditSpecification: 'credit', machineImage: 'image',
   eipAllocationIds: 'allocationIds', additionalCidrs: 'cidrList', rootVolumeSize: 'wholeNumber', ebsKmsKeyArn: 'kmsArn', flowLogs: 'boolean', logEncryption: 'boolean',
-  flowLogRetentionDays: 'wholeNumber', routeWatchdog: 'boolean', controllerReservedConcurrency: 'wholeNumber', maxInstanceLifetimeDays: 'wholeNumber', connectionHandoff: 'boolean', alarms: 'boolean',
+  flowLogRetentionDays: 'wholeNumber', routeWatchdog: 'boolean', controllerReservedConcurrency: 'wholeNumber', maxInstanceLifetimeDays: 'wholeNumber', connectionHandoff: 'boolean', spot: 'boolean', alarms: 'boolean',
   alarmTopicArn: 'topicArn', alarmEmail: 'email', dashboard: 'boolean', detailedMonitoring: 'boolean',
 };
 
@@ -134,7 +138,7 @@ const STACK_PROPS: Record<string, string> = {
 const PROVIDER_PROPS: Record<string, string> = {
   instanceType: 'instanceType', machineImage: 'image', creditSpecification: 'credit', eipAllocationIds: 'allocationIds', additionalCidrs: 'cidrList',
   rootVolumeSize: 'wholeNumber', ebsEncryptionKey: 'key', logEncryptionKey: 'key', routeWatchdog: 'boolean', detailedMonitoring: 'boolean', controllerReservedConcurrency: 'wholeNumber',
-  bootTimeout: 'duration', maxInstanceLifetime: 'duration', connectionHandoff: 'boolean',
+  bootTimeout: 'duration', maxInstanceLifetime: 'duration', connectionHandoff: 'boolean', spot: 'boolean',
 };
 
 /** Bad strings as typed after -c, by the kind of the context key. */

@@ -55,6 +55,15 @@ describe('estimate', () => {
     }
   });
 
+  test('Spot: the instances at the given Spot price, everything else as on demand', () => {
+    const spot = estimate({ ...DEFAULT, spotHourly: 0.0016 }, prices);
+    expect(spot.lines[0]).toEqual({ item: 'compute: 2 × t4g.nano on Spot at $0.0016/h / 2 × NAT gateway hours', natInstance: 2.34, natGateway: 65.7 }); // 2 × 0.0016 × 730
+    expect(spot.lines.slice(1)).toEqual(estimate(DEFAULT, prices).lines.slice(1));
+    expect(spot.natInstanceTotal).toBe(13.85);
+    expect(() => estimate({ ...DEFAULT, spotHourly: 0 }, prices)).toThrow("--spot-price: got '0'; expected the Spot price in USD an hour, more than 0");
+    expect(() => estimate({ ...DEFAULT, spotHourly: NaN }, prices)).toThrow("--spot-price: got 'NaN'");
+  });
+
   test('bad input names the option, the value and what is allowed', () => {
     expect(() => estimate({ ...DEFAULT, region: 'mars-1' }, prices)).toThrow("--region: got 'mars-1'; expected one of the regions in cost/prices.json: us-east-1, eu-west-1");
     expect(() => estimate({ ...DEFAULT, gbPerMonth: -1 }, prices)).toThrow("--gb-per-month: got '-1'; expected a number of GB, 0 or more");
@@ -97,7 +106,17 @@ describe('npm run cost', () => {
     expect(run('--gbps', '0.5', '-c', 'instanceType=c6gn.medium').stdout).toContain('c6gn.medium carries 1.6 Gbit/s for good.\n');
   });
 
+  test('-c spot=true --spot-price prices the Spot option', () => {
+    const result = run('-c', 'spot=true', '--spot-price', '0.0016');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^compute: 2 × t4g\.nano on Spot at \$0\.0016\/h \/ 2 × NAT gateway hours\s+\$2\.34\s+\$65\.70$/m);
+    expect(result.stdout).toMatch(/^total\s+\$13\.85\s+\$77\.50$/m);
+  });
+
   test.each([
+    [['-c', 'spot=true'], 'cost: -c spot=true needs --spot-price USD: Spot prices change every few minutes, and no table of them ships here (see --help)'],
+    [['--spot-price', '0.0016'], 'cost: --spot-price prices the Spot option: give -c spot=true with it'],
+    [['-c', 'spot=true', '--spot-price', 'cheap'], "cost: --spot-price: got 'cheap'; expected a number from 0.0001 to 100"],
     [['--gbps', '80'], "cost: --gbps: got '80'; no supported instance type carries that for good (the most is 75 Gbit/s): split the traffic over more NATs"],
     [['--gbps', '1', '--gb-per-month', '5'], 'cost: --gbps and --gb-per-month both set the traffic; give one of them'],
   ])('refuses %j as a usage error', (args, message) => {

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { App, Duration, Fn, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { DEFAULT_HANDOFF_WAIT_SECONDS, HANDOFF_INSTANCE_DIMENSION, HANDOFF_PORT, METRIC, SECURITY_GROUP_INBOUND_RULES, SPECIAL_IPV4_BLOCKS } from '../assets/contract';
+import { DEFAULT_HANDOFF_WAIT_SECONDS, HANDOFF_INSTANCE_DIMENSION, HANDOFF_PORT, METRIC, SECURITY_GROUP_INBOUND_RULES, SPECIAL_IPV4_BLOCKS, SPOT_EVENT } from '../assets/contract';
 import { SelfHealingNatProvider } from '../lib';
 import { MAX_ADDITIONAL_CIDRS } from '../lib/nat-instance-provider';
 import { SHELL_VALUE_FORMS, USER_DATA_BUDGET_BYTES, hasShellForm, shellValue } from '../lib/user-data';
@@ -264,6 +264,49 @@ describe('SelfHealingNatProvider props', () => {
       for (const script of userDataScripts(plain)) {
         expect(script).not.toMatch(/--before-interface|handoff|conntrack-handoff/);
       }
+    });
+  });
+
+  describe('spot', () => {
+    const { template } = vpcWithProvider({ spot: true }, { maxAzs: 2 });
+    const plain = vpcWithProvider({}, { maxAzs: 2 }).template;
+
+    test('each group asks for Spot capacity of its type only, and launches a replacement before the old instance goes', () => {
+      const groups = Object.values(template.findResources('AWS::AutoScaling::AutoScalingGroup'));
+      expect(groups).toHaveLength(2);
+      for (const group of groups) {
+        expect(group.Properties.LaunchTemplate).toBeUndefined();
+        expect(group.Properties.MixedInstancesPolicy).toEqual({
+          LaunchTemplate: { LaunchTemplateSpecification: expect.objectContaining({ LaunchTemplateId: expect.anything(), Version: expect.anything() }) },
+          InstancesDistribution: { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' },
+        });
+        expect(group.Properties.InstanceMaintenancePolicy).toEqual({ MinHealthyPercentage: 100, MaxHealthyPercentage: 200 });
+      }
+      for (const group of Object.values(plain.findResources('AWS::AutoScaling::AutoScalingGroup'))) {
+        expect([group.Properties.MixedInstancesPolicy, group.Properties.InstanceMaintenancePolicy]).toEqual([undefined, undefined]);
+      }
+    });
+
+    test('the controller hears Spot warnings and may mark only NAT groups\' instances unhealthy', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: { 'source': ['aws.ec2'], 'detail-type': [SPOT_EVENT.interruption, SPOT_EVENT.rebalance] },
+      });
+      const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+      const mark = statements.find((st) => st.Sid === 'ReplaceWarnedSpotNat');
+      expect(mark).toMatchObject({ Action: 'autoscaling:SetInstanceHealth', Effect: 'Allow' });
+      expect(Object.keys(mark.Condition.StringEquals)).toEqual(['aws:ResourceTag/NatInstanceGroup']);
+      const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }))[0];
+      expect(JSON.stringify(fn.Properties.Environment.Variables)).toContain('\\"sp\\":1');
+      // Without Spot, neither the rule nor the permission.
+      expect(Object.values(plain.findResources('AWS::Events::Rule')).some((r) => JSON.stringify(r).includes('Spot'))).toBe(false);
+      expect(Object.values(plain.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement).map((st) => st.Sid)).not.toContain('ReplaceWarnedSpotNat');
+    });
+
+    test.each<[string, ConstructorParameters<typeof SelfHealingNatProvider>[0], Partial<ec2.VpcProps>, string]>([
+      ['a single NAT', { spot: true }, { maxAzs: 2, natGateways: 1 }, 'Invalid spot: got true; expected at least two NATs for Spot (this VPC has 1)'],
+      ['failover off', { spot: true, routeWatchdog: false }, { maxAzs: 2 }, "Invalid spot: got true; expected no Spot without the route watchdog's failover (routeWatchdog: false)"],
+    ])('is refused with %s', (_name, props, vpcProps, message) => {
+      expect(() => vpcWithProvider(props, vpcProps)).toThrow(message);
     });
   });
 

@@ -88,6 +88,14 @@ describe('assessNat', () => {
     expect(assessNat({ ...taken(10), lastHeartbeat: NOW }, { ...at(NOW), handoff: true })).not.toHaveProperty('keepRoutes');
   });
 
+  test('an instance its group reports unhealthy (a Spot warning, a failed self-check) is unhealthy while it still beats', () => {
+    expect(assessNat({ ...good('eni-a', 'i-1'), healthStatus: 'UNHEALTHY' }, at(NOW)))
+      .toEqual({ networkInterfaceId: 'eni-a', healthy: false, state: 'unhealthy', reason: 'instance i-1 is marked unhealthy in its Auto Scaling group, which replaces it' });
+    expect(assessNat({ ...good('eni-a', 'i-1'), healthStatus: 'Unhealthy' }, at(NOW))).toMatchObject({ healthy: false });
+    expect(assessNat({ ...good('eni-a', 'i-1'), healthStatus: 'HEALTHY' }, at(NOW))).toMatchObject({ healthy: true });
+    expect(assessNat({ ...good('eni-a', 'i-1'), healthStatus: undefined }, at(NOW))).toMatchObject({ healthy: true });
+  });
+
   test('an instance on its way out is unhealthy even while it still passes every check', () => {
     expect(assessNat(good('eni-a', 'i-1'), at(NOW, new Set(['i-1'])))).toMatchObject({ healthy: false, reason: 'instance i-1 is being stopped or terminated (InService)' });
     expect(assessNat({ ...good('eni-a', 'i-1'), lifecycleState: 'Terminating:Wait' }, at(NOW)))

@@ -1,4 +1,6 @@
-import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, SetInstanceHealthCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { CloudFormationClient, CreateStackCommand, SignalResourceCommand } from '@aws-sdk/client-cloudformation';
@@ -9,7 +11,7 @@ import {
   DescribeNetworkInterfacesCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand, ReplaceRouteCommand, RunInstancesCommand, StartInstancesCommand,
   StopInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { HANDOFF_PROOF_SECONDS, MANUAL_ROUTE_TAG, SERVED_SOURCE_RULE } from '../assets/contract';
+import { HANDOFF_PROOF_SECONDS, MANUAL_ROUTE_TAG, SERVED_SOURCE_RULE, SPOT_EVENT } from '../assets/contract';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Caller, evaluate, handleEvent } from '../assets/watchdog/index';
 import { diagnose, formatReport } from '../bin/doctor';
@@ -304,39 +306,39 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
     expect(report.zones[0].routes[0]).toMatchObject({ placement: 'manual', target: b.networkInterfaceId });
   });
 
+  const LAUNCH = 'EC2 Instance-launch Lifecycle Action';
+  /** A new instance in zone A's subnet, in Pending:Wait in A's group, as Auto Scaling launches it. */
+  const launch = async (vpc: BuiltVpc) => {
+    const [a] = vpc.zones;
+    const subnet = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [a.networkInterfaceId] }))).NetworkInterfaces![0].SubnetId!;
+    const image = (await ec2.send(new DescribeImagesCommand({ MaxResults: 1 }))).Images![0].ImageId!;
+    const fresh = (await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1, SubnetId: subnet, InstanceType: 't4g.nano' }))).Instances![0].InstanceId!;
+    autoscalingMock.on(DescribeAutoScalingInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => ({
+      AutoScalingInstances: (input.InstanceIds ?? []).filter((id) => id === fresh || id === a.instanceId).map((id) => ({
+        InstanceId: id, AutoScalingGroupName: 'nat-group-0', LifecycleState: id === fresh ? 'Pending:Wait' : 'InService',
+        AvailabilityZone: a.az, HealthStatus: 'HEALTHY', ProtectedFromScaleIn: false,
+      })),
+    }));
+    return fresh;
+  };
+  const event = (instanceId: string, group = 'nat-group-0') => ({
+    source: 'aws.autoscaling', 'detail-type': LAUNCH,
+    detail: { EC2InstanceId: instanceId, AutoScalingGroupName: group, LifecycleHookName: 'NatInstanceLaunch', LifecycleActionToken: 'token-launch' },
+  });
+  const holder = async (eni: string) => (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] }))).NetworkInterfaces![0].Attachment?.InstanceId;
+
+  /** The EC2 calls a handler makes, in order. */
+  const recorder = () => {
+    const calls: string[] = [];
+    const client = new EC2Client(moto.clientConfig);
+    client.middlewareStack.add((next, context) => async (args) => {
+      calls.push(context.commandName as string);
+      return next(args);
+    }, { step: 'initialize', name: 'recordCalls' });
+    return { calls, client };
+  };
+
   describe('the controller owns the interface: launch, planned replacement, a failed new instance', () => {
-    const LAUNCH = 'EC2 Instance-launch Lifecycle Action';
-    /** A new instance in zone A's subnet, in Pending:Wait in A's group, as Auto Scaling launches it. */
-    const launch = async (vpc: BuiltVpc) => {
-      const [a] = vpc.zones;
-      const subnet = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [a.networkInterfaceId] }))).NetworkInterfaces![0].SubnetId!;
-      const image = (await ec2.send(new DescribeImagesCommand({ MaxResults: 1 }))).Images![0].ImageId!;
-      const fresh = (await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1, SubnetId: subnet, InstanceType: 't4g.nano' }))).Instances![0].InstanceId!;
-      autoscalingMock.on(DescribeAutoScalingInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => ({
-        AutoScalingInstances: (input.InstanceIds ?? []).filter((id) => id === fresh || id === a.instanceId).map((id) => ({
-          InstanceId: id, AutoScalingGroupName: 'nat-group-0', LifecycleState: id === fresh ? 'Pending:Wait' : 'InService',
-          AvailabilityZone: a.az, HealthStatus: 'HEALTHY', ProtectedFromScaleIn: false,
-        })),
-      }));
-      return fresh;
-    };
-    const event = (instanceId: string, group = 'nat-group-0') => ({
-      source: 'aws.autoscaling', 'detail-type': LAUNCH,
-      detail: { EC2InstanceId: instanceId, AutoScalingGroupName: group, LifecycleHookName: 'NatInstanceLaunch', LifecycleActionToken: 'token-launch' },
-    });
-    const holder = async (eni: string) => (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] }))).NetworkInterfaces![0].Attachment?.InstanceId;
-
-    /** The EC2 calls a handler makes, in order. */
-    const recorder = () => {
-      const calls: string[] = [];
-      const client = new EC2Client(moto.clientConfig);
-      client.middlewareStack.add((next, context) => async (args) => {
-        calls.push(context.commandName as string);
-        return next(args);
-      }, { step: 'initialize', name: 'recordCalls' });
-      return { calls, client };
-    };
-
     test('planned replacement: routes move away before the interface moves, the launch completes once NAT is proved, routes come home', async () => {
       const vpc = await build(2);
       const [a, b] = vpc.zones;
@@ -543,6 +545,73 @@ describeUnless(motoUnavailableReason(), 'route watchdog and nat-doctor against m
         detail: { EC2InstanceId: vpc.zones[1].instanceId, AutoScalingGroupName: 'nat-group-1', LifecycleHookName: 'NatInstanceTerminate', LifecycleActionToken: 'token' },
       }, vpc.config, clients(), (entry) => logs.push(entry))).resolves.toMatchObject({ moved: 1 });
       expect(logs).toContainEqual(expect.objectContaining({ event: 'lifecycle-already-complete', error: 'No active Lifecycle Action found with token token' }));
+    });
+  });
+
+  describe('Spot: a warning is a planned replacement', () => {
+    /** Zone A's instance in its group, with the health its group reports. */
+    const membership = (vpc: BuiltVpc, health: () => string) => {
+      autoscalingMock.on(DescribeAutoScalingInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => ({
+        AutoScalingInstances: (input.InstanceIds ?? []).filter((id) => id === vpc.zones[0].instanceId).map((id) => ({
+          InstanceId: id, AutoScalingGroupName: 'nat-group-0', LifecycleState: 'InService', HealthStatus: health(),
+          AvailabilityZone: vpc.zones[0].az, ProtectedFromScaleIn: false,
+        })),
+      }));
+    };
+    const warning = (type: string, instanceId: unknown) => ({ source: 'aws.ec2', 'detail-type': type, detail: { 'instance-id': instanceId as string, 'instance-action': 'terminate' } });
+
+    test.each([SPOT_EVENT.interruption, SPOT_EVENT.rebalance])('%s: the zone\'s routes move at once, the instance is marked for replacement, and the routes keep away from it', async (type) => {
+      const vpc = await build(2);
+      const [a, b] = vpc.zones;
+      let health = 'HEALTHY';
+      membership(vpc, () => health);
+      autoscalingMock.on(SetInstanceHealthCommand).callsFake(() => { health = 'UNHEALTHY'; return {}; });
+      const config = { ...vpc.config, spot: true };
+      const logs: Array<Record<string, unknown>> = [];
+      const started = Date.now();
+      const result = await handleEvent(warning(type, a.instanceId), config, clients(), (entry) => logs.push(entry));
+      const seconds = (Date.now() - started) / 1000;
+      process.stdout.write(`Spot (${type}): warning to routes moved and the instance marked: ${seconds.toFixed(3)} s (moto)\n`);
+      expect(seconds).toBeLessThan(5);
+      expect(result.moved).toBe(1);
+      expect(await routeTargets(vpc)).toEqual({ [a.routeTableIds[0]]: b.networkInterfaceId, [b.routeTableIds[0]]: b.networkInterfaceId });
+      expect(autoscalingMock.commandCalls(SetInstanceHealthCommand).map((c) => c.args[0].input)).toEqual([
+        { InstanceId: a.instanceId, HealthStatus: 'Unhealthy', ShouldRespectGracePeriod: false },
+      ]);
+      expect(logs).toContainEqual(expect.objectContaining({ event: 'spot-replacement', instanceId: a.instanceId, moved: 1 }));
+      // Every run after, until its group replaces it: it is still running and beating, but its
+      // group's word keeps the routes away.
+      const later = await evaluate(config, clients(), { log: quiet });
+      expect(later.moved).toBe(0);
+      expect(later.decisions.find((d) => d.routeTableId === a.routeTableIds[0])).toMatchObject({ action: 'keep', target: b.networkInterfaceId });
+
+      // Its group launches the replacement first: the interface moves to it, and the routes come
+      // home once it has proved NAT.
+      const fresh = await launch(vpc);
+      await handleEvent(event(fresh), config, clients(), quiet);
+      expect(await holder(a.networkInterfaceId)).toBe(fresh);
+      const nextMinute = new Date(Date.now() + 65_000);
+      await heartbeat(cloudwatch, a.networkInterfaceId, nextMinute);
+      await heartbeat(cloudwatch, b.networkInterfaceId, nextMinute);
+      expect((await evaluate(config, clients(), { log: quiet, now: new Date(nextMinute.getTime() + 5_000) })).moved).toBe(1);
+      expect(await routeTargets(vpc)).toEqual(homes(vpc));
+    });
+
+    test.each<[string, (vpc: BuiltVpc) => unknown, boolean, string]>([
+      ['NATs that do not run on Spot', (vpc) => vpc.zones[0].instanceId, false, 'the NATs do not run on Spot'],
+      ['an instance of no NAT group', () => 'i-0123456789abcdef0', true, 'not an instance of this stack\'s NAT groups'],
+      ['an instance ID that is not one', () => 'i-$(reboot)', true, 'no valid instance ID'],
+      ['no instance ID', () => undefined, true, 'no valid instance ID'],
+    ])('a warning for %s is logged and touches nothing', async (_name, instance, spot, reason) => {
+      const vpc = await build(2);
+      membership(vpc, () => 'HEALTHY');
+      autoscalingMock.on(SetInstanceHealthCommand).resolves({});
+      const logs: Array<Record<string, unknown>> = [];
+      const result = await handleEvent(warning(SPOT_EVENT.interruption, instance(vpc)), { ...vpc.config, spot }, clients(), (entry) => logs.push(entry));
+      expect(result.moved).toBe(0);
+      expect(logs).toEqual([expect.objectContaining({ event: 'ignored', reason })]);
+      expect(autoscalingMock.commandCalls(SetInstanceHealthCommand)).toHaveLength(0);
+      expect(await routeTargets(vpc)).toEqual(homes(vpc));
     });
   });
 

@@ -54,6 +54,8 @@ export interface CostInput {
   readonly dashboard: boolean;
   /** The NATs' load metrics and their alarms (detailedMonitoring). */
   readonly detailedMonitoring: boolean;
+  /** The NATs run on Spot at this price, in USD an hour (spot=true with --spot-price). */
+  readonly spotHourly?: number;
 }
 
 export interface CostLine {
@@ -83,7 +85,10 @@ export function estimate(input: CostInput, prices: PriceTable): CostReport {
     throw new Error(`--gb-per-month: got '${input.gbPerMonth}'; expected a number of GB, 0 or more`);
   }
   const type = parseInstanceType('instanceType', input.instanceType);
-  const hourly = region.largeHourly[type.family] * prices.sizeFactors[type.size];
+  if (input.spotHourly !== undefined && !(Number.isFinite(input.spotHourly) && input.spotHourly > 0)) {
+    throw new Error(`--spot-price: got '${input.spotHourly}'; expected the Spot price in USD an hour, more than 0`);
+  }
+  const hourly = input.spotHourly ?? region.largeHourly[type.family] * prices.sizeFactors[type.size];
   if (!Number.isFinite(hourly)) {
     throw new Error(`no price for ${input.instanceType} in ${input.region} in cost/prices.json`);
   }
@@ -98,7 +103,10 @@ export function estimate(input: CostInput, prices: PriceTable): CostReport {
   const controller = (perMonthMinutes * n / 1000) * region.cloudwatchPer1000MetricsRequested + perMonthMinutes * 0.5 * 0.25 * region.lambdaArmGbSecond;
   const alarmCount = 2 * n + (input.detailedMonitoring ? 2 * n : 0) + (input.routeWatchdog ? 1 : 0);
   const lines: CostLine[] = [
-    { item: `compute: ${n} × ${input.instanceType} / ${n} × NAT gateway hours`, natInstance: n * hourly * h, natGateway: n * region.natGatewayHourly * h },
+    {
+      item: `compute: ${n} × ${input.instanceType}${input.spotHourly !== undefined ? ` on Spot at $${input.spotHourly}/h` : ''} / ${n} × NAT gateway hours`,
+      natInstance: n * hourly * h, natGateway: n * region.natGatewayHourly * h,
+    },
     { item: 'public IPv4 addresses (one Elastic IP per NAT / per gateway)', natInstance: n * region.publicIpv4Hourly * h, natGateway: n * region.publicIpv4Hourly * h },
     { item: `EBS gp3 root volumes (${input.rootVolumeSize} GiB each)`, natInstance: n * input.rootVolumeSize * region.ebsGp3GbMonth, natGateway: 0 },
     { item: `self-check metrics (${metricsPerNat} per NAT, published every minute)`, natInstance: selfCheck, natGateway: 0 },
@@ -205,7 +213,7 @@ export function formatCost(report: CostReport, input: CostInput): string {
     `Prices of ${report.pricesDate} (cost/prices.json); internet data transfer out is the same for both and left out.\n`;
 }
 
-const USAGE = `Usage: npm run cost -- [--region REGION] [--gb-per-month GB | --gbps X] [--sizes] [-c KEY=VALUE ...]
+const USAGE = `Usage: npm run cost -- [--region REGION] [--gb-per-month GB | --gbps X] [--sizes] [--spot-price USD] [-c KEY=VALUE ...]
 
 The monthly cost of the configured NAT instances (cdk.json context, overridden by -c) next to
 NAT gateways for the same zones, from cost/prices.json and cost/bandwidth.json.
@@ -215,6 +223,10 @@ NAT gateways for the same zones, from cost/prices.json and cost/bandwidth.json.
   --gbps X             sustained traffic through each NAT in Gbit/s: picks the cheapest instance
                        type that carries it for good, and prices both options at that traffic
   --sizes              the sizing ladder: each type that carries more for good than every cheaper one
+  --spot-price USD     the Spot price of the instance type, in USD an hour, needed with -c spot=true
+                       (Spot prices change every few minutes, and no table of them ships here;
+                       aws ec2 describe-spot-price-history --instance-types TYPE
+                       --product-descriptions Linux/UNIX --start-time NOW prints the current ones)
   -c, --context K=V    a context key of the app, as for cdk synth (repeatable)
   -h, --help           this text`;
 
@@ -231,6 +243,7 @@ function main(): number {
     'gb-per-month': { type: 'string' },
     gbps: { type: 'string' },
     sizes: { type: 'boolean', default: false },
+    'spot-price': { type: 'string' },
     context: { type: 'string', short: 'c', multiple: true, default: [] },
   });
   const prices = loadPrices();
@@ -259,6 +272,12 @@ function main(): number {
   }
   // Building the stack validates the configuration exactly as synth does, and counts the NATs.
   const { props } = configFromContext(context);
+  const spotHourly = values['spot-price'] === undefined ? undefined : numberOption('spot-price', values['spot-price'], 0.0001, 100, false);
+  if ((props.spot === true) !== (spotHourly !== undefined)) {
+    throw new UsageError(props.spot === true
+      ? '-c spot=true needs --spot-price USD: Spot prices change every few minutes, and no table of them ships here (see --help)'
+      : '--spot-price prices the Spot option: give -c spot=true with it');
+  }
   let sizing = '';
   let instanceType = String(props.instanceType ?? SelfHealingNatProvider.DEFAULT_INSTANCE_TYPE);
   if (gbps !== undefined) {
@@ -294,6 +313,7 @@ function main(): number {
     alarms: props.alarms !== false,
     dashboard: props.alarms !== false && (props.dashboard ?? props.detailedMonitoring ?? false) === true,
     detailedMonitoring: props.detailedMonitoring === true,
+    ...(spotHourly !== undefined ? { spotHourly } : {}),
   };
   process.stdout.write(sizing + formatCost(estimate(input, prices), input));
   return 0;

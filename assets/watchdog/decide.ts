@@ -41,6 +41,8 @@ export interface WatchdogConfig {
    * state before the interface moves; without it, the zone's routes move to another zone first.
    */
   readonly handoffWaitSeconds?: number;
+  /** Whether the NATs run on Spot, so that Spot warnings are acted on. */
+  readonly spot?: boolean;
 }
 
 /** What the watchdog saw of one NAT. */
@@ -55,6 +57,8 @@ export interface NatObservation {
   readonly lifecycleState?: string;
   /** The instance's Auto Scaling group. */
   readonly groupName?: string;
+  /** The instance's health in its Auto Scaling group (HEALTHY or UNHEALTHY). */
+  readonly healthStatus?: string;
   readonly instanceState?: string;
   readonly instanceStatus?: string;
   readonly systemStatus?: string;
@@ -115,6 +119,11 @@ export function assessNat(observation: NatObservation, options: AssessOptions): 
   }
   if (leaving.has(observation.instanceId) || isLeavingState(observation.lifecycleState)) {
     return unhealthy(`instance ${observation.instanceId} is being stopped or terminated${observation.lifecycleState ? ` (${observation.lifecycleState})` : ''}`);
+  }
+  // Marked so by the controller on a Spot warning, or by the instance's own failed check: its
+  // group replaces it, so it keeps no route meanwhile.
+  if (observation.healthStatus?.toUpperCase() === 'UNHEALTHY') {
+    return unhealthy(`instance ${observation.instanceId} is marked unhealthy in its Auto Scaling group, which replaces it`);
   }
   if (observation.instanceState !== 'running') {
     return unhealthy(`instance ${observation.instanceId} is ${observation.instanceState ?? 'unknown'}`);

@@ -7,7 +7,9 @@
  * logs each decision as one JSON line, emits a RouteMoved metric (embedded metric format) per
  * move, and completes the lifecycle action if there was one.
  */
-import { AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  AutoScalingClient, CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, SetInstanceHealthCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudFormationClient, SignalResourceCommand } from '@aws-sdk/client-cloudformation';
 import {
@@ -17,7 +19,7 @@ import {
 import { CurrentRoute, Decision, NatConfig, NatHealth, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
 import { handoffReady, lastHeartbeats } from './heartbeat';
 import {
-  CONTROLLER_CONFIG_VARIABLE, CompactConfig, HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, LIFECYCLE_EVENT, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG,
+  CONTROLLER_CONFIG_VARIABLE, CompactConfig, HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, LIFECYCLE_EVENT, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG, SPOT_EVENT,
 } from '../contract';
 
 export * from './decide';
@@ -99,6 +101,7 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
     InstanceIds: instanceIds,
   })))).AutoScalingInstances ?? [];
   const lifecycleState = new Map(lifecycle.map((i) => [i.InstanceId!, i.LifecycleState]));
+  const healthStatus = new Map(lifecycle.map((i) => [i.InstanceId!, i.HealthStatus]));
   const groupOf = new Map(lifecycle.map((i) => [i.InstanceId!, i.AutoScalingGroupName]));
 
   // Up to an hour ahead: a heartbeat stamped in the future must be seen to be refused.
@@ -115,6 +118,7 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
       attachTime: attachment?.AttachTime ? new Date(attachment.AttachTime) : undefined,
       lifecycleState: attachment?.InstanceId ? lifecycleState.get(attachment.InstanceId) : undefined,
       groupName: attachment?.InstanceId ? groupOf.get(attachment.InstanceId) : undefined,
+      healthStatus: attachment?.InstanceId ? healthStatus.get(attachment.InstanceId) : undefined,
       instanceState: s?.InstanceState?.Name,
       instanceStatus: s?.InstanceStatus?.Status,
       systemStatus: s?.SystemStatus?.Status,
@@ -304,6 +308,7 @@ export function decodeConfig(compact: CompactConfig): WatchdogConfig {
     failover: compact.fo !== 0,
     ...(compact.st ? { stackName: compact.st } : {}),
     ...(compact.ho ? { handoffWaitSeconds: compact.ho } : {}),
+    ...(compact.sp ? { spot: true } : {}),
   };
 }
 
@@ -490,6 +495,9 @@ export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, 
       return attachToNewInstance(nat, instanceId, config, clients, log, options);
     }
   }
+  if (type === SPOT_EVENT.interruption || type === SPOT_EVENT.rebalance) {
+    return spotWarning(type, detail['instance-id'], config, clients, log, options);
+  }
   const leaving: string[] = [];
   if (type === 'EC2 Instance State-change Notification' && typeof detail['instance-id'] === 'string' && STOPPING_STATES.has(String(detail.state))) {
     leaving.push(detail['instance-id']);
@@ -530,6 +538,34 @@ export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, 
     throw failure;
   }
   return result;
+}
+
+/**
+ * A Spot NAT is about to go (an interruption warning) or likely to (a rebalance recommendation):
+ * its zone's routes move to another zone's healthy NAT now, and the instance is marked unhealthy
+ * so that its group replaces it, launching first, by the planned path (the interface moves to the
+ * new instance, the routes come home once it has proved NAT). Any other instance is left alone.
+ */
+async function spotWarning(type: string, instance: unknown, config: WatchdogConfig, clients: Clients, log: Log, options: HandleOptions): Promise<EvaluationResult> {
+  const caller = new Caller();
+  const started = Date.now();
+  const instanceId = typeof instance === 'string' && INSTANCE_ID.test(instance) ? instance : undefined;
+  if (!config.spot || !instanceId) {
+    log({ event: 'ignored', trigger: type, reason: !config.spot ? 'the NATs do not run on Spot' : 'no valid instance ID', instanceId: String(instance).slice(0, 40) });
+    return nothing(caller);
+  }
+  const membership = (await caller.call(() => clients.autoscaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }))))
+    .AutoScalingInstances?.find((i) => i.InstanceId === instanceId);
+  const nat = await natOfGroup(config, clients, caller, membership?.AutoScalingGroupName);
+  if (!nat) {
+    log({ event: 'ignored', trigger: type, reason: 'not an instance of this stack\'s NAT groups', instanceId });
+    return nothing(caller);
+  }
+  log({ event: 'invocation', trigger: type, leaving: [instanceId], groupTag: nat.groupTag });
+  const result = await evaluate(config, clients, { leaving: [instanceId], log, caller, now: options.now });
+  await caller.call(() => clients.autoscaling.send(new SetInstanceHealthCommand({ InstanceId: instanceId, HealthStatus: 'Unhealthy', ShouldRespectGracePeriod: false })));
+  log({ event: 'spot-replacement', trigger: type, instanceId, networkInterfaceId: nat.networkInterfaceId, moved: result.moved, seconds: (Date.now() - started) / 1000 });
+  return { ...result, apiCalls: caller.calls };
 }
 
 let cached: { config: WatchdogConfig; clients: Clients } | undefined;
