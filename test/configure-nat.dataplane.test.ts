@@ -243,6 +243,11 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
       [['--vpc-cidr', '127.0.0.0/8'], "configure-nat.sh: error: --vpc-cidr: got '127.0.0.0/8'; expected no block within 127.0.0.0/8, a special range that is no network to serve\n"],
       [['--egress-interface', 'ens5'], 'configure-nat.sh: error: at least one --vpc-cidr is required\n'],
       [['--vpc-cidr', VPC_CIDR, '--backend', 'pf'], "configure-nat.sh: error: --backend: got 'pf'; expected auto, nft or iptables\n"],
+      [['--vpc-cidr', VPC_CIDR, '--source-address', '10.0.0.99'], "configure-nat.sh: error: --source-address: '10.0.0.99' is not an address of ens5 (it has: 10.0.0.10); replies to it would never reach this host\n"],
+      [['--vpc-cidr', VPC_CIDR, '--source-address', '10.0.0.10', '--source-address', '10.0.0.10'], "configure-nat.sh: error: --source-address: '10.0.0.10' is given twice; give each address once\n"],
+      [['--vpc-cidr', VPC_CIDR, '--source-address', '10.0.0.010'], "configure-nat.sh: error: --source-address: got '10.0.0.010'; each octet must be 0-255 without leading zeros\n"],
+      [['--vpc-cidr', VPC_CIDR, '--source-address', '10.0.0.10 }; accept'], "configure-nat.sh: error: --source-address: got '10.0.0.10 }; accept'; expected an IPv4 address such as 10.0.0.10\n"],
+      [['--vpc-cidr', VPC_CIDR, ...Array.from({ length: 9 }, (_, i) => ['--source-address', `10.0.0.${20 + i}`]).flat()], 'configure-nat.sh: error: --source-address: got 9; expected at most 8 addresses\n'],
     ])('arguments %j', async (args, message) => {
       const result = lab.configureNat(args);
       expect(result.status).toBe(1);
@@ -307,6 +312,25 @@ describeLab('configure-nat.sh in a simulated VPC', () => {
         expect(first).toContain('-A NAT-INSTANCE-POSTROUTING -s 10.0.0.0/16 -o ens5 -j MASQUERADE');
         expect(first).toContain('-A NAT-INSTANCE-FORWARD -j DROP');
         expect(first.match(/-A POSTROUTING -j NAT-INSTANCE-POSTROUTING/g)).toHaveLength(1);
+      }
+    });
+
+    test('two source addresses: new flows take each in turn, replies return by either, --check agrees', async () => {
+      const second = '10.0.0.11';
+      onNat(['ip', 'addr', 'add', `${second}/24`, 'dev', 'ens5']);
+      try {
+        const args = ['--vpc-cidr', VPC_CIDR, '--source-address', NAT_ADDRESS, '--source-address', second];
+        expect(lab.configureNat(args, env())).toMatchObject({
+          status: 0, stderr: '', stdout: expect.stringContaining(`NAT active: ${VPC_CIDR} translated to ${NAT_ADDRESS} ${second} out of ens5 (${backend})`),
+        });
+        const report = await lab.client('priv1', [...to, '--token', `${backend}two`, '--count', '20']);
+        expect(report).toMatchObject({ ok: 20, failed: 0, mismatched: 0, seen: { [NAT_ADDRESS]: 10, [second]: 10 } });
+        expect(lab.configureNat([...args, '--check'], env())).toMatchObject({ status: 0, stdout: expect.stringContaining('NAT verified') });
+        // Checked against the options given: masquerade is another NAT.
+        expect(lab.configureNat(['--vpc-cidr', VPC_CIDR, '--check'], env())).toMatchObject({ status: 1, stderr: expect.stringContaining('NAT is not in place: no NAT rule') });
+        expect(await lab.client('rogue', [...to, '--token', `${backend}tworogue`])).toMatchObject({ ok: 0 });
+      } finally {
+        lab.run('nat', ['ip', 'addr', 'del', `${second}/24`, 'dev', 'ens5']);
       }
     });
 

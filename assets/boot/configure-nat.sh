@@ -9,7 +9,7 @@
 # ranges of NO_FORWARD_TO. --check also refuses any change to the rules since they were applied.
 #
 # Usage: configure-nat.sh --vpc-cidr CIDR [--vpc-cidr CIDR ...] [--egress-interface IF]
-#                         [--backend auto|nft|iptables] [--check]
+#                         [--source-address A ...] [--backend auto|nft|iptables] [--check]
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -33,6 +33,9 @@ readonly RUN_DIR=${NAT_RUN_DIR:-/run/nat-instance}
 readonly RECORD=$RUN_DIR/rules
 
 VPC_CIDRS=()
+# The addresses flows leave with; none: the egress interface's own (masquerade).
+SOURCES=()
+readonly MAX_SOURCES=8
 EGRESS_IF=""
 EGRESS_GIVEN=false
 BACKEND=auto
@@ -48,7 +51,7 @@ die() {
 usage() {
   cat <<EOF
 Usage: $PROG --vpc-cidr CIDR [--vpc-cidr CIDR ...] [--egress-interface IF]
-            [--backend auto|nft|iptables] [--check]
+            [--source-address A ...] [--backend auto|nft|iptables] [--check]
 
 Enables IPv4 forwarding and masquerades traffic from the VPC CIDR blocks as it leaves the
 egress interface; forwards nothing else but replies to that traffic, and never to
@@ -56,6 +59,10 @@ ${NO_FORWARD_TO[*]}. Drops new connections to this host from outside the VPC CID
 
   --vpc-cidr CIDR         a VPC CIDR block to serve (repeatable, at least one)
   --egress-interface IF   interface towards the internet (default: that of the default route)
+  --source-address A      an address of the egress interface that flows leave with, each new
+                          flow taking the next (repeatable, at most $MAX_SOURCES; default: masquerade,
+                          the interface's own address). Each address has its own 64,512 ports
+                          for each destination.
   --backend B             nft, iptables, or auto: nft when on PATH, else iptables (default auto)
   --check                 change nothing: exit 0 only if NAT is in place as these options say,
                           with the rules exactly as this script applied them
@@ -69,6 +76,7 @@ parse_args() {
     case "$1" in
       --vpc-cidr) [ $# -ge 2 ] || die "--vpc-cidr needs a value"; VPC_CIDRS+=("$2"); shift 2 ;;
       --egress-interface) [ $# -ge 2 ] || die "--egress-interface needs a value"; EGRESS_IF=$2; EGRESS_GIVEN=true; shift 2 ;;
+      --source-address) [ $# -ge 2 ] || die "--source-address needs a value"; SOURCES+=("$2"); shift 2 ;;
       --backend) [ $# -ge 2 ] || die "--backend needs a value"; BACKEND=$2; shift 2 ;;
       --check) CHECK_ONLY=true; shift ;;
       -h | --help) usage; exit 0 ;;
@@ -137,6 +145,55 @@ check_no_overlap() {
       ! overlap "${VPC_CIDRS[i]}" "${VPC_CIDRS[j]}" || die "--vpc-cidr: '${VPC_CIDRS[i]}' and '${VPC_CIDRS[j]}' overlap; give each block once"
     done
   done
+}
+
+# Each source address: a dotted quad, given once, and one of the egress interface's own, since
+# replies to any other would never reach this host. At most MAX_SOURCES.
+validate_sources() {
+  local source seen=" " octet held
+  [ "${#SOURCES[@]}" -le "$MAX_SOURCES" ] || die "--source-address: got ${#SOURCES[@]}; expected at most $MAX_SOURCES addresses"
+  [ "${#SOURCES[@]}" -gt 0 ] || return 0
+  held=$(ip -4 -o addr show dev "$EGRESS_IF" 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }')
+  for source in "${SOURCES[@]}"; do
+    [[ $source =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] ||
+      die "--source-address: got '${source:0:40}'; expected an IPv4 address such as 10.0.0.10"
+    for octet in "${BASH_REMATCH[@]:1:4}"; do
+      if ! [[ $octet =~ ^(0|[1-9][0-9]*)$ ]] || [ "$octet" -gt 255 ]; then
+        die "--source-address: got '$source'; each octet must be 0-255 without leading zeros"
+      fi
+    done
+    [[ $seen != *" $source "* ]] || die "--source-address: '$source' is given twice; give each address once"
+    seen+="$source "
+    grep -qxF "$source" <<<"$held" || die "--source-address: '$source' is not an address of $EGRESS_IF (it has: ${held//$'\n'/ }); replies to it would never reach this host"
+  done
+}
+
+# What the NAT rule does to a flow leaving by the egress interface, in nft's words: masquerade,
+# or a source address of SOURCES, the next for each new flow.
+nft_nat_action() {
+  local i map=""
+  case "${#SOURCES[@]}" in
+    0) echo masquerade ;;
+    1) echo "snat to ${SOURCES[0]}" ;;
+    *)
+      for i in "${!SOURCES[@]}"; do map+="$i : ${SOURCES[i]}, "; done
+      echo "snat to numgen inc mod ${#SOURCES[@]} map { ${map%, } }"
+      ;;
+  esac
+}
+
+# The same for iptables: each statistic rule takes every Nth of the flows still unmatched, so
+# that each address gets an equal share; the last takes the rest.
+iptables_nat_rules() {
+  local cidr=$1 i n=${#SOURCES[@]}
+  if [ "$n" -eq 0 ]; then
+    printf -- '-A %s -s %s -o %s -j MASQUERADE\n' "$IPT_NAT_CHAIN" "$cidr" "$EGRESS_IF"
+    return 0
+  fi
+  for ((i = 0; i < n - 1; i++)); do
+    printf -- '-A %s -s %s -o %s -m statistic --mode nth --every %d --packet 0 -j SNAT --to-source %s\n' "$IPT_NAT_CHAIN" "$cidr" "$EGRESS_IF" $((n - i)) "${SOURCES[i]}"
+  done
+  printf -- '-A %s -s %s -o %s -j SNAT --to-source %s\n' "$IPT_NAT_CHAIN" "$cidr" "$EGRESS_IF" "${SOURCES[n - 1]}"
 }
 
 # The interface of the default route with the lowest metric: the one the kernel uses.
@@ -274,7 +331,7 @@ table ip $NFT_TABLE {
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname "$EGRESS_IF" ip saddr @vpc_cidrs ip daddr != @vpc_cidrs masquerade
+		oifname "$EGRESS_IF" ip saddr @vpc_cidrs ip daddr != @vpc_cidrs $(nft_nat_action)
 	}
 }
 EOF
@@ -292,7 +349,7 @@ iptables_rules() {
   local cidr
   printf '*nat\n:%s - [0:0]\n' "$IPT_NAT_CHAIN"
   for cidr in "${VPC_CIDRS[@]}"; do printf -- '-A %s -d %s -j RETURN\n' "$IPT_NAT_CHAIN" "$cidr"; done
-  for cidr in "${VPC_CIDRS[@]}"; do printf -- '-A %s -s %s -o %s -j MASQUERADE\n' "$IPT_NAT_CHAIN" "$cidr" "$EGRESS_IF"; done
+  for cidr in "${VPC_CIDRS[@]}"; do iptables_nat_rules "$cidr"; done
   printf 'COMMIT\n*filter\n:%s - [0:0]\n:%s - [0:0]\n' "$IPT_IN_CHAIN" "$IPT_FWD_CHAIN"
   # What passes returns to INPUT, where the host's own rules still apply: this chain only ever
   # takes traffic away, as an nft chain does (its accept does not overrule another chain's drop).
@@ -376,6 +433,7 @@ what_is_checked() {
 options_line() {
   printf '# %s --backend %s --egress-interface %s' "$PROG" "$BACKEND" "$EGRESS_IF"
   printf -- ' --vpc-cidr %s' "${VPC_CIDRS[@]}"
+  [ "${#SOURCES[@]}" -eq 0 ] || printf -- ' --source-address %s' "${SOURCES[@]}"
   printf '\n'
 }
 
@@ -456,8 +514,8 @@ verify() {
   [ "$(sysctl_get net/ipv6/conf/all/forwarding)" != 1 ] || problems+=("IPv6 forwarding is on, and these rules filter IPv4 only")
   if [ "$BACKEND" = nft ]; then
     if listing=$(nft list table ip "$NFT_TABLE" 2>/dev/null); then
-      [[ $listing == *"oifname \"$EGRESS_IF\" ip saddr @vpc_cidrs"*masquerade* ]] ||
-        problems+=("no masquerade rule for egress interface $EGRESS_IF")
+      [[ $listing == *"oifname \"$EGRESS_IF\" ip saddr @vpc_cidrs"*"$(nft_nat_action)"* ]] ||
+        problems+=("no NAT rule ($(nft_nat_action)) for egress interface $EGRESS_IF")
       for chain in forward input; do
         [[ $listing =~ chain\ $chain\ \{[[:space:]]+type\ filter\ hook\ $chain\ [^\;]+\;\ policy\ drop\; ]] ||
           problems+=("the $chain chain does not drop by default")
@@ -476,8 +534,10 @@ verify() {
     bypass=$(ipt_input_bypass)
     [ -z "$bypass" ] || problems+=("INPUT lets packets past $IPT_IN_CHAIN: ${bypass//$'\n'/, }")
     for cidr in "${VPC_CIDRS[@]}"; do
-      iptables -t nat -C "$IPT_NAT_CHAIN" -s "$cidr" -o "$EGRESS_IF" -j MASQUERADE 2>/dev/null ||
-        problems+=("no masquerade rule for $cidr out of $EGRESS_IF")
+      local last
+      last=$(iptables_nat_rules "$cidr" | tail -n 1)
+      # shellcheck disable=SC2086 # the rule's words, from validated values
+      iptables -t nat -C ${last#-A } 2>/dev/null || problems+=("no NAT rule for $cidr out of $EGRESS_IF")
       iptables -t filter -C "$IPT_FWD_CHAIN" -s "$cidr" -j ACCEPT 2>/dev/null ||
         problems+=("no forward rule for $cidr")
     done
@@ -518,6 +578,7 @@ main() {
   for cidr in "${VPC_CIDRS[@]}"; do validate_cidr "$cidr"; done
   check_no_overlap
   resolve_egress_interface
+  validate_sources
   resolve_backend
   if [ "$CHECK_ONLY" = true ]; then
     if ! verify || ! matches_record || ! no_handoff_left; then exit 1; fi
@@ -531,8 +592,9 @@ main() {
     record_rules
     APPLYING=false
   fi
-  printf '%s: NAT %s: %s masqueraded out of %s (%s)%s\n' "$PROG" \
-    "$([ "$CHECK_ONLY" = true ] && echo verified || echo active)" "${VPC_CIDRS[*]}" "$EGRESS_IF" "$BACKEND" \
+  printf '%s: NAT %s: %s %s out of %s (%s)%s\n' "$PROG" \
+    "$([ "$CHECK_ONLY" = true ] && echo verified || echo active)" "${VPC_CIDRS[*]}" \
+    "$([ "${#SOURCES[@]}" -eq 0 ] && echo masqueraded || echo "translated to ${SOURCES[*]}")" "$EGRESS_IF" "$BACKEND" \
     "${CONNTRACK_NOTE:+; $CONNTRACK_NOTE}"
 }
 
