@@ -34,6 +34,7 @@ export const CONTEXT_KEYS: Readonly<Record<string, Kind>> = {
   maxInstanceLifetimeDays: 'number',
   connectionHandoff: 'boolean',
   spot: 'boolean',
+  publicIpsPerNat: 'number',
   alarms: 'boolean',
   alarmTopicArn: 'string',
   alarmEmail: 'string',

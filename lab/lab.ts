@@ -62,6 +62,38 @@ export function labUnavailableReason(): string | undefined {
 const WITH_FD_LIMIT = 'h=$(ulimit -Hn); if [ "$h" != unlimited ] && [ "$h" -lt 200000 ]; then ulimit -Hn 200000 2>/dev/null || true; fi; ' +
   'ulimit -n "$(ulimit -Hn)" && exec "$@"';
 
+/** Active objects of a kernel slab cache, machine-wide (/proc/slabinfo's second column). */
+function slabObjects(cache: string): number {
+  const line = fs.readFileSync('/proc/slabinfo', 'utf8').split('\n').find((l) => l.startsWith(`${cache} `));
+  return line ? Number(line.split(/\s+/)[1]) : 0;
+}
+
+/** Orphaned TCP sockets, machine-wide: past tcp_max_orphans the kernel resets new connections. */
+export function orphanedSockets(): number {
+  const match = /orphan (\d+)/.exec(fs.readFileSync('/proc/net/sockstat', 'utf8'));
+  return match ? Number(match[1]) : 0;
+}
+
+/**
+ * Waits (at most `maxSeconds`) until what earlier labs left in the kernel is gone: orphaned
+ * sockets, and the sockets and connection-tracking entries of deleted namespaces, which the
+ * kernel frees in the background. A load test started meanwhile competes with that cleanup for
+ * the CPU, and lost a few hundred of 60,000 connections to time-outs that way. Returns whether
+ * it settled.
+ */
+export function waitForKernelToSettle(maxSeconds = 60, report: (line: string) => void = () => undefined): boolean {
+  const busy = () => orphanedSockets() > 5000 || slabObjects('TCP') + slabObjects('nf_conntrack') > 20_000;
+  const deadline = Date.now() + maxSeconds * 1000;
+  if (busy()) {
+    report(`waiting for the kernel to free earlier runs' sockets and connection-tracking entries (${orphanedSockets()} orphans, ` +
+      `${slabObjects('TCP')} TCP sockets, ${slabObjects('nf_conntrack')} entries)\n`);
+  }
+  while (busy() && Date.now() < deadline) {
+    spawnSync('sleep', ['1']);
+  }
+  return !busy();
+}
+
 /** Resolves once a child prints `text` on a stream; rejects if it exits first or takes longer. */
 function untilPrinted(child: ChildProcess, stream: 'stdout' | 'stderr', text: string, timeoutMs: number, what: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -92,6 +124,8 @@ export class Lab {
 
   /** Removes leftovers of crashed runs, then builds the namespaces. */
   up(): void {
+    // down() removes the folder: a lab brought up again needs it back.
+    fs.mkdirSync(this.dir, { recursive: true });
     this.script('cleanup-stale');
     this.script('up', this.name);
   }

@@ -21,6 +21,11 @@ export interface NatSetUp {
   readonly label: string;
   /** Where its commands come from. */
   readonly source: string;
+  /**
+   * For configure-nat.sh: further addresses of the NAT's interface that flows leave with, beside
+   * its own (--source-address), as publicIpsPerNat gives an instance.
+   */
+  readonly extraAddresses?: readonly string[];
   /** Bash run on the NAT host, or undefined for configure-nat.sh itself. */
   readonly script?: string;
 }
@@ -33,6 +38,14 @@ function awsCdkScript(): string {
 }
 
 export const OURS: NatSetUp = { id: 'ours', label: 'configure-nat.sh (this project)', source: 'assets/boot/configure-nat.sh' };
+
+/** configure-nat.sh with a second public address (publicIpsPerNat 2): more flows to one destination. */
+export const OURS_TWO_ADDRESSES: NatSetUp = {
+  id: 'ours-2ip',
+  label: 'configure-nat.sh, 2 addresses',
+  source: 'assets/boot/configure-nat.sh --source-address twice',
+  extraAddresses: ['10.0.0.11'],
+};
 
 /** Forwarding with no rules: no connection tracking, no translation; the ceiling. */
 export const FORWARD: NatSetUp = {
@@ -98,7 +111,7 @@ export const PEERS: readonly NatSetUp[] = [
 ];
 
 /** Every set-up the bench measures, ours first. */
-export const SET_UPS: readonly NatSetUp[] = [OURS, ...PEERS, CONNTRACK, FORWARD];
+export const SET_UPS: readonly NatSetUp[] = [OURS, OURS_TWO_ADDRESSES, ...PEERS, CONNTRACK, FORWARD];
 
 /**
  * The default ruleset of Amazon Linux's iptables-services (/etc/sysconfig/iptables), which
@@ -151,9 +164,15 @@ function peerEnvironment(lab: Lab): Record<string, string> {
 
 /** Sets the lab's NAT host up (after Lab.reset) with configure-nat.sh or with a peer's commands. */
 export function applySetUp(lab: Lab, setUp: NatSetUp): RunResult {
-  return setUp.script === undefined
-    ? lab.configureNat()
-    : lab.run('nat', ['bash', '-c', setUp.script], { env: peerEnvironment(lab) });
+  if (setUp.script !== undefined) {
+    return lab.run('nat', ['bash', '-c', setUp.script], { env: peerEnvironment(lab) });
+  }
+  const extra = setUp.extraAddresses ?? [];
+  for (const address of extra) {
+    // Kept across set-ups (Lab.reset leaves addresses): the others leave by the interface's own.
+    lab.run('nat', ['ip', 'addr', 'replace', `${address}/24`, 'dev', 'ens5']);
+  }
+  return lab.configureNat(['--vpc-cidr', VPC_CIDR, ...(extra.length > 0 ? [NAT_ADDRESS, ...extra].flatMap((a) => ['--source-address', a]) : [])]);
 }
 
 /** What a set-up did with two probe connections to the internet host's port 8080. */

@@ -145,7 +145,8 @@ export interface SelfHealingNatProviderProps {
    * policy: 100% healthy minimum, 200% maximum), so it takes the planned path: the zone's
    * routes move to another zone's healthy NAT while the new instance proves NAT works, then the
    * interface, with its Elastic IP, moves to it. Connections through the zone's NAT are cut at
-   * the move, as on any replacement. 1 to 365 days, in whole seconds.
+   * the move, as on any replacement, unless `connectionHandoff` carries them over. 1 to 365
+   * days, in whole seconds.
    *
    * @default - no limit: an instance stays until it fails or a deployment replaces it
    */
@@ -185,6 +186,23 @@ export interface SelfHealingNatProviderProps {
    * @default false
    */
   readonly spot?: boolean;
+
+  /**
+   * Public addresses of each NAT: 1, or 2 for more concurrent connections to a single
+   * destination.
+   *
+   * Each address has its own 64,512 source ports for each destination address and port. One
+   * address holds 55,000 concurrent connections to one destination (as a NAT gateway documents
+   * per address); past about 60,000 the kernel's port search gives up. With 2, the interface gets
+   * a secondary private address and an Elastic IP for it, and each new flow leaves with the
+   * next address: 60,000 measured, at one more public IPv4 address's price a month. At most 2,
+   * the secondary addresses every supported instance type's interface can hold. Not with
+   * `eipAllocationIds` (the second addresses are allocated here) or `connectionHandoff` (which
+   * carries the flows of one address).
+   *
+   * @default 1 (`SelfHealingNatProvider.DEFAULT_PUBLIC_IPS_PER_NAT`)
+   */
+  readonly publicIpsPerNat?: number;
 }
 
 /**
@@ -211,6 +229,12 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
   /** How long a deployment waits for a NAT instance when no timeout is given. */
   public static readonly DEFAULT_BOOT_TIMEOUT = Duration.seconds(DEFAULT_BOOT_TIMEOUT_SECONDS);
 
+  /** Public addresses of each NAT when none is given. */
+  public static readonly DEFAULT_PUBLIC_IPS_PER_NAT = 1;
+
+  /** The most public addresses a NAT takes: what every supported type's interface can hold. */
+  public static readonly MAX_PUBLIC_IPS_PER_NAT = 2;
+
   /** How long the controller waits for a replacement to take the connection state (`connectionHandoff`). */
   public static readonly DEFAULT_HANDOFF_WAIT = Duration.seconds(DEFAULT_HANDOFF_WAIT_SECONDS);
 
@@ -218,6 +242,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
   private readonly typeInfo: InstanceTypeInfo;
   private readonly rootVolumeSize: number;
   private readonly bootTimeout: Duration;
+  private readonly publicIps: number;
   private readonly additionalBlocks: Cidr[];
   private readonly nats: SelfHealingNat[] = [];
   private readonly routes: WatchedRouteTable[] = [];
@@ -248,6 +273,14 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
     requireBoolean('routeWatchdog', props.routeWatchdog);
     requireBoolean('connectionHandoff', props.connectionHandoff);
     requireBoolean('spot', props.spot);
+    this.publicIps = parseWholeNumber('publicIpsPerNat', orDefault(props.publicIpsPerNat, SelfHealingNatProvider.DEFAULT_PUBLIC_IPS_PER_NAT),
+      1, SelfHealingNatProvider.MAX_PUBLIC_IPS_PER_NAT, ' (each interface of every supported instance type holds 2 addresses)');
+    if (this.publicIps > 1 && props.eipAllocationIds !== undefined) {
+      throw new NatConfigError('publicIpsPerNat', this.publicIps, 'no more than 1 with eipAllocationIds: the further addresses are allocated by the stack; leave eipAllocationIds out, or publicIpsPerNat at 1');
+    }
+    if (this.publicIps > 1 && props.connectionHandoff === true) {
+      throw new NatConfigError('publicIpsPerNat', this.publicIps, 'no more than 1 with connectionHandoff, which carries the flows of the first address only');
+    }
     if (props.spot === true && props.routeWatchdog === false) {
       throw new NatConfigError('spot', true, 'no Spot without the route watchdog\'s failover (routeWatchdog: false): a reclaimed NAT\'s zone would have nowhere to send its traffic');
     }
@@ -379,6 +412,7 @@ export class SelfHealingNatProvider extends ec2.NatProvider implements ec2.IConn
         detailedMonitoring: this.props.detailedMonitoring ?? false,
         connectionHandoff: handoff,
         spot: this.props.spot ?? false,
+        publicIps: this.publicIps,
       }));
     });
 

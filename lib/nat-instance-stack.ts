@@ -177,6 +177,13 @@ export interface NatInstanceStackProps extends StackProps {
   readonly spot?: boolean;
 
   /**
+   * Public addresses of each NAT, 1 or 2; see `SelfHealingNatProviderProps.publicIpsPerNat`.
+   *
+   * @default 1
+   */
+  readonly publicIpsPerNat?: number;
+
+  /**
    * Whether to create the NAT alarms (status check, heartbeat, failover; with detailed
    * monitoring also conntrack table and ENA allowances).
    *
@@ -303,6 +310,7 @@ export class NatInstanceStack extends Stack {
       detailedMonitoring: detailed,
       connectionHandoff: props.connectionHandoff,
       spot: props.spot,
+      publicIpsPerNat: props.publicIpsPerNat,
     });
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Names, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, Names, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -167,6 +167,13 @@ export interface SelfHealingNatProps {
   readonly connectionHandoff?: boolean;
 
   /**
+   * Public addresses of the NAT (`SelfHealingNatProviderProps.publicIpsPerNat`).
+   *
+   * @default 1
+   */
+  readonly publicIps?: number;
+
+  /**
    * Whether the instances run on Spot (`SelfHealingNatProviderProps.spot`).
    *
    * @default false
@@ -191,6 +198,9 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
 
   /** The Elastic IP, when this construct allocated it. */
   public readonly elasticIp?: ec2.CfnEIP;
+
+  /** The Elastic IPs of the interface's secondary addresses (`publicIpsPerNat` above 1). */
+  public readonly extraElasticIps: ec2.CfnEIP[];
 
   /** The allocation ID of the NAT's public address. */
   public readonly allocationId: string;
@@ -217,11 +227,13 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     const groupTag = Names.uniqueId(this);
     this.groupTag = groupTag;
 
+    const extraAddresses = (props.publicIps ?? 1) - 1;
     this.networkInterface = new ec2.CfnNetworkInterface(this, 'NetworkInterface', {
       subnetId: props.subnet.subnetId,
       groupSet: [props.securityGroup.securityGroupId],
       sourceDestCheck: false, // required for NAT: forwarded packets are not addressed to it
       description: `NAT instance interface (${this.node.path})`,
+      ...(extraAddresses > 0 ? { secondaryPrivateIpAddressCount: extraAddresses } : {}),
     });
     this.networkInterfaceId = this.networkInterface.ref;
     this.metricNamespace = natMetricNamespace(this.networkInterfaceId);
@@ -238,6 +250,8 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
       allocationId: this.allocationId,
       networkInterfaceId: this.networkInterface.ref,
     });
+    const extra = this.addExtraAddresses(extraAddresses);
+    this.extraElasticIps = extra.map((e) => e.eip);
     // An Elastic IP can be associated only once the VPC has its internet gateway.
     association.node.addDependency(props.subnet.internetConnectivityEstablished);
 
@@ -312,7 +326,7 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
     // The instance needs, from the first second of its boot, its permissions, the internet (to
     // install packages and reach the AWS APIs) and, once it routes through the static interface,
     // that interface's public address.
-    this.autoScalingGroup.node.addDependency(this.role, association, props.subnet.internetConnectivityEstablished);
+    this.autoScalingGroup.node.addDependency(this.role, association, ...extra.map((e) => e.association), props.subnet.internetConnectivityEstablished);
 
     props.bootScripts.grantRead(this.role);
     addNatBoot(userData, {
@@ -329,6 +343,23 @@ export class SelfHealingNat extends Construct implements ISelfHealingNat {
 
     this.grantNatPermissions(stack, groupTag);
     this.acknowledgeChecks(props.spot === true);
+  }
+
+  /**
+   * One Elastic IP for each secondary address of the interface: the boot script finds the
+   * addresses in instance metadata, and each new flow leaves with the next, so that one
+   * destination takes more connections than one address's ports.
+   */
+  private addExtraAddresses(count: number): Array<{ eip: ec2.CfnEIP; association: ec2.CfnEIPAssociation }> {
+    return Array.from({ length: count }, (_, i) => {
+      const eip = new ec2.CfnEIP(this, `ElasticIp${i + 2}`, { domain: 'vpc' });
+      const association = new ec2.CfnEIPAssociation(this, `ElasticIpAssociation${i + 2}`, {
+        allocationId: eip.attrAllocationId,
+        networkInterfaceId: this.networkInterface.ref,
+        privateIpAddress: Fn.select(i, this.networkInterface.attrSecondaryPrivateIpAddresses),
+      });
+      return { eip, association };
+    });
   }
 
   /**

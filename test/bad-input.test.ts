@@ -54,6 +54,13 @@ const CASES: Case[] = [
     message: "Invalid spot: got true; expected at least two NATs for Spot (this VPC has 1): when a Spot NAT is reclaimed its zone's routes move to another zone's NAT, and with one NAT there is none; give the VPC two NATs or more (natGateways of ec2.Vpc, natCount of the app), or leave spot off" },
   { name: 'Spot without failover', props: { spot: true, routeWatchdog: false }, context: { spot: 'true', routeWatchdog: 'false' },
     message: "Invalid spot: got true; expected no Spot without the route watchdog's failover (routeWatchdog: false)" },
+  { name: 'three public addresses per NAT', props: { publicIpsPerNat: 3 }, context: { publicIpsPerNat: '3' },
+    message: 'Invalid publicIpsPerNat: got 3; expected a whole number from 1 to 2 (each interface of every supported instance type holds 2 addresses)' },
+  { name: 'two public addresses with given Elastic IPs', props: { publicIpsPerNat: 2, eipAllocationIds: ['eipalloc-01234567', 'eipalloc-89abcdef'] },
+    context: { publicIpsPerNat: '2', eipAllocationIds: 'eipalloc-01234567,eipalloc-89abcdef' },
+    message: 'Invalid publicIpsPerNat: got 2; expected no more than 1 with eipAllocationIds: the further addresses are allocated by the stack' },
+  { name: 'two public addresses with the connection handoff', props: { publicIpsPerNat: 2, connectionHandoff: true }, context: { publicIpsPerNat: '2', connectionHandoff: 'true' },
+    message: 'Invalid publicIpsPerNat: got 2; expected no more than 1 with connectionHandoff, which carries the flows of the first address only' },
   { name: 'the removed architecture key', context: { architecture: 'arm64' }, message: "Invalid context key: got 'architecture'; expected no architecture key: it was removed in 0.2.0" },
   { name: 'malformed EIP allocation ID', props: { natCount: 1, eipAllocationIds: ['eip-1234'] }, context: { natCount: '1', eipAllocationIds: 'eip-1234' }, message: "Invalid eipAllocationIds: got 'eip-1234'; expected Elastic IP allocation IDs such as eipalloc-0123456789abcdef0" },
   { name: 'duplicate EIP allocation IDs', props: { eipAllocationIds: ['eipalloc-01234567', 'eipalloc-01234567'] }, context: { eipAllocationIds: 'eipalloc-01234567,eipalloc-01234567' },
@@ -130,7 +137,7 @@ const STACK_PROPS: Record<string, string> = {
   vpcCidr: 'cidr', azs: 'wholeNumber', availabilityZones: 'zones', natCount: 'wholeNumber', publicSubnetCidrMask: 'wholeNumber',
   privateSubnetCidrMask: 'wholeNumber', instanceType: 'instanceType', creditSpecification: 'credit', machineImage: 'image',
   eipAllocationIds: 'allocationIds', additionalCidrs: 'cidrList', rootVolumeSize: 'wholeNumber', ebsKmsKeyArn: 'kmsArn', flowLogs: 'boolean', logEncryption: 'boolean',
-  flowLogRetentionDays: 'wholeNumber', routeWatchdog: 'boolean', controllerReservedConcurrency: 'wholeNumber', maxInstanceLifetimeDays: 'wholeNumber', connectionHandoff: 'boolean', spot: 'boolean', alarms: 'boolean',
+  flowLogRetentionDays: 'wholeNumber', routeWatchdog: 'boolean', controllerReservedConcurrency: 'wholeNumber', maxInstanceLifetimeDays: 'wholeNumber', connectionHandoff: 'boolean', spot: 'boolean', publicIpsPerNat: 'wholeNumber', alarms: 'boolean',
   alarmTopicArn: 'topicArn', alarmEmail: 'email', dashboard: 'boolean', detailedMonitoring: 'boolean',
 };
 
@@ -138,7 +145,7 @@ const STACK_PROPS: Record<string, string> = {
 const PROVIDER_PROPS: Record<string, string> = {
   instanceType: 'instanceType', machineImage: 'image', creditSpecification: 'credit', eipAllocationIds: 'allocationIds', additionalCidrs: 'cidrList',
   rootVolumeSize: 'wholeNumber', ebsEncryptionKey: 'key', logEncryptionKey: 'key', routeWatchdog: 'boolean', detailedMonitoring: 'boolean', controllerReservedConcurrency: 'wholeNumber',
-  bootTimeout: 'duration', maxInstanceLifetime: 'duration', connectionHandoff: 'boolean', spot: 'boolean',
+  bootTimeout: 'duration', maxInstanceLifetime: 'duration', connectionHandoff: 'boolean', spot: 'boolean', publicIpsPerNat: 'wholeNumber',
 };
 
 /** Bad strings as typed after -c, by the kind of the context key. */

@@ -106,6 +106,13 @@ describe('npm run cost', () => {
     expect(run('--gbps', '0.5', '-c', 'instanceType=c6gn.medium').stdout).toContain('c6gn.medium carries 1.6 Gbit/s for good.\n');
   });
 
+  test('-c publicIpsPerNat=2: two addresses per NAT, and as many per gateway for the same connections', () => {
+    const result = run('-c', 'publicIpsPerNat=2');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^public IPv4 addresses \(2 Elastic IPs per NAT \/ per gateway\)\s+\$14\.60\s+\$14\.60$/m); // 2 × 2 × 0.005 × 730
+    expect(result.stdout).toMatch(/^total\s+\$24\.94\s+\$84\.80$/m);
+  });
+
   test('-c spot=true --spot-price prices the Spot option', () => {
     const result = run('-c', 'spot=true', '--spot-price', '0.0016');
     expect(result.status).toBe(0);

@@ -417,6 +417,51 @@ function parseEnvironmentFile(text: string): Record<string, string> {
   }));
 }
 
+describe('nat-bootstrap.sh with more than one address on the interface (publicIpsPerNat)', () => {
+  let host: Host;
+  beforeEach(() => { host = makeHost(); });
+  afterEach(() => fs.rmSync(host.dir, { recursive: true, force: true }));
+  const natCalls = (calls: string[]) => calls.filter((c) => c.startsWith('configure-nat.sh'));
+
+  test('each new flow leaves with the next address: setup and every check pass them all, in metadata order', () => {
+    host.setImds(`network/interfaces/macs/${MAC}/local-ipv4s`, '10.0.0.9\n10.0.0.19');
+    fs.writeFileSync(path.join(host.state, 'ens6-addresses'), '10.0.0.9 10.0.0.19');
+    const setup = host.run(SETUP);
+    expect(setup.status).toBe(0);
+    const sources = '--source-address 10.0.0.9 --source-address 10.0.0.19';
+    expect(natCalls(setup.calls)).toEqual([`configure-nat.sh --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 ${sources} --egress-interface ens6`]);
+    const check = host.run(['check'], ENV);
+    expect(check.status).toBe(0);
+    expect(natCalls(check.calls)).toEqual([`configure-nat.sh --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 ${sources} --egress-interface ens6 --check`]);
+  });
+
+  test('one address: masquerade, as ever, with no --source-address', () => {
+    const setup = host.run(SETUP);
+    expect(natCalls(setup.calls)).toEqual(['configure-nat.sh --vpc-cidr 10.0.0.0/16 --vpc-cidr 100.64.0.0/16 --egress-interface ens6']);
+  });
+
+  test('a secondary address the OS never brings up fails the setup after the wait, naming it', () => {
+    host.setImds(`network/interfaces/macs/${MAC}/local-ipv4s`, '10.0.0.9\n10.0.0.19');
+    const result = host.run(SETUP, { NAT_WAIT_SECONDS: '3' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('nat-bootstrap.sh: error: 10.0.0.19 of eni-0123456789abcdef0 is not on ens6 after 3s');
+    expect(natCalls(result.calls)).toEqual([]);
+    // Bounded by count, a second apart: three waits for the address (one more is the route's).
+    expect(result.calls.filter((c) => c === 'sleep 1').length).toBeGreaterThanOrEqual(3);
+    expect(result.calls.filter((c) => c === 'sleep 1').length).toBeLessThanOrEqual(4);
+  });
+
+  test.each(['10.0.0.9\n10.0.0.19; reboot', '10.0.0.9\n10.0.0.019', '10.0.0.9\n$(touch MARKER)'])('a hostile metadata answer %j is refused before configure-nat.sh runs', (answer) => {
+    host.setImds(`network/interfaces/macs/${MAC}/local-ipv4s`, answer);
+    fs.writeFileSync(path.join(host.state, 'ens6-addresses'), '10.0.0.9 10.0.0.19');
+    const result = host.run(SETUP);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('nat-bootstrap.sh: error: instance metadata local-ipv4s of eni-0123456789abcdef0: got');
+    expect(natCalls(result.calls)).toEqual([]);
+    expect(fs.existsSync(path.join(host.dir, MARKER))).toBe(false);
+  });
+});
+
 describe('nat-bootstrap.sh with the connection-state handoff', () => {
   const HANDOFF = ['--handoff-address', '10.0.0.9', '--handoff-port', String(HANDOFF_PORT), '--handoff-metric', METRIC.handoffReady, '--handoff-dimension', HANDOFF_INSTANCE_DIMENSION];
   const FLOWS = 'tcp 10.0.16.11 40000 198.51.100.20 443 40001 300 ESTABLISHED\nudp 10.0.16.12 5353 198.51.100.20 53 5353 25 replied\n';

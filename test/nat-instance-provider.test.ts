@@ -8,6 +8,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DEFAULT_HANDOFF_WAIT_SECONDS, HANDOFF_INSTANCE_DIMENSION, HANDOFF_PORT, METRIC, SECURITY_GROUP_INBOUND_RULES, SPECIAL_IPV4_BLOCKS, SPOT_EVENT } from '../assets/contract';
 import { SelfHealingNatProvider } from '../lib';
 import { MAX_ADDITIONAL_CIDRS } from '../lib/nat-instance-provider';
+import { SelfHealingNat } from '../lib/nat-instance';
 import { SHELL_VALUE_FORMS, USER_DATA_BUDGET_BYTES, hasShellForm, shellValue } from '../lib/user-data';
 import { embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
 
@@ -265,6 +266,28 @@ describe('SelfHealingNatProvider props', () => {
         expect(script).not.toMatch(/--before-interface|handoff|conntrack-handoff/);
       }
     });
+  });
+
+  test('publicIpsPerNat 2: a secondary address on each interface, and an Elastic IP for it that each group waits for', () => {
+    const { template, provider, stack } = vpcWithProvider({ publicIpsPerNat: 2 }, { maxAzs: 2 });
+    template.resourceCountIs('AWS::EC2::EIP', 4);
+    template.resourceCountIs('AWS::EC2::EIPAssociation', 4);
+    for (const nat of provider.natInstances as SelfHealingNat[]) {
+      const eni = stack.getLogicalId(nat.networkInterface);
+      template.hasResourceProperties('AWS::EC2::NetworkInterface', { Description: Match.stringLikeRegexp(nat.node.path), SecondaryPrivateIpAddressCount: 1 });
+      const [second] = nat.extraElasticIps;
+      template.hasResourceProperties('AWS::EC2::EIPAssociation', {
+        AllocationId: { 'Fn::GetAtt': [stack.getLogicalId(second), 'AllocationId'] },
+        NetworkInterfaceId: { Ref: eni },
+        PrivateIpAddress: { 'Fn::Select': [0, { 'Fn::GetAtt': [eni, 'SecondaryPrivateIpAddresses'] }] },
+      });
+      const association = Object.entries(template.findResources('AWS::EC2::EIPAssociation', { Properties: { PrivateIpAddress: Match.anyValue(), NetworkInterfaceId: { Ref: eni } } }))[0][0];
+      expect(template.toJSON().Resources[stack.getLogicalId(nat.autoScalingGroup.node.defaultChild as never)].DependsOn).toContain(association);
+    }
+    // One address: no secondary, as before.
+    const plain = vpcWithProvider({}, { maxAzs: 2 }).template;
+    plain.resourceCountIs('AWS::EC2::EIP', 2);
+    expect(Object.values(plain.findResources('AWS::EC2::NetworkInterface')).map((r) => r.Properties.SecondaryPrivateIpAddressCount)).toEqual([undefined, undefined]);
   });
 
   describe('spot', () => {

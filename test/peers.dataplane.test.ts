@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { CONNTRACK, FORWARD, OURS, PEERS, applySetUp, probeCases } from '../lab/peers';
+import { CONNTRACK, FORWARD, OURS, OURS_TWO_ADDRESSES, PEERS, applySetUp, probeCases } from '../lab/peers';
 import { Lab, describeUnless, labUnavailableReason, which } from './lab';
 
 /**
@@ -21,6 +21,8 @@ describeUnless(reason, 'the bench\'s NAT set-ups in a simulated VPC', () => {
 
   test.each([
     [OURS.id, { translates: true, relays: 'no' }],
+    // Its first flow leaves with the interface's own address, the next with the second.
+    [OURS_TWO_ADDRESSES.id, { translates: true, relays: 'no' }],
     ['seed', { translates: true, relays: 'masqueraded' }],
     ['aws-cdk', { translates: true, relays: 'masqueraded' }],
     ['fck-nat', { translates: true, relays: 'masqueraded' }],
@@ -29,7 +31,7 @@ describeUnless(reason, 'the bench\'s NAT set-ups in a simulated VPC', () => {
     [CONNTRACK.id, { translates: false, relays: 'as is' }],
     [FORWARD.id, { translates: false, relays: 'as is' }],
   ])('%s: its commands succeed, and it does %j', async (id, expected) => {
-    const setUp = [OURS, ...PEERS, CONNTRACK, FORWARD].find((s) => s.id === id)!;
+    const setUp = [OURS, OURS_TWO_ADDRESSES, ...PEERS, CONNTRACK, FORWARD].find((s) => s.id === id)!;
     expect(applySetUp(lab, setUp)).toMatchObject({ status: 0 });
     expect(await probeCases(lab, id)).toEqual(expected);
   });

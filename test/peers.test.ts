@@ -10,12 +10,12 @@ describe('the peers the bench measures', () => {
     expect(script).not.toContain('/etc/');
   });
 
-  test('every set-up has a distinct id, a label and a source; only ours runs configure-nat.sh', () => {
+  test('every set-up has a distinct id, a label and a source; only ours run configure-nat.sh', () => {
     expect(new Set(SET_UPS.map((s) => s.id)).size).toBe(SET_UPS.length);
     for (const setUp of SET_UPS) {
       expect(setUp.label.length * setUp.source.length).toBeGreaterThan(0);
     }
-    expect(SET_UPS.filter((s) => s.script === undefined).map((s) => s.id)).toEqual(['ours']);
+    expect(SET_UPS.filter((s) => s.script === undefined).map((s) => s.id)).toEqual(['ours', 'ours-2ip']);
   });
 
   test('the peers\' commands touch only the NAT host\'s kernel: no network, no AWS, no package manager of their own', () => {

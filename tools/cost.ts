@@ -56,6 +56,8 @@ export interface CostInput {
   readonly detailedMonitoring: boolean;
   /** The NATs run on Spot at this price, in USD an hour (spot=true with --spot-price). */
   readonly spotHourly?: number;
+  /** Public addresses of each NAT (publicIpsPerNat), and so of each gateway. @default 1 */
+  readonly publicIps?: number;
 }
 
 export interface CostLine {
@@ -94,6 +96,7 @@ export function estimate(input: CostInput, prices: PriceTable): CostReport {
   }
   const h = prices.hoursPerMonth;
   const n = input.natCount;
+  const ips = input.publicIps ?? 1;
   const perMonthMinutes = h * 60;
   // Every minute each NAT publishes its heartbeat (one call), and with detailed monitoring two
   // load metrics (a second call); the controller, always deployed, reads every heartbeat.
@@ -107,7 +110,11 @@ export function estimate(input: CostInput, prices: PriceTable): CostReport {
       item: `compute: ${n} × ${input.instanceType}${input.spotHourly !== undefined ? ` on Spot at $${input.spotHourly}/h` : ''} / ${n} × NAT gateway hours`,
       natInstance: n * hourly * h, natGateway: n * region.natGatewayHourly * h,
     },
-    { item: 'public IPv4 addresses (one Elastic IP per NAT / per gateway)', natInstance: n * region.publicIpv4Hourly * h, natGateway: n * region.publicIpv4Hourly * h },
+    {
+      // A gateway needs as many addresses as a NAT for the same connections to one destination.
+      item: `public IPv4 addresses (${ips === 1 ? 'one Elastic IP' : `${ips} Elastic IPs`} per NAT / per gateway)`,
+      natInstance: n * ips * region.publicIpv4Hourly * h, natGateway: n * ips * region.publicIpv4Hourly * h,
+    },
     { item: `EBS gp3 root volumes (${input.rootVolumeSize} GiB each)`, natInstance: n * input.rootVolumeSize * region.ebsGp3GbMonth, natGateway: 0 },
     { item: `self-check metrics (${metricsPerNat} per NAT, published every minute)`, natInstance: selfCheck, natGateway: 0 },
     { item: 'controller: heartbeat reads, Lambda', natInstance: controller, natGateway: 0 },
@@ -314,6 +321,7 @@ function main(): number {
     dashboard: props.alarms !== false && (props.dashboard ?? props.detailedMonitoring ?? false) === true,
     detailedMonitoring: props.detailedMonitoring === true,
     ...(spotHourly !== undefined ? { spotHourly } : {}),
+    publicIps: Number(props.publicIpsPerNat ?? SelfHealingNatProvider.DEFAULT_PUBLIC_IPS_PER_NAT),
   };
   process.stdout.write(sizing + formatCost(estimate(input, prices), input));
   return 0;

@@ -293,12 +293,13 @@ size_conntrack() {
 
 # Source ports: the kernel's default, which keeps a private host's own port when it is free and
 # otherwise searches from a random start; not fully-random (iptables' --random-fully), which
-# searches for every flow. With one public address, 55,000 concurrent connections to one
-# destination address and port, a NAT gateway's documented figure per address, are held with no
-# failed connection either way (and 0 or 1 clash a run: a first packet dropped, then resent). At 60,000 (93% of the 64,512 ports) both
-# lose flows, as the kernel's bounded port search gives up: 0 to 424 failed in the runs of this
-# work with the default, 84 to 282 with fully-random, which also clashed more. It buys nothing at
-# the limit, so the default stays (test/configure-nat.scale.dataplane.test.ts, npm run bench).
+# searches for every flow and clashed more in the runs of this work. With one public address,
+# 55,000 concurrent connections to one destination address and port, a NAT gateway's documented
+# figure per address, are held with no failed connection and no clash; 60,000 (93% of the 64,512
+# ports) with none failed but a few clashes (a first packet dropped at insertion, then resent);
+# 64,000 not. Past 55,000, or where the destination still holds the ports of closed connections
+# (TIME_WAIT), --source-address gives more addresses: 60,000 on two with no clash
+# (test/configure-nat.scale.dataplane.test.ts, npm run bench).
 #
 # Both chains keep replies and whatever comes from the VPC, and drop the rest by policy. Packets
 # of established flows, nearly all of them, stop at the first rule; only a flow's first packet

@@ -259,11 +259,45 @@ nat_args() {
   for cidr in "${VPC_CIDRS[@]}"; do printf -- '--vpc-cidr\n%s\n' "$cidr"; done
 }
 
+# With more than one address on the interface (publicIpsPerNat), each new flow leaves with the
+# next, so that one destination can take more connections than one address's ports: the
+# addresses from instance metadata, each checked, once the OS has them all on DEV.
+source_args() {
+  local dev=$1 mac listed address waited
+  local -a addresses=()
+  mac=$(cat "$SYS_CLASS_NET/$dev/address" 2>/dev/null) || die "cannot read the MAC address of $dev"
+  [[ $mac =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]] || die "$SYS_CLASS_NET/$dev/address: got $(shown "$mac"); expected a MAC address"
+  listed=$(retry imds "network/interfaces/macs/$mac/local-ipv4s") || die "cannot read the addresses of $ENI_ID from instance metadata"
+  mapfile -t addresses <<<"$listed"
+  [ "${#addresses[@]}" -gt 1 ] || return 0
+  [ "${#addresses[@]}" -le 8 ] || die "instance metadata local-ipv4s of $ENI_ID: got ${#addresses[@]} addresses; expected at most 8"
+  for address in "${addresses[@]}"; do
+    check_value "instance metadata local-ipv4s of $ENI_ID" "$address" address
+    # amazon-ec2-net-utils adds the secondary addresses a moment after the interface.
+    for ((waited = 0; ; waited++)); do
+      ip -4 -o addr show dev "$dev" | grep -qF " inet $address/" && break
+      [ "$waited" -lt "$WAIT_SECONDS" ] || die "$address of $ENI_ID is not on $dev after ${WAIT_SECONDS}s"
+      sleep 1
+    done
+    printf -- '--source-address\n%s\n' "$address"
+  done
+}
+
+# configure-nat.sh's arguments for DEV, into the array named $1: read in this shell, since a
+# failure inside a process substitution would go unnoticed.
+configure_args() {
+  local -n into=$1
+  local sources
+  sources=$(source_args "$2") || exit 1
+  mapfile -t into < <(nat_args)
+  if [ -n "$sources" ]; then mapfile -t -O "${#into[@]}" into <<<"$sources"; fi
+}
+
 start_nat() {
   local dev args
   dev=$(egress_through "$ENI_ID") || exit 1
   NAT_DEV=$dev
-  mapfile -t args < <(nat_args)
+  configure_args args "$dev"
   "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" ||
     die "configure-nat.sh failed on $dev"
 }
@@ -277,7 +311,7 @@ check_nat() {
   fi
   if dev=$(wait_for_interface "$mac"); then
     NAT_DEV=$dev
-    mapfile -t args < <(nat_args)
+    configure_args args "$dev"
     if [ "$(default_route_dev)" = "$dev" ] && "$INSTALL_DIR/configure-nat.sh" "${args[@]}" --egress-interface "$dev" --check >/dev/null; then
       heartbeat
       return 0

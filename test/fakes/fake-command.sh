@@ -43,6 +43,7 @@ case "$name" in
       */meta-data/instance-id) echo "$self" ;;
       */meta-data/placement/region) echo eu-west-1 ;;
       */meta-data/network/interfaces/macs/$mac/subnet-ipv4-cidr-block) echo 10.0.0.0/24 ;;
+      */meta-data/network/interfaces/macs/$mac/local-ipv4s) echo 10.0.0.9 ;;
       */meta-data/autoscaling/target-lifecycle-state)
         if [ -f "$state/lifecycle" ]; then cat "$state/lifecycle"; else echo InService; fi ;;
       */meta-data/network/interfaces/macs/)
@@ -106,7 +107,10 @@ case "$name" in
     routes=$state/routes
     [ -f "$routes" ] || echo "default via 10.0.0.1 dev ens5 proto dhcp src 10.0.0.5 metric 512" >"$routes"
     case "$*" in
-      "-4 -o addr show dev ens6") echo "3: ens6    inet 10.0.0.9/24 brd 10.0.0.255 scope global dynamic ens6" ;;
+      "-4 -o addr show dev ens6")
+        for address in $(cat "$state/ens6-addresses" 2>/dev/null || echo 10.0.0.9); do
+          echo "3: ens6    inet $address/24 brd 10.0.0.255 scope global dynamic ens6"
+        done ;;
       "-4 -o addr show dev"*) ;;
       "-4 route show default") cat "$routes" ;;
       "route replace default via "*)
