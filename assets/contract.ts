@@ -42,9 +42,6 @@ export const HANDOFF_INSTANCE_DIMENSION = 'InstanceId';
  */
 export const DEFAULT_HANDOFF_WAIT_SECONDS = 240;
 
-/** The longest wait allowed: the controller's function runs for 15 minutes at most. */
-export const MAX_HANDOFF_WAIT_SECONDS = 600;
-
 /** The tag that ties a NAT's interface, group and instances to the IAM conditions of its role. */
 export const NAT_GROUP_TAG = 'NatInstanceGroup';
 
