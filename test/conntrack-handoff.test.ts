@@ -292,7 +292,7 @@ describe('conntrack-handoff.sh arguments', () => {
     [['pull', '--from', '10.0.1.10'], "--port: got ''; expected a TCP port"],
     [['ready', '--from', '10.0.1.10', '--port', '7460', '--instance-id', 'i-$(reboot)', '--flows', '1'], "--instance-id: got 'i-$(reboot)'; expected i- and 8 to 17 hex digits"],
     [['ready', '--from', '10.0.1.10', '--port', '7460', '--instance-id', 'i-0123456789abcdef0', '--flows', '01'], "--flows: got '01'; expected a count from 0 to 9999999"],
-    [['serve', '--nat-address', '10.0.0.10', '--own-address', '10.0.0.5'], "unknown option '--own-address' for serve"],
+    [['serve', '--nat-address', '10.0.0.10', '--listen', '7460'], "unknown option '--listen' for serve"],
     [['import', '--nat-address', '10.0.0.10', '--known', '/nonexistent/dir/known.txt', '--in', '/dev/null'], "--known: cannot write '/nonexistent/dir/known.txt'"],
     [['pull', '--from', '10.0.1.10', '--port', '7460', '--seconds', '0'], "--seconds: got '0'; expected whole seconds from 1 to 60"],
     [['pull', '--from', '10.0.1.10', '--port', '7460', '--seconds', '61'], "--seconds: got '61'; expected whole seconds from 1 to 60"],
