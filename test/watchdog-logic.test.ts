@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
-  Caller, Decision, NatHealth, NatObservation, WatchdogConfig, assessNat, decodeConfig, handleEvent, planRoutes,
+  Caller, Decision, NatHealth, NatObservation, WatchdogConfig, assessNat, decodeConfig, handleEvent, isLeavingState, planRoutes,
 } from '../assets/watchdog/index';
 import { HANDOFF_PROOF_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, HEARTBEAT_PERIOD_SECONDS } from '../assets/contract';
 
@@ -202,6 +202,95 @@ describe('planRoutes', () => {
     const first = planRoutes(CONFIG, health, onHome);
     const after = first.map((d) => ({ routeTableId: d.routeTableId, networkInterfaceId: d.target, state: 'active' }));
     expect(planRoutes(CONFIG, health, after).every((d) => d.action === 'keep')).toBe(true);
+  });
+});
+
+describe('isLeavingState: the Auto Scaling states of an instance on its way out, exactly', () => {
+  test.each([
+    ['Terminating', true], ['Terminating:Wait', true], ['Terminating:Proceed', true], ['Terminated', true],
+    ['Detaching', true], ['Detached', true], ['EnteringStandby', true], ['Standby', true],
+    [undefined, false], ['InService', false], ['Pending:Wait', false],
+    // A warm pool's instances are not serving: their Terminating is no NAT leaving.
+    ['Warmed:Terminating', false], ['Warmed:Terminated', false], ['Warmed:Detached', false],
+    ['StandbyWait', false], ['NotDetached', false],
+  ])('%s: %s', (state, leaving) => {
+    expect(isLeavingState(state)).toBe(leaving);
+  });
+});
+
+describe('assessNat at its boundaries', () => {
+  test('a launch waiting for its proof: a heartbeat stamped at the very second of the attach counts', () => {
+    const attach = new Date(NOW.getTime() - 30_000);
+    const pending = { ...good('eni-a', 'i-2'), lifecycleState: 'Pending:Wait', attachTime: attach, lastHeartbeat: attach };
+    expect(assessNat(pending, at(NOW))).toMatchObject({ healthy: true, state: 'healthy' });
+    expect(assessNat({ ...pending, lastHeartbeat: new Date(attach.getTime() - 1) }, at(NOW))).toMatchObject({ state: 'replacing' });
+  });
+
+  test('the boot window includes its last second', () => {
+    const fresh = { ...good('eni-a', 'i-2'), attachTime: new Date(NOW.getTime() - 900_000), lastHeartbeat: undefined };
+    expect(assessNat(fresh, at(NOW))).toMatchObject({ state: 'replacing', reason: 'new instance i-2 took the interface over 900 s ago and has not yet proved NAT (boot window 900 s)' });
+    expect(assessNat({ ...fresh, attachTime: new Date(NOW.getTime() - 900_001) }, at(NOW))).toMatchObject({ state: 'unhealthy', reason: 'no heartbeat from the NAT self-check' });
+  });
+
+  test('still initializing, past its boot window, with only a beat from before the attach: unhealthy, and why', () => {
+    const late = { ...good('eni-a', 'i-2'), instanceStatus: 'initializing', attachTime: new Date(NOW.getTime() - 100_000), lastHeartbeat: new Date(NOW.getTime() - 200_000) };
+    expect(assessNat(late, { ...at(NOW), bootTimeoutSeconds: 60 })).toEqual({
+      networkInterfaceId: 'eni-a', healthy: false, state: 'unhealthy',
+      reason: 'status checks: instance initializing, system ok, and no heartbeat since it took the interface over',
+    });
+  });
+
+  test('an attachment in an unknown state is named so', () => {
+    expect(assessNat({ ...good('eni-a', 'i-1'), attachmentStatus: undefined }, at(NOW))).toMatchObject({ reason: 'interface in an unknown state on i-1' });
+  });
+});
+
+describe('planRoutes: where a zone fails over to', () => {
+  const THREE: WatchdogConfig = {
+    ...CONFIG,
+    routeTables: [
+      { routeTableId: 'rtb-b', az: 'az-b', homeNetworkInterfaceId: 'eni-b' },
+      { routeTableId: 'rtb-a1', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
+      { routeTableId: 'rtb-a2', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
+      { routeTableId: 'rtb-a3', az: 'az-a', homeNetworkInterfaceId: 'eni-a' },
+    ],
+  };
+  const routes = THREE.routeTables.map((t) => ({ routeTableId: t.routeTableId, networkInterfaceId: t.homeNetworkInterfaceId, state: 'active' }));
+
+  test('to the healthy NAT with the fewest tables so far, then in configuration order', () => {
+    // B carries its own table; C none: A's first table goes to C, the next to B (one each), the third to B.
+    expect(targets(planRoutes(THREE, [sick('eni-a'), healthy('eni-b'), healthy('eni-c')], routes))).toEqual({
+      'rtb-b': ['keep', 'eni-b'], 'rtb-a1': ['move', 'eni-c'], 'rtb-a2': ['move', 'eni-b'], 'rtb-a3': ['move', 'eni-c'],
+    });
+    // Only B healthy: every table of A goes to it.
+    expect(targets(planRoutes(THREE, [sick('eni-a'), healthy('eni-b'), sick('eni-c')], routes))).toEqual({
+      'rtb-b': ['keep', 'eni-b'], 'rtb-a1': ['move', 'eni-b'], 'rtb-a2': ['move', 'eni-b'], 'rtb-a3': ['move', 'eni-b'],
+    });
+  });
+
+  test('a table with a route to no interface (a peering, a gateway) is moved, not taken for missing', () => {
+    const other = [{ routeTableId: 'rtb-a', state: 'active' }, ...onHome.slice(1)];
+    expect(planRoutes(CONFIG, [sick('eni-a'), healthy('eni-b'), healthy('eni-c')], other)[0]).toMatchObject({ action: 'move', target: 'eni-b' });
+    const blackholed = [{ routeTableId: 'rtb-a', networkInterfaceId: 'eni-a', state: 'blackhole' }, ...onHome.slice(1)];
+    expect(planRoutes(CONFIG, [healthy('eni-a'), healthy('eni-b'), healthy('eni-c')], blackholed)[0])
+      .toMatchObject({ action: 'move', target: 'eni-a', reason: 'home NAT healthy' });
+    // No default route at all, or one with neither target nor state: left for CloudFormation.
+    for (const missing of [[], [{ routeTableId: 'rtb-a' }]]) {
+      expect(planRoutes(CONFIG, [sick('eni-a'), healthy('eni-b'), healthy('eni-c')], missing)[0])
+        .toEqual({ routeTableId: 'rtb-a', az: 'az-a', current: undefined, currentState: undefined, target: undefined, action: 'hold', reason: 'no default route yet; CloudFormation creates it' });
+    }
+  });
+
+  test('the reasons name what was seen, or that the home NAT was not observed', () => {
+    const unobserved = planRoutes(CONFIG, [healthy('eni-b'), healthy('eni-c')], onHome);
+    expect(unobserved[0]).toMatchObject({ action: 'move', target: 'eni-b', reason: 'home NAT unhealthy (home NAT not observed): failed over to az-b' });
+    const away = [{ ...onHome[0], networkInterfaceId: 'eni-c' }, ...onHome.slice(1)];
+    expect(planRoutes(CONFIG, [healthy('eni-b'), healthy('eni-c')], away)[0])
+      .toMatchObject({ action: 'keep', target: 'eni-c', reason: 'home NAT unhealthy (not observed): staying on the healthy NAT it already uses' });
+    expect(planRoutes({ ...CONFIG, failover: false }, [healthy('eni-b'), healthy('eni-c')], onHome)[0])
+      .toMatchObject({ action: 'hold', reason: 'home NAT unhealthy (not observed) and failover is off (routeWatchdog: false): left as it is' });
+    expect(planRoutes(CONFIG, [sick('eni-a'), sick('eni-b'), sick('eni-c')], onHome)[0])
+      .toMatchObject({ action: 'hold', target: 'eni-a', reason: 'home NAT unhealthy (broken) and no other NAT healthy: left as it is' });
   });
 });
 
