@@ -10,8 +10,9 @@ import { INTERNET_HOST, Lab, NAT_ADDRESS, VPC_CIDR, describeLab, waitForKernelTo
  * 60,000 with a few clashes (npm run bench measures it, README); two hold 60,000 cleanly, each
  * new flow taking the next address, which is what this asserts in every npm test.
  *
- * One load a run: a second heavy load right after the first lost a few hundred connections to
- * time-outs in two runs of three, with no drop at the NAT, even in a fresh lab (README).
+ * One load a run, and no other suite beside it (npm test runs it last, alone, with
+ * jest.scale.config.js): a second heavy load right after the first, or another suite beside
+ * it, lost connections to client time-outs, with no drop at the NAT (README).
  */
 const TWO_ADDRESSES = 60_000;
 const SECOND_ADDRESS = '10.0.0.11';
