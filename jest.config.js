@@ -3,8 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The load of 60,000 connections runs on its own, after the rest (jest.scale.config.js): beside
-  // other suites on two cores it lost connections to client time-outs, with no drop at the NAT.
+  // The load of 55,000 connections to one destination runs on its own, after the rest
+  // (jest.scale.config.js): heavy loads beside other suites on two cores lost connections to
+  // client time-outs, with no drop at the NAT.
   testPathIgnorePatterns: ['/node_modules/', '\\.scale\\.dataplane\\.test\\.ts$'],
   transform: {
     '^.+\\.tsx?$': 'ts-jest',

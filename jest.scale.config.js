@@ -1,7 +1,7 @@
 /**
  * The load test of many connections to one destination (test/configure-nat.scale.dataplane.test.ts),
  * which npm test runs after every other suite, alone: with another suite beside it on two cores,
- * its clients timed out on a few thousand of 60,000 connections that it holds when alone.
+ * a load of 60,000 lost a few thousand to client time-outs that it held alone.
  */
 const base = require('./jest.config');
 
