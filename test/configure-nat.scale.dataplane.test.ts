@@ -26,7 +26,7 @@ describeLab('configure-nat.sh: 55,000 connections to one destination', () => {
     expect(waitForKernelToSettle(60, (line) => process.stderr.write(line))).toBe(true);
     lab.up();
     for (const host of ['priv1', 'priv2']) {
-      // Each client host opens up to 30,000 connections to the one destination: every source port.
+      // Each client host opens 27,500 connections to the one destination: every source port.
       expect(lab.run(host, ['sh', '-c', 'echo "1024 65535" > /proc/sys/net/ipv4/ip_local_port_range && echo 1 > /proc/sys/net/ipv4/tcp_tw_reuse'])).toMatchObject({ status: 0 });
     }
     expect(lab.run('inet', ['sh', '-c', 'echo 65535 > /proc/sys/net/core/somaxconn && echo 65535 > /proc/sys/net/ipv4/tcp_max_syn_backlog'])).toMatchObject({ status: 0 });
