@@ -14,7 +14,7 @@ module.exports = {
     '**/app-config.test.ts',
     '**/validation.test.ts',
     '**/contract.test.ts',
-    '**/cost.test.ts',
+    '**/pricing.test.ts',
   ],
   transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true }] },
   testTimeout: 60000,

@@ -6,7 +6,7 @@
 const base = require('./jest.config');
 
 /** The suites that need the lab, moto, cfn-lint, the CDK CLI, TypeDoc, npm, or tsx processes. */
-const INTEGRATION = ['\\.dataplane', 'watchdog\\.moto', 'compliance', '/package/', 'template-diff', '/app\\.test', '/api\\.test', '/cli\\.test'];
+const INTEGRATION = ['\\.dataplane', 'watchdog\\.moto', 'compliance', '/package/', 'template-diff', '/app\\.test', '/api\\.test', '/cli\\.test', '/cost\\.test'];
 
 /** @type {import('jest').Config} */
 module.exports = {
