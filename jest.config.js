@@ -3,9 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The load of 55,000 connections to one destination runs on its own, after the rest
-  // (jest.scale.config.js): heavy loads beside other suites on two cores lost connections to
-  // client time-outs, with no drop at the NAT.
+  // The load of 60,000 connections to one destination runs on its own, after the rest
+  // (jest.scale.config.js), so that it neither slows the suites beside it nor is slowed by them.
   testPathIgnorePatterns: ['/node_modules/', '\\.scale\\.dataplane\\.test\\.ts$'],
   transform: {
     '^.+\\.tsx?$': 'ts-jest',

@@ -193,9 +193,10 @@ export interface SelfHealingNatProviderProps {
    *
    * Each address has its own 64,512 source ports for each destination address and port. One
    * address holds 55,000 concurrent connections to one destination (as a NAT gateway documents
-   * per address); past about 60,000 the kernel's port search gives up. With 2, the interface gets
-   * a secondary private address and an Elastic IP for it, and each new flow leaves with the
-   * next address: 60,000 measured, at one more public IPv4 address's price a month. At most 2,
+   * per address); past that the kernel's port search clashes more and more, and at 64,000 some
+   * connections fail. With 2, the interface gets a secondary private address and an Elastic IP
+   * for it, and each new flow leaves with the next address: 64,000 measured with no clash, at one
+   * more public IPv4 address's price a month. At most 2,
    * the secondary addresses every supported instance type's interface can hold. Not with
    * `eipAllocationIds` (the second addresses are allocated here) or `connectionHandoff` (which
    * carries the flows of one address).

@@ -295,11 +295,10 @@ size_conntrack() {
 # otherwise searches from a random start; not fully-random (iptables' --random-fully), which
 # searches for every flow and clashed more in the runs of this work. With one public address,
 # 55,000 concurrent connections to one destination address and port, a NAT gateway's documented
-# figure per address, are held with no failed connection and no clash; 60,000 (93% of the 64,512
-# ports) with none failed but a few clashes (a first packet dropped at insertion, then resent);
-# 64,000 not. Past 55,000, or where the destination still holds the ports of closed connections
-# (TIME_WAIT), --source-address gives more addresses: 60,000 on two with no clash
-# (test/configure-nat.scale.dataplane.test.ts, npm run bench).
+# figure per address, are held with no failed connection and at most a couple of clashes (a
+# first packet dropped at insertion, then resent); 60,000 (93% of the 64,512 ports) with none
+# failed but a few more; 64,000 not. Past 55,000, --source-address gives more addresses: 64,000
+# on two with no clash (test/configure-nat.scale.dataplane.test.ts holds 60,000, npm run bench).
 #
 # Both chains keep replies and whatever comes from the VPC, and drop the rest by policy. Packets
 # of established flows, nearly all of them, stop at the first rule; only a flow's first packet
