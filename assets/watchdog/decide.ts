@@ -95,8 +95,9 @@ export interface AssessOptions {
 
 /** Auto Scaling lifecycle states of an instance that is on its way out of service. */
 export function isLeavingState(state: string | undefined): boolean {
-  // Stryker disable next-line ConditionalExpression: without the guard, test(undefined) reads the string "undefined", which neither pattern matches
-  return state !== undefined && (/^Terminat/.test(state) || /^(Detaching|Detached|EnteringStandby|Standby)$/.test(state));
+  // No state reads as "undefined", which neither pattern matches.
+  const s = String(state);
+  return /^Terminat/.test(s) || /^(Detaching|Detached|EnteringStandby|Standby)$/.test(s);
 }
 
 /**
@@ -136,9 +137,9 @@ export function assessNat(observation: NatObservation, options: AssessOptions): 
   }
   const beat = observation.lastHeartbeat;
   const age = beat === undefined ? undefined : (now.getTime() - beat.getTime()) / 1000;
-  // Stryker disable next-line ConditionalExpression: without the guard, undefined < -5 is false all the same
-  if (age !== undefined && age < -HEARTBEAT_FUTURE_TOLERANCE_SECONDS) {
-    return unhealthy(`last heartbeat stamped ${Math.round(-age)} s in the future; a NAT's own check never does that`);
+  const ahead = -(age ?? 0);
+  if (ahead > HEARTBEAT_FUTURE_TOLERANCE_SECONDS) {
+    return unhealthy(`last heartbeat stamped ${Math.round(ahead)} s in the future; a NAT's own check never does that`);
   }
   // CloudWatch stamps a datapoint with the start of its minute, so a beat in the minute of the
   // attach may be the previous holder's. A launch waiting for its proof (Pending:Wait) counts only
@@ -237,13 +238,13 @@ export function planRoutes(config: WatchdogConfig, health: readonly NatHealth[],
         .sort((a, b) => load.get(a.networkInterfaceId)! - load.get(b.networkInterfaceId)!)[0];
       const why = reasons.get(table.homeNetworkInterfaceId) ?? 'home NAT not observed';
       if (!fallback) {
-        return { ...base, target: route?.networkInterfaceId, action: 'hold' as const, reason: `home NAT unhealthy (${why}) and no other NAT healthy: left as it is` };
+        return { ...base, target: route.networkInterfaceId, action: 'hold' as const, reason: `home NAT unhealthy (${why}) and no other NAT healthy: left as it is` };
       }
       target = fallback.networkInterfaceId;
       reason = `home NAT unhealthy (${why}): failed over to ${fallback.az}`;
     }
     load.set(target, (load.get(target) ?? 0) + 1);
-    const action: Action = route?.networkInterfaceId === target && route.state !== 'blackhole' ? 'keep' : 'move';
+    const action: Action = route.networkInterfaceId === target && route.state !== 'blackhole' ? 'keep' : 'move';
     return { ...base, target, action, reason };
   });
 }

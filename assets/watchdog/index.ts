@@ -17,16 +17,17 @@ import {
   EC2Client, ModifyNetworkInterfaceAttributeCommand, ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
 import { CurrentRoute, Decision, NatConfig, NatHealth, NatObservation, WatchdogConfig, assessNat, planRoutes } from './decide';
+import { LifecycleAction, WatchdogEvent, configFromEnvironment, groupNameOf, readEvent } from './events';
 import { handoffReady, lastHeartbeats } from './heartbeat';
 import {
-  CONTROLLER_CONFIG_VARIABLE, CompactConfig, HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, LIFECYCLE_EVENT, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG, SPOT_EVENT,
+  HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG,
 } from '../contract';
 
 export * from './decide';
+export * from './events';
 export type { CompactConfig } from '../contract';
 
 const DEFAULT_ROUTE = '0.0.0.0/0';
-const STOPPING_STATES = new Set(['stopping', 'stopped', 'shutting-down', 'terminated']);
 
 export interface Clients {
   readonly ec2: EC2Client;
@@ -34,20 +35,6 @@ export interface Clients {
   readonly cloudwatch: CloudWatchClient;
   /** To signal a NAT ready to CloudFormation; without it no signal is sent. */
   readonly cloudformation?: CloudFormationClient;
-}
-
-/** The events the watchdog is subscribed to (EventBridge shapes, only the fields it reads). */
-export interface WatchdogEvent {
-  readonly source?: string;
-  readonly 'detail-type'?: string;
-  readonly detail?: {
-    readonly 'instance-id'?: string;
-    readonly state?: string;
-    readonly EC2InstanceId?: string;
-    readonly AutoScalingGroupName?: string;
-    readonly LifecycleHookName?: string;
-    readonly LifecycleActionToken?: string;
-  };
 }
 
 export interface EvaluationResult {
@@ -297,43 +284,15 @@ async function reattachOrphans(config: WatchdogConfig, clients: Clients, caller:
   }
 }
 
-export function decodeConfig(compact: CompactConfig): WatchdogConfig {
-  const nats = compact.nats.map(([networkInterfaceId, az, groupTag, signalResource]) => ({
-    networkInterfaceId, az, ...(groupTag ? { groupTag } : {}), ...(signalResource ? { signalResource } : {}),
-  }));
-  return {
-    nats,
-    routeTables: compact.tables.map(([routeTableId, home]) => ({ routeTableId, az: nats[home].az, homeNetworkInterfaceId: nats[home].networkInterfaceId })),
-    bootTimeoutSeconds: compact.boot,
-    failover: compact.fo !== 0,
-    ...(compact.st ? { stackName: compact.st } : {}),
-    ...(compact.ho ? { handoffWaitSeconds: compact.ho } : {}),
-    ...(compact.sp ? { spot: true } : {}),
-  };
-}
-
-/** Reads the configuration the stack put in the environment. */
-export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): WatchdogConfig {
-  const raw = env[CONTROLLER_CONFIG_VARIABLE];
-  if (!raw) {
-    throw new Error(`${CONTROLLER_CONFIG_VARIABLE} is not set`);
-  }
-  return decodeConfig(JSON.parse(raw) as CompactConfig);
-}
-
-const LAUNCHING = LIFECYCLE_EVENT.launching;
-const TERMINATING = LIFECYCLE_EVENT.terminating;
-const INSTANCE_ID = /^i-[0-9a-z]{1,17}$/;
-
 const nothing = (caller: Caller): EvaluationResult => ({ decisions: [], moved: 0, apiCalls: caller.calls });
-const GROUP_NAME = /^[\w+=,.@/:-]{1,255}$/;
 
 /** The NAT whose group this is, by the group's NatInstanceGroup tag; undefined for any other group. */
 async function natOfGroup(config: WatchdogConfig, clients: Clients, caller: Caller, groupName: unknown): Promise<NatConfig | undefined> {
-  if (typeof groupName !== 'string' || !GROUP_NAME.test(groupName)) {
+  const name = groupNameOf(groupName);
+  if (name === undefined) {
     return undefined;
   }
-  const groups = (await caller.call(() => clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] })))).AutoScalingGroups ?? [];
+  const groups = (await caller.call(() => clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })))).AutoScalingGroups ?? [];
   const tag = groups[0]?.Tags?.find((t) => t.Key === NAT_GROUP_TAG)?.Value;
   return tag === undefined ? undefined : config.nats.find((n) => n.groupTag === tag);
 }
@@ -477,36 +436,27 @@ async function attachToNewInstance(nat: NatConfig, instanceId: string, config: W
 export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, clients: Clients, log: Log = jsonLog,
   options: HandleOptions = {}): Promise<EvaluationResult> {
   const caller = new Caller();
-  if (event === null || typeof event !== 'object' || Array.isArray(event)) {
-    log({ event: 'ignored', reason: 'the event is not an object', received: JSON.stringify(event)?.slice(0, 200) ?? String(event) });
+  const intent = readEvent(event, config.spot === true);
+  if (intent.kind === 'ignore') {
+    log({ event: 'ignored', trigger: intent.trigger, reason: intent.reason, ...intent.received });
     return nothing(caller);
   }
-  const type = typeof event['detail-type'] === 'string' ? event['detail-type'] : 'direct';
-  const detail = event.detail !== null && typeof event.detail === 'object' ? event.detail : {};
-  if (type === LAUNCHING || type === TERMINATING) {
-    const nat = await natOfGroup(config, clients, caller, detail.AutoScalingGroupName);
-    const instanceId = typeof detail.EC2InstanceId === 'string' && INSTANCE_ID.test(detail.EC2InstanceId) ? detail.EC2InstanceId : undefined;
-    if (!nat || !instanceId) {
-      log({ event: 'ignored', trigger: type, reason: !nat ? 'not one of this stack\'s NAT groups' : 'no valid instance ID', group: String(detail.AutoScalingGroupName).slice(0, 300), instanceId: String(detail.EC2InstanceId).slice(0, 40) });
+  if (intent.kind === 'spot') {
+    return spotWarning(intent.trigger, intent.instanceId!, config, clients, log, options);
+  }
+  if (intent.kind === 'launch' || intent.lifecycle) {
+    const nat = await natOfGroup(config, clients, caller, intent.group);
+    if (!nat) {
+      log({ event: 'ignored', trigger: intent.trigger, reason: 'not one of this stack\'s NAT groups', group: String(intent.group).slice(0, 300), instanceId: intent.instanceId });
       return nothing(caller);
     }
-    if (type === LAUNCHING) {
-      log({ event: 'invocation', trigger: type, instanceId, group: detail.AutoScalingGroupName, groupTag: nat.groupTag });
-      return attachToNewInstance(nat, instanceId, config, clients, log, options);
+    if (intent.kind === 'launch') {
+      log({ event: 'invocation', trigger: intent.trigger, instanceId: intent.instanceId, group: intent.group, groupTag: nat.groupTag });
+      return attachToNewInstance(nat, intent.instanceId!, config, clients, log, options);
     }
   }
-  if (type === SPOT_EVENT.interruption || type === SPOT_EVENT.rebalance) {
-    return spotWarning(type, detail['instance-id'], config, clients, log, options);
-  }
-  const leaving: string[] = [];
-  if (type === 'EC2 Instance State-change Notification' && typeof detail['instance-id'] === 'string' && STOPPING_STATES.has(String(detail.state))) {
-    leaving.push(detail['instance-id']);
-  }
-  const lifecycle = type === TERMINATING && typeof detail.EC2InstanceId === 'string';
-  if (lifecycle) {
-    leaving.push(detail.EC2InstanceId!);
-  }
-  log({ event: 'invocation', trigger: type, leaving });
+  const leaving = [...intent.leaving];
+  log({ event: 'invocation', trigger: intent.trigger, leaving });
   let result: EvaluationResult | undefined;
   let failure: unknown;
   try {
@@ -515,29 +465,34 @@ export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, 
     failure = error;
   }
   // Let the instance go even when the evaluation failed: holding it only delays the replacement.
-  if (lifecycle) {
-    try {
-      await caller.call(() => clients.autoscaling.send(new CompleteLifecycleActionCommand({
-        AutoScalingGroupName: detail.AutoScalingGroupName,
-        LifecycleHookName: detail.LifecycleHookName,
-        LifecycleActionToken: detail.LifecycleActionToken,
-        InstanceId: detail.EC2InstanceId,
-        LifecycleActionResult: 'CONTINUE',
-      })));
-      log({ event: 'lifecycle-complete', instanceId: detail.EC2InstanceId });
-    } catch (error) {
-      // A retried invocation, or an expired token: Auto Scaling has already decided.
-      if ((error as Error).name !== 'ValidationError') {
-        failure ??= error;
-      } else {
-        log({ event: 'lifecycle-already-complete', instanceId: detail.EC2InstanceId, error: (error as Error).message });
-      }
-    }
+  if (intent.lifecycle) {
+    failure = await completeLifecycle(intent.lifecycle, clients, caller, log) ?? failure;
   }
   if (failure !== undefined || !result) {
     throw failure;
   }
   return result;
+}
+
+/** Completes a terminate lifecycle action; returns the error to throw, if any. */
+async function completeLifecycle(action: LifecycleAction, clients: Clients, caller: Caller, log: Log): Promise<unknown> {
+  try {
+    await caller.call(() => clients.autoscaling.send(new CompleteLifecycleActionCommand({
+      AutoScalingGroupName: action.group,
+      LifecycleHookName: action.hook,
+      LifecycleActionToken: action.token,
+      InstanceId: action.instanceId,
+      LifecycleActionResult: 'CONTINUE',
+    })));
+    log({ event: 'lifecycle-complete', instanceId: action.instanceId });
+  } catch (error) {
+    // A retried invocation, or an expired token: Auto Scaling has already decided.
+    if ((error as Error).name !== 'ValidationError') {
+      return error;
+    }
+    log({ event: 'lifecycle-already-complete', instanceId: action.instanceId, error: (error as Error).message });
+  }
+  return undefined;
 }
 
 /**
@@ -546,14 +501,9 @@ export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, 
  * so that its group replaces it, launching first, by the planned path (the interface moves to the
  * new instance, the routes come home once it has proved NAT). Any other instance is left alone.
  */
-async function spotWarning(type: string, instance: unknown, config: WatchdogConfig, clients: Clients, log: Log, options: HandleOptions): Promise<EvaluationResult> {
+async function spotWarning(type: string, instanceId: string, config: WatchdogConfig, clients: Clients, log: Log, options: HandleOptions): Promise<EvaluationResult> {
   const caller = new Caller();
   const started = Date.now();
-  const instanceId = typeof instance === 'string' && INSTANCE_ID.test(instance) ? instance : undefined;
-  if (!config.spot || !instanceId) {
-    log({ event: 'ignored', trigger: type, reason: !config.spot ? 'the NATs do not run on Spot' : 'no valid instance ID', instanceId: String(instance).slice(0, 40) });
-    return nothing(caller);
-  }
   const membership = (await caller.call(() => clients.autoscaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }))))
     .AutoScalingInstances?.find((i) => i.InstanceId === instanceId);
   const nat = await natOfGroup(config, clients, caller, membership?.AutoScalingGroupName);
