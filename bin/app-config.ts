@@ -1,7 +1,8 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { NatConfigError, NatInstanceStackProps } from '../lib';
+import type { NatInstanceStackProps } from '../lib';
 import { COMPLIANCE_PACKS } from '../lib/compliance';
-import { SHELL_VALUE_FORMS } from '../lib/user-data';
+import { SHELL_VALUE_FORMS } from '../lib/shell-forms';
+import { NatConfigError } from '../lib/validation';
 
 /** The app's default stack name. */
 export const DEFAULT_STACK_NAME = 'NatInstance';
@@ -183,10 +184,7 @@ function convert(key: string, kind: Kind, raw: unknown): unknown {
 
 function suggest(key: string): string {
   const lower = key.toLowerCase();
-  const close = Object.keys(CONTEXT_KEYS).find((known) => {
-    const k = known.toLowerCase();
-    return k === lower || editDistance(k, lower) <= 2;
-  });
+  const close = Object.keys(CONTEXT_KEYS).find((known) => editDistance(known.toLowerCase(), lower) <= 2);
   return close ? ` (did you mean ${close}?)` : '';
 }
 

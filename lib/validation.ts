@@ -94,10 +94,11 @@ export function parseWholeNumber(option: string, value: unknown, min: number, ma
   if (typeof n === 'number' && Token.isUnresolved(n)) {
     throw new NatConfigError(option, value, `a whole number ${range}${LITERAL}`);
   }
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+  const whole = Number.isInteger(n) ? (n as number) : NaN;
+  if (Number.isNaN(whole) || whole < min || whole > max) {
     throw new NatConfigError(option, value, `a whole number ${range}${why}`);
   }
-  return n;
+  return whole;
 }
 
 /** Requires true or false, where it is given: a string such as 'false' is no boolean. */

@@ -63,20 +63,24 @@ describe('parseCidr', () => {
     expect(parseCidr('vpcCidr', '10.0.0.0/16', 16, 27)).toMatchObject({ text: '10.0.0.0/16', prefix: 16 });
     expect(parseCidr('vpcCidr', '10.0.0.0/27', 16, 27)).toMatchObject({ prefix: 27 });
     expect(parseCidr('c', '0.0.0.0/8', 8, 8)).toMatchObject({ prefix: 8 });
+    expect(parseCidr('c', '10.255.0.0/16', 16, 16)).toMatchObject({ text: '10.255.0.0/16' });
   });
 
   const expected = 'an IPv4 CIDR block with a prefix from /16 to /27, such as 10.0.0.0/16';
-  test.each<[unknown, string]>([
-    ['10.0.0.0/15', expected],
-    ['10.0.0.0/28', expected],
-    ['10.0.0.0', expected],
-    [42, expected],
-    ['256.0.0.0/16', `${expected} (each octet 0-255, no leading zeros)`],
-    ['10.0.00.0/16', `${expected} (each octet 0-255, no leading zeros)`],
-    ['10.0.0.0/016', expected],
-    ['10.0.0.1/16', 'a network address: host bits are set, did you mean 10.0.0.0/16?'],
-    [Fn.ref('Cidr'), `${expected}: a literal value, not a token resolved at deployment, since synth checks it and plans with it`],
-  ])('%p is refused', (value, why) => {
+  // Named by label: a token's text differs from run to run, and npm run test:mutation finds each test by its name.
+  test.each<[string, unknown, string]>([
+    ['10.0.0.0/15', '10.0.0.0/15', expected],
+    ['10.0.0.0/28', '10.0.0.0/28', expected],
+    ['10.0.0.0', '10.0.0.0', expected],
+    ['42', 42, expected],
+    ['256.0.0.0/16', '256.0.0.0/16', `${expected} (each octet 0-255, no leading zeros)`],
+    ['10.0.00.0/16', '10.0.00.0/16', `${expected} (each octet 0-255, no leading zeros)`],
+    ['10.0.0.0/016', '10.0.0.0/016', expected],
+    ['10.0.0.1/16', '10.0.0.1/16', 'a network address: host bits are set, did you mean 10.0.0.0/16?'],
+    ['a token', Fn.ref('Cidr'), `${expected}: a literal value, not a token resolved at deployment, since synth checks it and plans with it`],
+    ['a number token', Token.asNumber(Fn.ref('N')), expected],
+    ['a list holding a block', ['10.0.0.0/16'], expected],
+  ])('%s is refused', (_label, value, why) => {
     expect(message(() => parseCidr('vpcCidr', value, 16, 27))).toMatch(new RegExp(`^Invalid vpcCidr: got .*; expected ${why.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`));
   });
 });
@@ -100,6 +104,8 @@ describe('parseWholeNumber', () => {
   test('a range of one value reads as that value; the reason follows; a token is refused as such', () => {
     expect(message(() => parseWholeNumber('n', 3, 2, 2, ' (only two)'))).toBe('Invalid n: got 3; expected a whole number 2 (only two)');
     expect(message(() => parseWholeNumber('n', Token.asNumber(Fn.ref('N')), 1, 6))).toMatch(/; expected a whole number from 1 to 6: a literal value, not a token/);
+    // A string token is no number at all, token or not.
+    expect(message(() => parseWholeNumber('n', Fn.ref('N'), 1, 6))).toMatch(/^Invalid n: got '.*'; expected a whole number from 1 to 6$/);
   });
 });
 
@@ -121,6 +127,9 @@ describe('requireBoolean, requirePattern, requireShape, requireProps', () => {
       .toMatch(/^Invalid alarmEmail: got '.*'; expected an email address: a literal value, not a token/);
     expect(message(() => requirePattern('alarmEmail', 'ops', email, 'an email address'))).toBe("Invalid alarmEmail: got 'ops'; expected an email address");
     expect(message(() => requirePattern('alarmEmail', 5, email, 'an email address'))).toBe('Invalid alarmEmail: got 5; expected an email address');
+    // No string: refused, even where its text would match, and even as a number token.
+    expect(message(() => requirePattern('alarmEmail', ['ops@example.com'], email, 'an email address'))).toBe('Invalid alarmEmail: got ["ops@example.com"]; expected an email address');
+    expect(message(() => requirePattern('alarmEmail', Token.asNumber(Fn.ref('N')), email, 'an email address'))).toMatch(/; expected an email address$/);
   });
 
   test('an object with every method passes; anything else, null included, is refused', () => {
@@ -132,6 +141,9 @@ describe('requireBoolean, requirePattern, requireShape, requireProps', () => {
     expect(message(() => requireShape('key', null, ['grantEncrypt'], 'a KMS key'))).toBe('Invalid key: got null; expected a KMS key');
     expect(message(() => requireShape('key', 'arn:aws:kms:...', ['grantEncrypt'], 'a KMS key'))).toBe("Invalid key: got 'arn:aws:kms:...'; expected a KMS key");
     expect(message(() => requireShape('key', { grantEncrypt: 1 }, ['grantEncrypt'], 'a KMS key'))).toBe('Invalid key: got {"grantEncrypt":1}; expected a KMS key');
+    // A function carrying the methods is no object of the type.
+    const fn = Object.assign(() => undefined, { grantEncrypt: () => undefined });
+    expect(() => requireShape('key', fn, ['grantEncrypt'], 'a KMS key')).toThrow('expected a KMS key');
   });
 
   test('props: an object or nothing', () => {
@@ -165,13 +177,14 @@ describe('validateAllocationIds', () => {
     [['eipalloc-01234567x'], 1, "got 'eipalloc-01234567x'"],
     [[ids[0]], 2, 'Invalid eipAllocationIds: got ["eipalloc-01234567"]; expected at least 2 allocation IDs, one for each NAT instance (a longer list is a pool whose first 2 are used)'],
     [[], 1, 'Invalid eipAllocationIds: got []; expected at least 1 allocation ID, one for each NAT instance (a longer list is a pool whose first 1 are used)'],
-    [[ids[0], ids[0]], 2, `expected each allocation ID once: ${ids[0]} is given twice, and an address can serve one NAT only`],
+    [[ids[0], ids[0]], 2, `got ["${ids[0]}","${ids[0]}"]; expected each allocation ID once: ${ids[0]} is given twice, and an address can serve one NAT only`],
   ])('%j for %d NATs is refused', (given, count, why) => {
     expect(message(() => validateAllocationIds('eipAllocationIds', given, count))).toContain(why);
   });
 
   test('a value that is no string is refused', () => {
     expect(message(() => validateAllocationIds('eipAllocationIds', [5 as never], 1))).toBe('Invalid eipAllocationIds: got 5; expected Elastic IP allocation IDs such as eipalloc-0123456789abcdef0');
+    expect(message(() => validateAllocationIds('eipAllocationIds', [[ids[0]] as never], 1))).toBe(`Invalid eipAllocationIds: got ["${ids[0]}"]; expected Elastic IP allocation IDs such as eipalloc-0123456789abcdef0`);
   });
 });
 

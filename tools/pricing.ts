@@ -140,9 +140,13 @@ export function loadBandwidth(file = path.join(ROOT, 'cost', 'bandwidth.json')):
   return JSON.parse(fs.readFileSync(file, 'utf8')) as BandwidthTable;
 }
 
-/** vCPUs of a size: the internet gateway's limit depends on it. Burstable sizes below xlarge have 2. */
-const VCPUS: Record<string, number> = {
-  nano: 2, micro: 2, small: 2, medium: 1, large: 2, xlarge: 4, '2xlarge': 8, '4xlarge': 16, '8xlarge': 32,
+/**
+ * vCPUs of a size: the internet gateway's limit depends on whether they are 32 or more. (A
+ * medium has 1 on Graviton and 2 when burstable; either is far below 32.) Every supported size
+ * has one: test/pricing.test.ts holds the two lists together.
+ */
+export const VCPUS: Readonly<Record<string, number>> = {
+  nano: 2, micro: 2, small: 2, medium: 2, large: 2, xlarge: 4, '2xlarge': 8, '4xlarge': 16, '8xlarge': 32,
   '9xlarge': 36, '12xlarge': 48, '16xlarge': 64, '18xlarge': 72, '24xlarge': 96,
 };
 
@@ -153,14 +157,12 @@ const VCPUS: Record<string, number> = {
  */
 export function sustainedGbps(instanceType: string, bandwidth: BandwidthTable): number | undefined {
   const figures = bandwidth.types[instanceType];
-  if (!figures) {
-    return undefined;
-  }
+  return figures ? carriedForGood(instanceType, figures) : undefined;
+}
+
+function carriedForGood(instanceType: string, figures: BandwidthTable['types'][string]): number {
   const type = parseInstanceType('instanceType', instanceType);
-  const vcpus = type.burstable && type.size === 'medium' ? 2 : VCPUS[type.size];
-  if (vcpus === undefined) {
-    throw new Error(`no vCPU count for size ${type.size} in tools/cost.ts; add it before sizing ${instanceType}`);
-  }
+  const vcpus = VCPUS[type.size];
   const gatewayCap = vcpus >= 32 ? Math.max(5, figures.baseline / 2) : 5;
   return Math.min(figures.baseline, gatewayCap);
 }
@@ -179,9 +181,8 @@ export function sizedTypes(region: string, prices: PriceTable, bandwidth: Bandwi
   return Object.entries(bandwidth.types).flatMap(([instanceType, figures]) => {
     const [family, size] = instanceType.split('.');
     const hourly = table?.largeHourly[family] * prices.sizeFactors[size];
-    const sustained = sustainedGbps(instanceType, bandwidth);
-    return Number.isFinite(hourly) && sustained !== undefined
-      ? [{ instanceType, baseline: figures.baseline, burst: figures.burst, sustained, monthly: round(hourly * prices.hoursPerMonth) }]
+    return Number.isFinite(hourly)
+      ? [{ instanceType, baseline: figures.baseline, burst: figures.burst, sustained: carriedForGood(instanceType, figures), monthly: round(hourly * prices.hoursPerMonth) }]
       : [];
   }).sort((a, b) => a.monthly - b.monthly || b.sustained - a.sustained);
 }
@@ -209,7 +210,8 @@ export function formatCost(report: CostReport, input: CostInput): string {
     ['total', `$${report.natInstanceTotal.toFixed(2)}`, `$${report.natGatewayTotal.toFixed(2)}`]];
   const text = tableLines(rows, { rightAligned: [1, 2] }).join('\n');
   const ratio = report.natGatewayTotal > 0 ? report.natInstanceTotal / report.natGatewayTotal : 0;
-  const percent = ratio * 100 >= 1 ? (ratio * 100).toFixed(0) : (ratio * 100).toPrecision(1);
+  // Whole percents from 1% up; below, one significant digit.
+  const percent = Math.floor(ratio * 100) > 0 ? (ratio * 100).toFixed(0) : (ratio * 100).toPrecision(1);
   return `${text}\n\nNAT instances cost ${percent}% of NAT gateways at ${input.gbPerMonth} GB a month, ` +
     `and ${(report.natInstanceTotal / report.floor).toFixed(2)}× their floor of $${report.floor.toFixed(2)} (instances, one public IPv4 each, root volumes). ` +
     `Prices of ${report.pricesDate} (cost/prices.json); internet data transfer out is the same for both and left out.\n`;
