@@ -64,6 +64,7 @@ describe('pull-request.yml: runs the pull request\'s code, and so holds nothing'
     expect(Object.keys(pr.jobs)).toEqual(['check']);
     expect(step(check, /^Install npm ci/)).toBeDefined();
     expect(step(check, /CI=true npm test/)).toBeDefined();
+    expect(step(check, /Mutation tests .*npm run test:mutation/)).toBeDefined();
     expect(step(check, /cdk synth --quiet --output pr-assembly/)).toBeDefined();
     const offline = step(check, /diff:offline/)!;
     expect(offline.run).toContain('--base "origin/$BASE_REF" --markdown diff.md $ALLOW');
