@@ -113,7 +113,7 @@ export class RouteWatchdog extends Construct {
     });
     logGroup.grantWrite(role);
 
-    // The compact form assets/watchdog/index.ts decodes: Lambda allows 4 KB of environment.
+    // The compact form assets/watchdog/events.ts decodes: Lambda allows 4 KB of environment.
     const eniOf = props.nats.map((nat) => nat.networkInterface.ref);
     const config: CompactConfig = {
       boot: props.bootTimeout.toSeconds(),

@@ -6,8 +6,8 @@ import { INTERNET_HOST, Lab, NAT_ADDRESS, VPC_CIDR, describeLab, waitForKernelTo
  * configure-nat.sh under the load that exposes port collisions: tens of thousands of concurrent
  * connections from several private hosts to ONE destination address and port, where every
  * flow needs a NAT source port of its own out of the 64,512 from 1024 to 65535 of a public
- * address. A NAT gateway documents 55,000 per address; one address holds that cleanly and
- * 60,000 with a few clashes (npm run bench measures it, README); two hold 60,000 cleanly, each
+ * address. A NAT gateway documents 55,000 per address; one address holds that with at most a
+ * couple of clashes and 60,000 with a few more (npm run bench measures it, README); two hold 60,000 cleanly, each
  * new flow taking the next address, which is what this asserts in every npm test.
  *
  * One load a run, and no other suite beside it (npm test runs it last, alone, with

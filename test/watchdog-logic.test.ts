@@ -122,6 +122,16 @@ describe('handleEvent against mocked AWS APIs', () => {
     expect(autoscaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
   });
 
+  test('when both the evaluation and the lifecycle completion fail, the evaluation\'s error surfaces', async () => {
+    ec2.on(ReplaceRouteCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalError' }));
+    autoscaling.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error('throttled'), { name: 'InternalFailure' }));
+    await expect(handleEvent(lifecycle, CONFIG, clients, log)).rejects.toThrow('1 route(s) could not be moved: boom');
+    expect(autoscaling.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
+    // Alone, the completion's error surfaces.
+    ec2.on(ReplaceRouteCommand).resolves({});
+    await expect(handleEvent(lifecycle, CONFIG, clients, log)).rejects.toThrow('throttled');
+  });
+
   test('a retried lifecycle invocation finds the action complete already, and does not fail for it', async () => {
     autoscaling.on(CompleteLifecycleActionCommand).rejects(Object.assign(new Error('No active Lifecycle Action found'), { name: 'ValidationError' }));
     await expect(handleEvent(lifecycle, CONFIG, clients, log)).resolves.toMatchObject({ moved: 1 });

@@ -466,7 +466,9 @@ export async function handleEvent(event: WatchdogEvent, config: WatchdogConfig, 
   }
   // Let the instance go even when the evaluation failed: holding it only delays the replacement.
   if (intent.lifecycle) {
-    failure = await completeLifecycle(intent.lifecycle, clients, caller, log) ?? failure;
+    // The evaluation's error, if any, is the one to surface: it is what a retry must redo.
+    const lifecycleError = await completeLifecycle(intent.lifecycle, clients, caller, log);
+    failure ??= lifecycleError;
   }
   if (failure !== undefined || !result) {
     throw failure;
