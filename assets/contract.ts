@@ -42,6 +42,13 @@ export const HANDOFF_INSTANCE_DIMENSION = 'InstanceId';
  */
 export const DEFAULT_HANDOFF_WAIT_SECONDS = 240;
 
+/**
+ * How long the controller waits, on a launch, for the new instance to run, and, when it moves an
+ * interface, for the interface to come free; the function's timeout with the handoff adds them.
+ */
+export const LAUNCH_RUNNING_WAIT_SECONDS = 60;
+export const DETACH_WAIT_SECONDS = 30;
+
 /** The tag that ties a NAT's interface, group and instances to the IAM conditions of its role. */
 export const NAT_GROUP_TAG = 'NatInstanceGroup';
 

@@ -27,7 +27,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { UsageError, numberOption, orUsage, parseCommandLine, tableLines } from '../bin/cli';
 import { ChartRow, benchChart } from './chart';
-import { ClientReport, FULL_PATH, INTERNET_HOST, Lab, ROOT, labUnavailableReason, waitForKernelToSettle } from './lab';
+import { ClientReport, FULL_PATH, INTERNET_HOST, Lab, ROOT, labUnavailableReason, slabFields, waitForKernelToSettle } from './lab';
 import { NatSetUp, OURS, SET_UPS, applySetUp, probeCases } from './peers';
 
 const USAGE = `Usage: npm run bench [-- --rounds 5 --seconds 3 --flows 3000,25000,50000,100000 --one-destination 55000,60000
@@ -91,14 +91,12 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** Orphaned TCP sockets of the whole kernel (/proc/net/sockstat). */
 /** Bytes of the kernel's nf_conntrack slab cache (/proc/slabinfo: slabs × pages per slab × page size). */
 function conntrackSlabBytes(): number {
-  const line = fs.readFileSync('/proc/slabinfo', 'utf8').split('\n').find((l) => l.startsWith('nf_conntrack '));
-  if (!line) {
+  const fields = slabFields('nf_conntrack');
+  if (!fields) {
     return NaN;
   }
-  const fields = line.split(/\s+/);
   const pagesPerSlab = Number(fields[5]);
   const slabs = Number(fields[fields.indexOf('slabdata') + 2]);
   return slabs * pagesPerSlab * 4096;

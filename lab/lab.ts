@@ -62,14 +62,19 @@ export function labUnavailableReason(): string | undefined {
 const WITH_FD_LIMIT = 'h=$(ulimit -Hn); if [ "$h" != unlimited ] && [ "$h" -lt 200000 ]; then ulimit -Hn 200000 2>/dev/null || true; fi; ' +
   'ulimit -n "$(ulimit -Hn)" && exec "$@"';
 
-/** Active objects of a kernel slab cache, machine-wide (/proc/slabinfo's second column). */
+/** The fields of a kernel slab cache's line in /proc/slabinfo, machine-wide; undefined without one. */
+export function slabFields(cache: string): string[] | undefined {
+  return fs.readFileSync('/proc/slabinfo', 'utf8').split('\n').find((l) => l.startsWith(`${cache} `))?.split(/\s+/);
+}
+
+/** Active objects of a kernel slab cache (its second field). */
 function slabObjects(cache: string): number {
-  const line = fs.readFileSync('/proc/slabinfo', 'utf8').split('\n').find((l) => l.startsWith(`${cache} `));
-  return line ? Number(line.split(/\s+/)[1]) : 0;
+  const fields = slabFields(cache);
+  return fields ? Number(fields[1]) : 0;
 }
 
 /** Orphaned TCP sockets, machine-wide: past tcp_max_orphans the kernel resets new connections. */
-export function orphanedSockets(): number {
+function orphanedSockets(): number {
   const match = /orphan (\d+)/.exec(fs.readFileSync('/proc/net/sockstat', 'utf8'));
   return match ? Number(match[1]) : 0;
 }

@@ -9,7 +9,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { CONTROLLER_CONFIG_VARIABLE, CompactConfig, LIFECYCLE_EVENT, NAT_GROUP_TAG, SPOT_EVENT } from '../assets/contract';
+import {
+  CONTROLLER_CONFIG_VARIABLE, CompactConfig, DETACH_WAIT_SECONDS, LAUNCH_RUNNING_WAIT_SECONDS, LIFECYCLE_EVENT, NAT_GROUP_TAG, SPOT_EVENT,
+} from '../assets/contract';
 import { COMPLIANCE_PACKS, LOGS_ENCRYPTED_BY_SERVICE, acknowledgeOwnPolicy, acknowledgeRule } from './compliance';
 import { SelfHealingNat, anyAutoScalingGroupArn } from './nat-instance';
 import { CONTROLLER_BUNDLE_DIR } from './paths';
@@ -93,11 +95,12 @@ export class RouteWatchdog extends Construct {
   public static readonly DEFAULT_TIMEOUT = Duration.seconds(60);
 
   /**
-   * The function's timeout: with the handoff, a launch waits up to 60 s for the new instance to
-   * run, the handoff's wait, and 30 s for the interface to come free, with a margin for the calls.
+   * The function's timeout: with the handoff, a launch waits for the new instance to run, for the
+   * handoff, and for the interface to come free, with 30 s of margin for the calls.
    */
   public static timeoutFor(handoffWait?: Duration): Duration {
-    return handoffWait === undefined ? RouteWatchdog.DEFAULT_TIMEOUT : Duration.seconds(60 + handoffWait.toSeconds() + 30 + 30);
+    return handoffWait === undefined ? RouteWatchdog.DEFAULT_TIMEOUT
+      : Duration.seconds(LAUNCH_RUNNING_WAIT_SECONDS + handoffWait.toSeconds() + DETACH_WAIT_SECONDS + 30);
   }
 
   /** The watchdog function. */

@@ -11,8 +11,6 @@ import { CHECK_TIMER_ACCURACY_SECONDS, HANDOFF_INSTANCE_DIMENSION, HANDOFF_PORT,
 import { BOOT_SCRIPTS_DIR } from './paths';
 import { SHELL_VALUE_FORMS, hasShellForm } from './shell-forms';
 
-export { SHELL_VALUE_FORMS, SHELL_VALUE_MAX_LENGTH, hasShellForm } from './shell-forms';
-
 /** Where user data installs the scripts on the instance. */
 export const INSTALL_DIR = '/opt/nat-instance';
 

@@ -9,7 +9,8 @@ import { DEFAULT_HANDOFF_WAIT_SECONDS, HANDOFF_INSTANCE_DIMENSION, HANDOFF_PORT,
 import { SelfHealingNatProvider } from '../lib';
 import { MAX_ADDITIONAL_CIDRS } from '../lib/nat-instance-provider';
 import { SelfHealingNat } from '../lib/nat-instance';
-import { SHELL_VALUE_FORMS, USER_DATA_BUDGET_BYTES, hasShellForm, shellValue } from '../lib/user-data';
+import { SHELL_VALUE_FORMS, hasShellForm } from '../lib/shell-forms';
+import { USER_DATA_BUDGET_BYTES, shellValue } from '../lib/user-data';
 import { embeddedFiles, userDataScripts, vpcWithProvider } from './helpers';
 
 const assets = path.join(__dirname, '..', 'assets', 'boot');

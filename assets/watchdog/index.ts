@@ -20,7 +20,7 @@ import { CurrentRoute, Decision, NatConfig, NatHealth, NatObservation, WatchdogC
 import { LifecycleAction, WatchdogEvent, configFromEnvironment, groupNameOf, readEvent } from './events';
 import { handoffReady, lastHeartbeats } from './heartbeat';
 import {
-  HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG,
+  DETACH_WAIT_SECONDS, HEARTBEAT_MAX_AGE_SECONDS, LAUNCH_HOOK_NAME, LAUNCH_RUNNING_WAIT_SECONDS, MANUAL_ROUTE_TAG, METRIC, METRIC_NAMESPACE, NAT_GROUP_TAG,
 } from '../contract';
 
 export * from './decide';
@@ -87,9 +87,7 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
   const lifecycle = instanceIds.length === 0 ? [] : (await caller.call(() => clients.autoscaling.send(new DescribeAutoScalingInstancesCommand({
     InstanceIds: instanceIds,
   })))).AutoScalingInstances ?? [];
-  const lifecycleState = new Map(lifecycle.map((i) => [i.InstanceId!, i.LifecycleState]));
-  const healthStatus = new Map(lifecycle.map((i) => [i.InstanceId!, i.HealthStatus]));
-  const groupOf = new Map(lifecycle.map((i) => [i.InstanceId!, i.AutoScalingGroupName]));
+  const membership = new Map(lifecycle.map((i) => [i.InstanceId!, i]));
 
   // Up to an hour ahead: a heartbeat stamped in the future must be seen to be refused.
   const heartbeat = await lastHeartbeats((command) => caller.call(() => clients.cloudwatch.send(command)), enis,
@@ -98,14 +96,15 @@ export async function observe(config: WatchdogConfig, clients: Clients, caller: 
   const observations: NatObservation[] = enis.map((eni) => {
     const attachment = attached.get(eni);
     const s = attachment?.InstanceId ? status.get(attachment.InstanceId) : undefined;
+    const m = attachment?.InstanceId ? membership.get(attachment.InstanceId) : undefined;
     return {
       networkInterfaceId: eni,
       instanceId: attachment?.InstanceId,
       attachmentStatus: attachment?.Status,
       attachTime: attachment?.AttachTime ? new Date(attachment.AttachTime) : undefined,
-      lifecycleState: attachment?.InstanceId ? lifecycleState.get(attachment.InstanceId) : undefined,
-      groupName: attachment?.InstanceId ? groupOf.get(attachment.InstanceId) : undefined,
-      healthStatus: attachment?.InstanceId ? healthStatus.get(attachment.InstanceId) : undefined,
+      lifecycleState: m?.LifecycleState,
+      groupName: m?.AutoScalingGroupName,
+      healthStatus: m?.HealthStatus,
       instanceState: s?.InstanceState?.Name,
       instanceStatus: s?.InstanceStatus?.Status,
       systemStatus: s?.SystemStatus?.Status,
@@ -327,7 +326,7 @@ async function poll<T>(attempts: number, sleep: Sleep, check: () => Promise<T | 
  * returns the launch time of each instance.
  */
 function untilRunning(clients: Clients, caller: Caller, instanceIds: string[], sleep: Sleep): Promise<Map<string, number>> {
-  return poll(60, sleep, async () => {
+  return poll(LAUNCH_RUNNING_WAIT_SECONDS, sleep, async () => {
     const instances = ((await caller.call(() => clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: instanceIds })))).Reservations ?? [])
       .flatMap((r) => r.Instances ?? []);
     const state = instances.find((i) => i.InstanceId === instanceIds[0])?.State?.Name;
@@ -338,15 +337,15 @@ function untilRunning(clients: Clients, caller: Caller, instanceIds: string[], s
       throw new Error(`instance ${instanceIds[0]} is ${state ?? 'not found'}, so the interface stays where it is`);
     }
     return undefined;
-  }, `instance ${instanceIds[0]} was not running within 60 s; the interface stays where it is`);
+  }, `instance ${instanceIds[0]} was not running within ${LAUNCH_RUNNING_WAIT_SECONDS} s; the interface stays where it is`);
 }
 
 /** Waits until an interface is free to attach again. */
 function untilAvailable(clients: Clients, caller: Caller, eni: string, sleep: Sleep): Promise<true> {
-  return poll(30, sleep, async () => {
+  return poll(DETACH_WAIT_SECONDS, sleep, async () => {
     const status = (await caller.call(() => clients.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] })))).NetworkInterfaces?.[0]?.Status;
     return status === 'available' ? true : undefined;
-  }, `${eni} did not become available within 30 s of its detachment`);
+  }, `${eni} did not become available within ${DETACH_WAIT_SECONDS} s of its detachment`);
 }
 
 /**
